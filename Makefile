@@ -1,0 +1,28 @@
+# Two commands do all set-up on a fresh machine:  make bench  and  make test
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0          # first: the CPU build on disk, never a CUDA pull
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job on the embedded default (synthetic features), every fold of the protocol.
+bench: $(STAMP)
+	$(BIN)/python run_bench.py --methods er,w2v --datasets hmdb51
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Speed figures (pytest-benchmark), not part of the test run.
+benchmark: $(STAMP)
+	$(BIN)/python -m pytest -q benchmarks --benchmark-enable --benchmark-only
+
+.PHONY: setup bench test benchmark

@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Write the committed split files under splits/. Rerunning reproduces them byte for byte.
+
+- random-50-50: 50 folds for olympics, hmdb51, ucf101. Fold k: numpy.random.default_rng(
+  [20211011, dataset index, k]).permutation(n); the first n // 2 entries index the unseen classes
+  in the dataset's canonical order; seen = the rest. No validation classes.
+- e2e10: Brattoli et al. (CVPR 2020), 10 folds for hmdb51 and ucf101. Fold k: np.random.seed(k);
+  unseen = the first n // 2 entries of np.random.permutation(n), as indices into the sorted class
+  list (HMDB51: folder names with '_' replaced by ' ', sorted; UCF101: folder names, sorted).
+- kinetics-zsar: ER's 3 folds (Chen and Huang, ICCV 2021): seen = the 400 Kinetics-400 classes;
+  per fold 60 validation and 160 test classes out of the 220 new in Kinetics-600. The memberships
+  are facts copied from ER's release into the table below (class ids in ER's id order).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from zsar_bench.datasets import get_dataset  # noqa: E402
+
+RANDOM_SEED = 20211011
+
+
+OUT_DIR = ROOT / "splits"
+
+
+def write(dataset: str, protocol: str, version: int, description: str, folds: list[dict], counts: dict) -> None:
+    doc = {
+        "dataset": dataset,
+        "protocol": protocol,
+        "version": version,
+        "description": description,
+        "counts": counts,
+        "folds": folds,
+    }
+    out = OUT_DIR / dataset / f"{protocol}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({len(folds)} folds)")
+
+
+def random_50_50() -> None:
+    for d_index, name in enumerate(["olympics", "hmdb51", "ucf101"]):
+        ids = get_dataset(name).identifiers
+        n = len(ids)
+        folds = []
+        for k in range(50):
+            perm = np.random.default_rng([RANDOM_SEED, d_index, k]).permutation(n)
+            unseen = sorted(perm[: n // 2].tolist())
+            seen = sorted(perm[n // 2:].tolist())
+            folds.append({"fold": k, "seen": [ids[i] for i in seen], "val": [], "unseen": [ids[i] for i in unseen]})
+        write(name, "random-50-50", 1,
+              f"50 random folds; unseen = {n // 2} classes, seen = {n - n // 2}; made by scripts/make_splits.py",
+              folds, {"seen": n - n // 2, "val": 0, "unseen": n // 2})
+
+
+def e2e_sorted_classes(name: str) -> tuple[list[str], list[str]]:
+    """(sorted keys as Brattoli et al. build them, matching identifiers)."""
+    ids = get_dataset(name).identifiers
+    key = (lambda c: c.replace("_", " ")) if name == "hmdb51" else (lambda c: c)
+    pairs = sorted((key(c), c) for c in ids)
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def e2e10() -> None:
+    for name in ["hmdb51", "ucf101"]:
+        _, ids = e2e_sorted_classes(name)
+        n = len(ids)
+        folds = []
+        for k in range(10):
+            np.random.seed(k)
+            perm = np.random.permutation(n)
+            unseen = {ids[i] for i in perm[: n // 2]}
+            folds.append({
+                "fold": k,
+                "seen": [c for c in ids if c not in unseen],
+                "val": [],
+                "unseen": [c for c in ids if c in unseen],
+            })
+        write(name, "e2e10", 1,
+              "Brattoli et al., CVPR 2020 (e2e): fold k = np.random.seed(k); np.random.permutation(n)[:n//2] "
+              "index the unseen classes in the sorted class list",
+              folds, {"seen": n - n // 2, "val": 0, "unseen": n // 2})
+
+
+def kinetics_zsar() -> None:
+    ids = get_dataset("kinetics").identifiers
+    table = json.loads((ROOT / "scripts" / "kinetics_zsar_folds.json").read_text())
+    folds = []
+    for k in range(3):
+        val = sorted(table["val"][k])
+        test = sorted(table["test"][k])
+        folds.append({
+            "fold": k,
+            "seen": ids[:400],
+            "val": [ids[i] for i in val],
+            "unseen": [ids[i] for i in test],
+        })
+    write("kinetics", "kinetics-zsar", 1,
+          "ER's Kinetics-ZSAR folds (Chen and Huang, ICCV 2021): seen = Kinetics-400; 60 validation and "
+          "160 test classes from the 220 new in Kinetics-600",
+          folds, {"seen": 400, "val": 60, "unseen": 160})
+
+
+def main(out_dir: Path = OUT_DIR) -> None:
+    global OUT_DIR
+    OUT_DIR = Path(out_dir)
+    random_50_50()
+    e2e10()
+    kinetics_zsar()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT_DIR)

@@ -1,0 +1,72 @@
+"""Every registered method, with no new test code: fit, score shape, finiteness, class-order
+equivariance, determinism, and a different number of unseen than seen classes."""
+import numpy as np
+import pytest
+
+from zsar_bench.datasets import get_dataset
+from zsar_bench.method import FitContext, build_method
+from zsar_bench.plugins import load_plugins
+from zsar_bench.runner import make_fold_data, score_checked
+from zsar_bench.splits import Fold
+from zsar_bench.types import LabelledVideos
+
+NAMES = load_plugins()
+SEEN = ["basketball_layup", "bowling", "clean_and_jerk", "discus_throw", "diving_platform_10m",
+        "hammer_throw", "high_jump", "javelin_throw", "long_jump", "pole_vault"]
+UNSEEN = ["diving_springboard_3m", "shot_put", "snatch", "tennis_serve", "triple_jump", "vault"]
+
+
+@pytest.fixture(scope="module")
+def fold_data(olympics_features):
+    classes = get_dataset("olympics").classes()
+    return make_fold_data(olympics_features, classes, Fold(0, tuple(SEEN), (), tuple(UNSEEN)))
+
+
+def _fit(name, data, seed=0):
+    cls = __import__("zsar_bench").method.METHODS.get(name)
+    m = build_method(name, getattr(cls, "test_params", {}))
+    out = m.fit(data.fit, FitContext(device="cpu", seed=seed))
+    assert out is m, "fit must return self"
+    return m
+
+
+def test_there_are_methods():
+    assert "label" in NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_method_conformance(name, fold_data):
+    m = _fit(name, fold_data)
+    test = fold_data.test
+    s = score_checked(m, test)
+    assert s.shape == (len(test.videos), len(UNSEEN)) and np.isfinite(s).all()
+
+    perm = np.random.default_rng(0).permutation(len(UNSEEN))
+    s_perm = m.score(test.videos, [test.classes[i] for i in perm])
+    np.testing.assert_allclose(np.asarray(s_perm), s[:, perm], rtol=1e-4, atol=1e-5)
+
+    three = m.score(test.videos.subset(np.arange(7)), list(test.classes[:3]))
+    assert np.asarray(three).shape == (7, 3)
+
+    m2 = _fit(name, fold_data)
+    np.testing.assert_allclose(score_checked(m2, test), s, rtol=1e-4, atol=1e-5)
+
+    # a trained method beats chance clearly on held-out clips of its own seen classes
+    g = fold_data.gzsl
+    seen_rows = ~fold_data.gzsl_unseen_columns[g.labels]
+    held = LabelledVideos(g.videos.subset(np.flatnonzero(seen_rows)), g.labels[seen_rows], g.classes[: len(SEEN)])
+    acc = (score_checked(m, held).argmax(1) == held.labels).mean()
+    assert acc > 2.0 / len(SEEN), f"{name}: seen-class accuracy {acc:.2f} is near chance"
+
+
+def test_fit_data_holds_seen_training_clips_only(fold_data, olympics_features):
+    fit = fold_data.fit.train
+    assert {c.identifier for c in fit.classes} == set(SEEN)
+    ids = set(fit.videos.video_ids)
+    test_ids = set(fold_data.test.videos.video_ids)
+    assert not ids & test_ids
+    ds = get_dataset("olympics")
+    by_id = dict(zip(olympics_features.videos.video_ids, olympics_features.labels))
+    assert {ds.identifiers[by_id[v]] for v in ids} == set(SEEN)
+    part = dict(zip(olympics_features.videos.video_ids, olympics_features.partition))
+    assert all(part[v] == 0 for v in ids)  # held-out seen clips stay out of training

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, top_k_accuracy_score
+
+from zsar_bench.metrics import gzsl_metrics, harmonic_mean, mean_class_accuracy, topk_accuracy, zsl_metrics
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_against_sklearn(seed):
+    r = np.random.default_rng(seed)
+    n, c = 300, 12
+    labels = r.integers(0, c, n)
+    scores = r.standard_normal((n, c)) + 1.5 * np.eye(c)[labels] * r.random((n, 1))
+    assert topk_accuracy(scores, labels, 1) == pytest.approx(accuracy_score(labels, scores.argmax(1)))
+    for k in (1, 5):
+        assert topk_accuracy(scores, labels, k) == pytest.approx(top_k_accuracy_score(labels, scores, k=k, labels=np.arange(c)))
+    assert mean_class_accuracy(scores, labels) == pytest.approx(balanced_accuracy_score(labels, scores.argmax(1)))
+
+
+def test_gzsl_against_sklearn():
+    r = np.random.default_rng(1)
+    n, c = 400, 10
+    labels = r.integers(0, c, n)
+    scores = r.standard_normal((n, c)) + np.eye(c)[labels]
+    unseen_cols = np.arange(c) >= 6
+    m = gzsl_metrics(scores, labels, unseen_cols)
+    pred = scores.argmax(1)
+    s_mask, u_mask = labels < 6, labels >= 6
+    s = balanced_accuracy_score(labels[s_mask], pred[s_mask]) if False else np.mean(
+        [np.mean(pred[labels == k] == k) for k in range(6)])
+    u = np.mean([np.mean(pred[labels == k] == k) for k in range(6, 10)])
+    assert m["gzsl_seen"] == pytest.approx(s) and m["gzsl_unseen"] == pytest.approx(u)
+    assert m["gzsl_h"] == pytest.approx(2 * s * u / (s + u))
+    assert s_mask.any() and u_mask.any()
+
+
+def test_edge_cases():
+    assert harmonic_mean(0, 0) == 0
+    scores = np.eye(3)
+    assert zsl_metrics(scores, np.arange(3)) == {"top1": 1.0, "top5": 1.0, "mean_class_acc": 1.0}
+    with pytest.raises(ValueError, match="NaN"):
+        topk_accuracy(np.array([[np.nan, 1.0]]), np.array([0]))
+    with pytest.raises(ValueError, match=r"\[N, C\]"):
+        topk_accuracy(np.zeros((2, 3)), np.zeros(3, int))

@@ -1,0 +1,104 @@
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, reference
+from zsar_bench.datasets import get_dataset
+from zsar_bench.splits import SplitError, available_protocols, load_protocol, load_split_file, parse_folds
+
+ALL = [(d, p) for d, ps in available_protocols().items() for p in ps]
+
+
+def test_expected_protocols_exist():
+    assert {("olympics", "random-50-50"), ("hmdb51", "random-50-50"), ("ucf101", "random-50-50"),
+            ("hmdb51", "e2e10"), ("ucf101", "e2e10"), ("kinetics", "kinetics-zsar")} <= set(ALL)
+
+
+@pytest.mark.parametrize("dataset,protocol", ALL)
+def test_every_split_file_validates(dataset, protocol):
+    pr = load_protocol(dataset, protocol)
+    n = get_dataset(dataset).n_classes
+    for f in pr.folds:
+        assert not (set(f.seen) & set(f.unseen)) and not (set(f.val) & set(f.unseen)) and not (set(f.seen) & set(f.val))
+        if protocol != "kinetics-zsar":
+            assert len(f.unseen) == n // 2 and len(f.seen) == n - n // 2
+    assert len({tuple(f.unseen) for f in pr.folds}) == len(pr.folds)  # folds differ
+
+
+def test_random_50_50_script_reproduces_files_exactly(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_splits
+
+    make_splits.main(tmp_path)
+    for d, p in ALL:
+        assert (tmp_path / d / f"{p}.json").read_bytes() == (ROOT / "splits" / d / f"{p}.json").read_bytes()
+
+
+@pytest.mark.parametrize("dataset", ["hmdb51", "ucf101"])
+def test_e2e10_is_brattoli_et_al(dataset):
+    """Independent re-derivation from the paper's code recipe."""
+    ids = get_dataset(dataset).identifiers
+    if dataset == "hmdb51":
+        classes = np.unique([c.replace("_", " ") for c in ids])
+        to_id = {c.replace("_", " "): c for c in ids}
+    else:
+        classes = np.unique(ids)
+        to_id = {c: c for c in ids}
+    pr = load_protocol(dataset, "e2e10")
+    assert len(pr.folds) == 10
+    for k, fold in enumerate(pr.folds):
+        np.random.seed(k)
+        perm = np.random.permutation(len(classes))
+        unseen = {to_id[c] for c in classes[perm[: len(classes) // 2]]}
+        assert set(fold.unseen) == unseen
+        assert set(fold.seen) == set(ids) - unseen
+
+
+def test_kinetics_zsar_is_er_release():
+    ids = get_dataset("kinetics").identifiers
+    val = json.loads(reference("Kinetics/zsl220/val_class_idxs.json").read_text())
+    tst = json.loads(reference("Kinetics/zsl220/tst_class_idxs.json").read_text())
+    trn = json.loads(reference("Kinetics/zsl220/trn_class_idxs.json").read_text())
+    pr = load_protocol("kinetics", "kinetics-zsar")
+    for k, f in enumerate(pr.folds):
+        assert set(f.seen) == {ids[i] for i in trn[k]}
+        assert set(f.val) == {ids[i] for i in val[k]}
+        assert set(f.unseen) == {ids[i] for i in tst[k]}
+
+
+def _write(tmp_path, doc):
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def test_split_errors_are_clear(tmp_path):
+    ok = {"dataset": "olympics", "protocol": "mine", "version": 1,
+          "folds": [{"seen": ["bowling", "vault"], "unseen": ["snatch", "high_jump"]}]}
+    assert load_split_file(_write(tmp_path, ok)).folds[0].unseen == ("snatch", "high_jump")
+    bad = json.loads(json.dumps(ok))
+    bad["folds"][0]["unseen"] = ["snatch", "hihg_jump"]
+    with pytest.raises(SplitError, match=r"unknown olympics class.*hihg_jump.*did you mean 'high_jump'"):
+        load_split_file(_write(tmp_path, bad))
+    bad["folds"][0]["unseen"] = ["snatch", "vault"]
+    with pytest.raises(SplitError, match="both 'seen' and 'unseen'"):
+        load_split_file(_write(tmp_path, bad))
+    with pytest.raises(SplitError, match="missing key 'version'"):
+        load_split_file(_write(tmp_path, {k: v for k, v in ok.items() if k != "version"}))
+    counted = dict(ok, counts={"seen": 3})
+    with pytest.raises(SplitError, match="counts say 3"):
+        load_split_file(_write(tmp_path, counted))
+    (tmp_path / "x.json").write_text("{not json")
+    with pytest.raises(SplitError, match="not valid JSON"):
+        load_split_file(tmp_path / "x.json")
+    with pytest.raises(SplitError, match="Valid choices: e2e10, random-50-50"):
+        load_protocol("hmdb51", "nope")
+
+
+def test_parse_folds():
+    pr = load_protocol("hmdb51", "e2e10")
+    assert [f.fold for f in parse_folds("0-2,5", pr)] == [0, 1, 2, 5]
+    with pytest.raises(SplitError, match="folds \\[12\\]"):
+        parse_folds("12", pr)

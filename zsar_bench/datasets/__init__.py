@@ -1,0 +1,2 @@
+"""Dataset catalogue: class lists (official identifiers + readable names) and descriptions."""
+from .catalog import DATASETS, Dataset, get_dataset, load_class_table  # noqa: F401

@@ -1,0 +1,81 @@
+"""Method discovery: every module in the repository's ``methods/`` folder, then the entry-point
+group ``zsar_bench.methods`` (third-party packages). A plugin that fails to import is a warning
+naming it; the rest still load. ``ZSAR_BENCH_DISABLE_PLUGINS=1`` turns third-party plugins off.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import warnings
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from .method import METHODS
+
+ENTRY_POINT_GROUP = "zsar_bench.methods"
+DISABLE_ENV = "ZSAR_BENCH_DISABLE_PLUGINS"
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "methods"
+BUILTIN_PACKAGE = "zsar_bench_methods"  # the import name of methods/ (also in pyproject)
+
+_loaded = False
+failures: dict[str, str] = {}
+
+
+class PluginWarning(UserWarning):
+    pass
+
+
+def _import_builtin(path: Path) -> None:
+    modname = f"{BUILTIN_PACKAGE}.{path.stem}"
+    if modname in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(modname, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[modname]
+        raise
+
+
+def _builtin_files() -> list[Path]:
+    if BUILTIN_DIR.is_dir():
+        return sorted(p for p in BUILTIN_DIR.glob("*.py") if not p.name.startswith("_"))
+    try:  # installed as a wheel: methods/ ships as the package zsar_bench_methods
+        pkg = importlib.import_module(BUILTIN_PACKAGE)
+        return sorted(p for d in pkg.__path__ for p in Path(d).glob("*.py") if not p.name.startswith("_"))
+    except ImportError:
+        return []
+
+
+def load_plugins(force: bool = False) -> list[str]:
+    """Import built-in and third-party methods once; returns the registered method names."""
+    global _loaded
+    if _loaded and not force:
+        return METHODS.names()
+    if BUILTIN_PACKAGE not in sys.modules:
+        pkg_spec = importlib.machinery.ModuleSpec(BUILTIN_PACKAGE, None, is_package=True)
+        pkg = importlib.util.module_from_spec(pkg_spec)
+        pkg.__path__ = [str(BUILTIN_DIR)]
+        sys.modules.setdefault(BUILTIN_PACKAGE, pkg)
+    for path in _builtin_files():
+        try:
+            _import_builtin(path)
+        except Exception as e:  # noqa: BLE001 - one broken plugin must not stop the others
+            failures[f"methods/{path.name}"] = f"{type(e).__name__}: {e}"
+            warnings.warn(f"method plugin methods/{path.name} failed to load and is skipped: {type(e).__name__}: {e}",
+                          PluginWarning, stacklevel=2)
+    if os.environ.get(DISABLE_ENV, "").lower() not in ("1", "true", "yes"):
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                ep.load()
+            except Exception as e:  # noqa: BLE001
+                dist = getattr(ep.dist, "name", "?")
+                failures[f"{ep.name} ({dist})"] = f"{type(e).__name__}: {e}"
+                warnings.warn(f"third-party method plugin {ep.name!r} from package {dist!r} failed to load and is "
+                              f"skipped: {type(e).__name__}: {e}", PluginWarning, stacklevel=2)
+    _loaded = True
+    return METHODS.names()

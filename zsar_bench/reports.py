@@ -1,0 +1,131 @@
+"""Leaderboards from records: Markdown (tabulate) and CSV (pandas).
+
+Each table is one (dataset, feature set identity, protocol, split hash): feature sets and
+protocols never share a mean. Cells are mean +- sample std (ddof=1) over every (fold, seed) run
+of the row; a row missing any fold of the protocol keeps empty cells. Published numbers appear as
+marked reference rows, never averaged with anything.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterable, Optional
+
+import pandas as pd
+from tabulate import tabulate
+
+DDOF = 1
+METRICS = [("top1", "Top-1"), ("top5", "Top-5"), ("mean_class_acc", "Mean class acc"),
+           ("gzsl_unseen", "GZSL U"), ("gzsl_seen", "GZSL S"), ("gzsl_h", "GZSL H")]
+
+CHEN_HUANG = "Chen and Huang, Elaborative Rehearsal for Zero-shot Action Recognition, ICCV 2021"
+# Published reference numbers (real features, the authors' own runs). Only numbers we can source.
+PUBLISHED = [
+    {"method": "ER", "dataset": "kinetics", "protocol": "kinetics-zsar", "top1": (42.1, 1.4), "top5": (73.1, 0.3),
+     "source": CHEN_HUANG, "note": "TSM + BiT-21k concepts, BERT; 3 folds"},
+    {"method": "ER", "dataset": "hmdb51", "protocol": "random-50-50", "top1": (35.3, 4.6), "source": CHEN_HUANG,
+     "note": "50 random 50/50 splits (the authors' own draws)"},
+    {"method": "ER", "dataset": "ucf101", "protocol": "random-50-50", "top1": (51.8, 2.9), "source": CHEN_HUANG,
+     "note": "50 random 50/50 splits (the authors' own draws)"},
+]
+
+
+def summarise(records: Iterable[dict]) -> pd.DataFrame:
+    """One row per (dataset, features_id, protocol, split_hash, method, config_hash)."""
+    df = pd.DataFrame(list(records))
+    if df.empty:
+        return df
+    group = ["dataset", "features_id", "protocol", "split_hash", "method", "config_hash"]
+    rows = []
+    for key, g in df.groupby(group, sort=True):
+        n_folds = int(g["n_folds"].max())
+        n_seeds = g["seed"].nunique()
+        expected = n_folds * n_seeds
+        complete = len(g) >= expected and g["fold"].nunique() == n_folds
+        row = dict(zip(group, key))
+        row.update({"features": g["features"].iloc[0], "synthetic": bool(g["synthetic"].iloc[0]),
+                    "n_runs": len(g), "n_expected": expected, "n_seeds": n_seeds, "complete": complete,
+                    "train_s_per_fold": float(g["train_s"].mean()), "eval_s_per_fold": float(g["eval_s"].mean())})
+        for m, _ in METRICS:
+            vals = g[m].dropna() if m in g else pd.Series(dtype=float)
+            ok = complete and len(vals) == len(g) and len(vals) > 0
+            row[f"{m}_mean"] = float(vals.mean() * 100) if ok else math.nan
+            row[f"{m}_std"] = float(vals.std(ddof=DDOF) * 100) if ok and len(vals) > 1 else (0.0 if ok else math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(mean: float, std: float) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return ""
+    return f"{mean:.1f} ± {std:.1f}"
+
+
+def render_table(summary: pd.DataFrame, published: bool = True) -> list[tuple[str, str]]:
+    """[(title, markdown)] for every table in the summary."""
+    out = []
+    if summary.empty:
+        return out
+    keys = ["dataset", "features_id", "protocol", "split_hash"]
+    for (ds, fid, proto, sh), g in summary.groupby(keys, sort=True):
+        g = g.sort_values("top1_mean", ascending=False, na_position="last")
+        cols = ["Method", "Config", "Runs"] + [label for _, label in METRICS] + ["Train s/fold"]
+        body = []
+        for _, r in g.iterrows():
+            body.append([r["method"], r["config_hash"], f"{r['n_runs']}/{r['n_expected']}"]
+                        + [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in METRICS]
+                        + [f"{r['train_s_per_fold']:.2f}"])
+        notes = []
+        if published:
+            for p in PUBLISHED:
+                if p["dataset"] == ds and p["protocol"] == proto:
+                    body.append([f"{p['method']} (published) †", "", ""]
+                                + [_cell(*p[m]) if m in p else "" for m, _ in METRICS] + [""])
+                    notes.append(f"† Published reference, not run here: {p['source']}; {p['note']}. "
+                                 "Real features: not comparable with synthetic rows, never averaged with them.")
+        synthetic = bool(g["synthetic"].iloc[0])
+        n_seeds = sorted(set(g["n_seeds"]))
+        title = f"{ds} · {proto} (split {sh}) · features {fid}{' (SYNTHETIC)' if synthetic else ''}"
+        header = (f"Mean ± sample std (ddof={DDOF}) in %, over all folds × seeds of the protocol "
+                  f"(seeds per row: {', '.join(map(str, n_seeds))}). Runs = done/expected; a row with missing runs "
+                  "has empty cells. Top-1/Top-5/Mean class acc: unseen classes only (ZSL). GZSL: candidates = "
+                  "seen + unseen; U/S = mean class accuracy on unseen/held-out seen clips, H = harmonic mean.")
+        if synthetic:
+            header += (" Features: the embedded synthetic set (see README), for checking the harness and comparing "
+                       "methods under controlled conditions, not for claims about real videos.")
+        md = header + "\n\n" + tabulate(body, headers=cols, tablefmt="github", disable_numparse=True)
+        if notes:
+            md += "\n\n" + "\n".join(dict.fromkeys(notes))
+        out.append((title, md))
+    return out
+
+
+def write_reports(records: list[dict], reports_dir: Path, command: Optional[str] = None) -> list[Path]:
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarise(records)
+    written = []
+    gen = f"Generated by `{command or 'python run_bench.py report'}` from the records; do not edit by hand."
+    index = ["# zsar-bench leaderboards", "", gen, ""]
+    if summary.empty:
+        index.append("No records yet: run `python run_bench.py --methods label --datasets hmdb51`.")
+    else:
+        for ds, g in summary.groupby("dataset", sort=True):
+            sections = render_table(g)
+            path = reports_dir / f"{ds}.md"
+            text = [f"# {ds} leaderboard", "", gen, ""]
+            for title, md in sections:
+                text += [f"## {title}", "", md, ""]
+            path.write_text("\n".join(text), encoding="utf-8")
+            written.append(path)
+            index.append(f"- [{ds}]({ds}.md): {len(sections)} table(s)")
+        csv = reports_dir / "leaderboard.csv"
+        pub = pd.DataFrame([{"dataset": p["dataset"], "protocol": p["protocol"], "method": p["method"],
+                             "published": True, "source": p["source"],
+                             **{f"{m}_mean": p[m][0] for m, _ in METRICS if m in p},
+                             **{f"{m}_std": p[m][1] for m, _ in METRICS if m in p}} for p in PUBLISHED])
+        full = pd.concat([summary.assign(published=False), pub], ignore_index=True)
+        full.to_csv(csv, index=False, float_format="%.4f")
+        written.append(csv)
+        index += ["- [leaderboard.csv](leaderboard.csv): every row above, machine-readable"]
+    (reports_dir / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    return written

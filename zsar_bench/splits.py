@@ -1,0 +1,191 @@
+"""Protocols: committed split files ``splits/<dataset>/<protocol>.json``, read through one validating loader.
+
+File format (JSON)::
+
+    {"dataset": "hmdb51", "protocol": "e2e10", "version": 1, "description": "...",
+     "counts": {"seen": 26, "val": 0, "unseen": 25},            # optional; checked per fold
+     "folds": [{"fold": 0, "seen": [...], "val": [...], "unseen": [...]}, ...]}
+
+Class entries are official identifiers. ``val`` classes (may be empty) are the only classes model
+selection may look at; ``unseen`` classes are the test classes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .datasets import get_dataset
+
+SPLITS_DIR = Path(__file__).resolve().parent.parent / "splits"
+
+
+class SplitError(ValueError):
+    """A split file is malformed or names unknown classes."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    fold: int
+    seen: tuple[str, ...]
+    val: tuple[str, ...]
+    unseen: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    dataset: str
+    protocol: str
+    version: int
+    description: str
+    folds: tuple[Fold, ...]
+    sha256: str
+    path: str
+
+    def to_json(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "protocol": self.protocol,
+            "version": self.version,
+            "folds": [{"fold": f.fold, "seen": list(f.seen), "val": list(f.val), "unseen": list(f.unseen)} for f in self.folds],
+        }
+
+    @property
+    def short_hash(self) -> str:
+        return self.sha256[:12]
+
+
+def splits_dir() -> Path:
+    return SPLITS_DIR
+
+
+def available_protocols(dataset: Optional[str] = None) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if not SPLITS_DIR.is_dir():
+        return out
+    for d in sorted(p for p in SPLITS_DIR.iterdir() if p.is_dir()):
+        if dataset and d.name != dataset:
+            continue
+        out[d.name] = sorted(p.stem for p in d.glob("*.json"))
+    return out
+
+
+def protocol_path(dataset: str, protocol: str) -> Path:
+    path = SPLITS_DIR / dataset / f"{protocol}.json"
+    if not path.is_file():
+        choices = available_protocols(dataset).get(dataset, [])
+        raise SplitError(
+            f"no protocol {protocol!r} for dataset {dataset!r}. "
+            f"Valid choices: {', '.join(choices) or '(none)'}; or pass your own folds with --split-file PATH"
+        )
+    return path
+
+
+def load_protocol(dataset: str, protocol: str) -> Protocol:
+    return load_split_file(protocol_path(dataset, protocol), expect_dataset=dataset)
+
+
+def default_protocol(dataset: str) -> str:
+    return "kinetics-zsar" if dataset == "kinetics" else "random-50-50"
+
+
+def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> Protocol:
+    """Read and validate a split file; every problem is a SplitError that names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SplitError(f"split file {path} does not exist")
+    raw = path.read_bytes()
+    where = str(path)
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise SplitError(f"{where}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise SplitError(f"{where}: top level must be an object with keys dataset, protocol, version, folds")
+    for key in ("dataset", "protocol", "version", "folds"):
+        if key not in doc:
+            raise SplitError(f"{where}: missing key {key!r} (needs dataset, protocol, version, folds)")
+    ds_name = doc["dataset"]
+    if expect_dataset is not None and ds_name != expect_dataset:
+        raise SplitError(f"{where}: file is for dataset {ds_name!r}, not {expect_dataset!r}")
+    try:
+        ds = get_dataset(ds_name)
+    except ValueError as e:
+        raise SplitError(f"{where}: {e}") from None
+    if not isinstance(doc["version"], int):
+        raise SplitError(f"{where}: version must be an integer")
+    if not isinstance(doc["folds"], list) or not doc["folds"]:
+        raise SplitError(f"{where}: folds must be a non-empty list")
+    counts = doc.get("counts")
+    known = ds.index
+    folds = []
+    seen_fold_ids = set()
+    for i, f in enumerate(doc["folds"]):
+        tag = f"{where}: fold #{i}"
+        if not isinstance(f, dict) or "seen" not in f or "unseen" not in f:
+            raise SplitError(f"{tag}: each fold needs 'seen' and 'unseen' lists (and optionally 'val')")
+        fid = f.get("fold", i)
+        if fid in seen_fold_ids:
+            raise SplitError(f"{tag}: duplicate fold number {fid}")
+        seen_fold_ids.add(fid)
+        parts = {k: f.get(k, []) for k in ("seen", "val", "unseen")}
+        for k, lst in parts.items():
+            if not isinstance(lst, list):
+                raise SplitError(f"{tag}: {k!r} must be a list of class identifiers")
+            unknown = [c for c in lst if c not in known]
+            if unknown:
+                from difflib import get_close_matches
+
+                hints = [f"{u!r} (did you mean {get_close_matches(u, list(known), 1, 0.6)[0]!r}?)"
+                         if get_close_matches(u, list(known), 1, 0.6) else repr(u) for u in unknown[:10]]
+                raise SplitError(
+                    f"{tag}: {len(unknown)} unknown {ds_name} class(es) in {k!r}: {', '.join(hints)}. "
+                    f"Use official identifiers (see `run_bench.py list datasets` / zsar_bench/data/classes/{ds_name}.tsv)"
+                )
+            dup = {c for c in lst if lst.count(c) > 1}
+            if dup:
+                raise SplitError(f"{tag}: {k!r} lists a class twice: {sorted(dup)}")
+        for a, b in (("seen", "unseen"), ("seen", "val"), ("val", "unseen")):
+            both = set(parts[a]) & set(parts[b])
+            if both:
+                raise SplitError(f"{tag}: classes in both {a!r} and {b!r}: {sorted(both)[:10]}")
+        if not parts["seen"] or not parts["unseen"]:
+            raise SplitError(f"{tag}: 'seen' and 'unseen' must both be non-empty")
+        if counts:
+            for k, n in counts.items():
+                if len(parts[k]) != n:
+                    raise SplitError(f"{tag}: {k!r} has {len(parts[k])} classes, the file's counts say {n}")
+        folds.append(Fold(int(fid), tuple(parts["seen"]), tuple(parts["val"]), tuple(parts["unseen"])))
+    return Protocol(
+        dataset=ds_name,
+        protocol=str(doc["protocol"]),
+        version=doc["version"],
+        description=str(doc.get("description", "")),
+        folds=tuple(folds),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        path=str(path),
+    )
+
+
+def parse_folds(spec: Optional[str], protocol: Protocol) -> list[Fold]:
+    """'0-9', '0,3,5' or None (all folds)."""
+    if not spec:
+        return list(protocol.folds)
+    wanted: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if "-" in part:
+            a, b = part.split("-", 1)
+            wanted.extend(range(int(a), int(b) + 1))
+        elif part:
+            wanted.append(int(part))
+    by_id = {f.fold: f for f in protocol.folds}
+    missing = [w for w in wanted if w not in by_id]
+    if missing:
+        raise SplitError(
+            f"folds {missing} not in {protocol.dataset}/{protocol.protocol} "
+            f"(it has folds {min(by_id)}-{max(by_id)})"
+        )
+    return [by_id[w] for w in wanted]

@@ -1,0 +1,1 @@
+"""Text side of the harness: class text styles, sentence encoders with an on-disk cache, word vectors."""

@@ -1,0 +1,59 @@
+"""Load class descriptions from a user file (``--descriptions PATH``).
+
+Two formats:
+- ER's JSON: ``[{"word": readable name, "defn": description}, ...]``, matched by readable name
+  (case, '_' and spacing ignored);
+- the project's TSV: ``identifier<TAB>name<TAB>description`` lines ('#' lines are comments).
+Every class of the dataset must get a description; otherwise the error lists those left without.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from ..datasets import get_dataset, load_class_table
+
+
+class DescriptionsError(ValueError):
+    pass
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[\s_\-]+", "", s.lower())
+
+
+def load_descriptions(path: str | Path, dataset: str) -> dict[str, str]:
+    """identifier -> description for every class of ``dataset``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DescriptionsError(f"descriptions file {path} does not exist")
+    ds = get_dataset(dataset)
+    by_key = {}
+    for ident, name in zip(ds.identifiers, ds.names):
+        by_key[_norm(name)] = ident
+        by_key[_norm(ident)] = ident
+    out: dict[str, str] = {}
+    unmatched = []
+    if path.suffix.lower() == ".json":
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise DescriptionsError(f"{path}: not valid JSON ({e})") from None
+        if not isinstance(doc, list) or not all(isinstance(x, dict) and "word" in x and "defn" in x for x in doc):
+            raise DescriptionsError(f"{path}: expected ER's format, a list of {{\"word\": name, \"defn\": text}}")
+        for x in doc:
+            ident = by_key.get(_norm(str(x["word"])))
+            (unmatched.append(x["word"]) if ident is None else out.__setitem__(ident, str(x["defn"]).strip()))
+    else:
+        for row in load_class_table(path):
+            if len(row) < 3:
+                raise DescriptionsError(f"{path}: each line needs identifier<TAB>name<TAB>description, got {row!r}")
+            ident = row[0] if row[0] in ds.index else by_key.get(_norm(row[1]))
+            (unmatched.append(row[0]) if ident is None else out.__setitem__(ident, row[2].strip()))
+    if unmatched:
+        raise DescriptionsError(f"{path}: {len(unmatched)} entries match no {dataset} class: {unmatched[:10]}")
+    missing = [i for i in ds.identifiers if not out.get(i)]
+    if missing:
+        raise DescriptionsError(f"{path}: {len(missing)} {dataset} classes have no description: {', '.join(missing)}")
+    return out

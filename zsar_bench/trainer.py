@@ -1,0 +1,154 @@
+"""The common trainer every iterative method uses.
+
+A method hands over a ``torch.nn.Module`` and a step function ``step(batch_index) -> loss`` (the
+method keeps its tensors; the trainer picks the batch indices). The trainer owns the optimiser,
+the warmup + cosine schedule, gradient clipping, AMP on CUDA, seeding, a progress bar and
+per-epoch validation with best-epoch selection (on validation classes only; without them the
+final epoch of the fixed schedule is kept).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:
+    from .method import FitContext, Method
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"  # adam | adamw | sgd
+    warmup_epochs: float = 1.0
+    warmup: str = "linear"  # linear | exponential (ER)
+    schedule: str = "cosine"  # cosine | constant
+    grad_clip: Optional[float] = 10.0
+    drop_last: bool = False
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: Optional[str]) -> str:
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu or auto")
+    return device
+
+
+def lr_factor(step: int, total: int, warmup_steps: int, warmup: str, schedule: str) -> float:
+    if warmup_steps > 0 and step < warmup_steps:
+        frac = (step + 1) / warmup_steps
+        return frac if warmup == "linear" else math.exp(5.0 * (frac - 1.0))
+    if schedule == "constant" or total <= warmup_steps:
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+@dataclass
+class TrainResult:
+    best_epoch: int
+    epochs: int
+    history: list
+    selected_on: str  # "validation classes" | "final epoch (fixed schedule)"
+
+
+class Trainer:
+    def __init__(self, ctx: "FitContext", config: TrainConfig):
+        self.ctx = ctx
+        self.config = config
+        self.device = torch.device(ctx.device)
+
+    def _optimizer(self, params):
+        c = self.config
+        if c.optimizer == "adam":
+            return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+        if c.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
+        if c.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay)
+        raise ValueError(f"unknown optimizer {c.optimizer!r}; choose adam, adamw or sgd")
+
+    def fit(self, method: "Method", module: torch.nn.Module, n_samples: int,
+            step: Callable[[torch.Tensor], torch.Tensor], param_groups=None) -> TrainResult:
+        c = self.config
+        seed_everything(self.ctx.seed)
+        if self.device.type == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        gen = torch.Generator().manual_seed(self.ctx.seed)
+        opt = self._optimizer(param_groups if param_groups is not None else [p for p in module.parameters() if p.requires_grad])
+        base_lrs = [g["lr"] for g in opt.param_groups]
+        steps_per_epoch = (n_samples // c.batch_size) if c.drop_last else math.ceil(n_samples / c.batch_size)
+        steps_per_epoch = max(1, steps_per_epoch)
+        total = steps_per_epoch * c.epochs
+        warm = int(round(c.warmup_epochs * steps_per_epoch))
+        use_amp = self.device.type == "cuda"
+        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+        validate = self.ctx.validate
+        best = (-math.inf, 0, None)
+        history = []
+        bar = None
+        if self.ctx.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=c.epochs, desc=f"train {method.name}", unit="epoch", leave=False)
+        step_i = 0
+        for epoch in range(1, c.epochs + 1):
+            module.train()
+            perm = torch.randperm(n_samples, generator=gen)
+            losses = []
+            for b in range(steps_per_epoch):
+                idx = perm[b * c.batch_size:(b + 1) * c.batch_size].to(self.device)
+                f = lr_factor(step_i, total, warm, c.warmup, c.schedule)
+                for g, lr0 in zip(opt.param_groups, base_lrs):
+                    g["lr"] = lr0 * f
+                with torch.autocast(self.device.type, dtype=amp_dtype, enabled=use_amp):
+                    loss = step(idx)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"{method.name}: loss became {loss.item()} at epoch {epoch}; lower the lr")
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if c.grad_clip:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(module.parameters(), c.grad_clip)
+                scaler.step(opt)
+                scaler.update()
+                losses.append(float(loss.detach()))
+                step_i += 1
+            entry = {"epoch": epoch, "loss": float(np.mean(losses))}
+            if validate is not None:
+                module.eval()
+                acc = float(validate(method))
+                entry["val_top1"] = acc
+                if acc > best[0]:
+                    best = (acc, epoch, copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()}))
+            history.append(entry)
+            if bar:
+                bar.set_postfix({k: round(v, 4) for k, v in entry.items() if k != "epoch"})
+                bar.update(1)
+        if bar:
+            bar.close()
+        module.eval()
+        if validate is not None and best[2] is not None:
+            module.load_state_dict(best[2])
+            result = TrainResult(best[1], c.epochs, history, "validation classes")
+        else:
+            result = TrainResult(c.epochs, c.epochs, history, "final epoch (fixed schedule)")
+        self.ctx.info.update({"best_epoch": result.best_epoch, "epochs": result.epochs, "selected_on": result.selected_on,
+                              "final_loss": history[-1]["loss"] if history else None})
+        return result

@@ -1,0 +1,40 @@
+"""ER (Chen and Huang, ICCV 2021) and its ablations, as registered methods.
+
+- ``er``: the full model on the harness's shared frozen text encoder (default the packaged MiniLM);
+  every class/concept text is embedded once and cached, only the small layers train.
+- ``er-paper``: the published setting, bert-base-uncased with embeddings and layers 0-9 frozen and
+  layers 10-11 fine-tuned (frozen prefix cached), Adam lr 1e-4.
+- ``er-ed``: spatio-temporal stream + descriptions; no objects, no ER loss.
+- ``er-obj``: object stream + descriptions + ER loss.
+- ``er-noer``: the full model without the ER loss.
+- ``er-name``: the full model with class names in place of descriptions.
+"""
+from zsar_bench import register_method
+from zsar_bench.er import ElaborativeRehearsal
+
+
+def _variant(name: str, summary: str, **defaults):
+    base = ElaborativeRehearsal.__init__
+
+    def __init__(self, **kw):
+        base(self, **{**defaults, **kw})
+
+    import inspect
+
+    sig = inspect.signature(base)
+    params = [p.replace(default=defaults.get(k, p.default)) if k != "self" else p for k, p in sig.parameters.items()]
+    __init__.__signature__ = sig.replace(parameters=params)
+    cls = type(name.replace("-", "_").upper(), (ElaborativeRehearsal,), {"__init__": __init__, "summary": summary,
+                                                                          "__doc__": summary})
+    return register_method(name)(cls)
+
+
+ER = register_method("er")(type("ER", (ElaborativeRehearsal,), {"__doc__": ElaborativeRehearsal.__doc__}))
+_variant("er-paper", "ER, published setting: bert-base-uncased, layers 10-11 fine-tuned, Adam lr 1e-4",
+         text_encoder="bert-base-uncased", tower="partial", trainable_layers=2, lr=1e-4, max_length=100)
+_variant("er-ed", "ER ablation: spatio-temporal stream + descriptions (no objects, no ER loss)",
+         use_objects=False, er_loss=False)
+_variant("er-obj", "ER ablation: object stream + descriptions + ER loss (no spatio-temporal stream)",
+         use_video=False)
+_variant("er-noer", "ER ablation: full model without the ER loss", er_loss=False)
+_variant("er-name", "ER ablation: full model with class names instead of descriptions", text_style="name")

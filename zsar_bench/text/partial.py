@@ -1,0 +1,142 @@
+"""Partially fine-tuned transformer text encoder with a cache of the frozen layers' outputs.
+
+ER fine-tunes only the top layers of BERT (embeddings and layers 0-9 frozen, 10-11 trained). The
+frozen prefix gives the same output for a text at every step, so this module computes it once per
+text (``precompute``) and runs only the trainable layers each step. ``forward_full`` runs the whole
+encoder from tokens; the two agree to float precision (tests pin this) and the cached path is far
+faster (``benchmarks/`` measures the ratio).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+
+from .encoders import TextEncoderError, parse_encoder_spec
+
+
+class PartialFineTuneEncoder(nn.Module):
+    def __init__(self, spec: str = "bert-base-uncased", trainable_layers: int = 2, max_length: int = 100,
+                 cache_frozen: bool = True):
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        _, target = parse_encoder_spec(spec)
+        local = Path(target).expanduser()
+        src = str(local) if local.is_dir() else target
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(src)
+            self.model = AutoModel.from_pretrained(src)
+        except (OSError, ValueError) as e:
+            raise TextEncoderError(
+                f"could not load {target!r} for partial fine-tuning: {e}\n"
+                "This machine may be offline: download the model once where you have network "
+                "(huggingface-cli download bert-base-uncased) and pass its local folder, e.g. "
+                "--method-args er-paper.text_encoder=/path/to/bert-base-uncased"
+            ) from e
+        layers = self.model.encoder.layer
+        if not 0 < trainable_layers <= len(layers):
+            raise ValueError(f"trainable_layers must be in 1..{len(layers)}")
+        self.n_frozen = len(layers) - trainable_layers
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        for layer in layers[self.n_frozen:]:
+            for p in layer.parameters():
+                p.requires_grad_(True)
+        self.max_length = max_length
+        self.cache_frozen = cache_frozen
+        self.hidden_size = int(self.model.config.hidden_size)
+        self.texts: list[str] = []
+        self._index: dict[str, int] = {}
+        self._states: dict[int, torch.Tensor] = {}  # text id -> [L_i, H] frozen-prefix output
+
+    def train(self, mode: bool = True):
+        """Frozen parts stay in eval mode (no dropout), so their output is a constant per text."""
+        super().train(mode)
+        self.model.embeddings.eval()
+        for layer in self.model.encoder.layer[: self.n_frozen]:
+            layer.eval()
+        return self
+
+    # -- texts -------------------------------------------------------------------------------------
+    def register(self, texts: Sequence[str]) -> torch.Tensor:
+        ids = []
+        for t in texts:
+            if t not in self._index:
+                self._index[t] = len(self.texts)
+                self.texts.append(t)
+            ids.append(self._index[t])
+        return torch.tensor(ids, dtype=torch.long)
+
+    def _tokens(self, texts: Sequence[str], device) -> dict:
+        return self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                              return_tensors="pt").to(device)
+
+    def _mask4d(self, mask: torch.Tensor, hidden: torch.Tensor):
+        try:
+            return self.model._create_attention_masks(attention_mask=mask, encoder_attention_mask=None,
+                                                      embedding_output=hidden, encoder_hidden_states=None,
+                                                      cache=None)[0]
+        except (AttributeError, TypeError):  # older transformers
+            return self.model.get_extended_attention_mask(mask, mask.shape)
+
+    def _run_layers(self, hidden, mask, start: int, stop: int):
+        m4 = self._mask4d(mask, hidden)
+        for layer in self.model.encoder.layer[start:stop]:
+            out = layer(hidden, m4)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return hidden
+
+    @staticmethod
+    def _mean_pool(hidden, mask):
+        m = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+    @torch.no_grad()
+    def precompute(self, ids: Optional[torch.Tensor] = None, batch_size: int = 64) -> None:
+        """Run embeddings + frozen layers once for texts not cached yet."""
+        device = next(self.model.parameters()).device
+        todo = [i for i in (ids.tolist() if ids is not None else range(len(self.texts))) if i not in self._states]
+        todo = list(dict.fromkeys(todo))
+        for b in range(0, len(todo), batch_size):
+            chunk = todo[b:b + batch_size]
+            tok = self._tokens([self.texts[i] for i in chunk], device)
+            h = self.model.embeddings(input_ids=tok["input_ids"], token_type_ids=tok.get("token_type_ids"))
+            h = self._run_layers(h, tok["attention_mask"], 0, self.n_frozen)
+            lens = tok["attention_mask"].sum(1).tolist()
+            for j, i in enumerate(chunk):
+                self._states[i] = h[j, : lens[j]].detach().clone()
+
+    # -- forward -----------------------------------------------------------------------------------
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """[n, H] mean-pooled embeddings; only the trainable layers run (frozen prefix from cache)."""
+        if not self.cache_frozen:
+            return self.forward_full(ids)
+        ids_list = ids.tolist()
+        missing = [i for i in ids_list if i not in self._states]
+        if missing:
+            self.precompute(torch.tensor(missing))
+        states = [self._states[i] for i in ids_list]
+        L = max(s.shape[0] for s in states)
+        device = states[0].device
+        hidden = torch.zeros(len(states), L, self.hidden_size, device=device, dtype=states[0].dtype)
+        mask = torch.zeros(len(states), L, dtype=torch.long, device=device)
+        for j, s in enumerate(states):
+            hidden[j, : s.shape[0]] = s
+            mask[j, : s.shape[0]] = 1
+        hidden = self._run_layers(hidden, mask, self.n_frozen, len(self.model.encoder.layer))
+        return self._mean_pool(hidden, mask)
+
+    def forward_full(self, ids: torch.Tensor) -> torch.Tensor:
+        """The whole encoder from tokens (reference path, and cache_frozen=False)."""
+        device = next(self.model.parameters()).device
+        tok = self._tokens([self.texts[i] for i in ids.tolist()], device)
+        out = self.model(**tok).last_hidden_state
+        return self._mean_pool(out, tok["attention_mask"])
+
+    def clear_cache(self) -> None:
+        self._states.clear()

@@ -1,0 +1,101 @@
+"""The command line end to end on synthetic features, resume after an interruption, clear errors."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+
+
+def run(*args, timeout=600):
+    return subprocess.run([sys.executable, str(ROOT / "run_bench.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def _records(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_run_prints_table_writes_records_and_reports(tmp_path):
+    rec, rep = tmp_path / "r.jsonl", tmp_path / "reports"
+    out = run("--methods", "label", "--datasets", "olympics", "--folds", "0-2", "--records", str(rec),
+              "--reports-dir", str(rep), "--no-progress", "--method-args", "label.epochs=3")
+    assert out.returncode == 0, out.stderr
+    rows = _records(rec)
+    assert len(rows) == 3 and {r["fold"] for r in rows} == {0, 1, 2}
+    r0 = rows[0]
+    for key in ("top1", "top5", "mean_class_acc", "gzsl_h", "split_hash", "git_sha", "versions", "config_hash",
+                "n_train_videos", "n_test_videos", "train_s", "eval_s", "features_id"):
+        assert key in r0
+    assert r0["features_id"].startswith("synthetic-v") and r0["n_unseen"] == 8
+    assert "| label" in out.stdout
+    assert "3/50" in out.stdout  # partial runs: empty cells, counts shown
+    assert (rep / "olympics.md").is_file() and (rep / "leaderboard.csv").is_file()
+    again = run("--methods", "label", "--datasets", "olympics", "--folds", "0-2", "--records", str(rec),
+                "--reports-dir", str(rep), "--no-progress", "--method-args", "label.epochs=3")
+    assert again.returncode == 0 and "skipping 3 run(s)" in again.stderr
+    assert len(_records(rec)) == 3
+    forced = run("--methods", "label", "--datasets", "olympics", "--folds", "1", "--records", str(rec),
+                 "--reports-dir", str(rep), "--no-progress", "--method-args", "label.epochs=3", "--overwrite")
+    assert forced.returncode == 0 and len(_records(rec)) == 3
+
+
+def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
+    rec = tmp_path / "r.jsonl"
+    args = [sys.executable, str(ROOT / "run_bench.py"), "--methods", "label", "--datasets", "olympics",
+            "--folds", "0-7", "--records", str(rec), "--no-report", "--no-progress", "--method-args", "label.epochs=2"]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and (not rec.exists() or len(rec.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    n_before = len(_records(rec))
+    assert 2 <= n_before < 8
+    out = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = _records(rec)
+    assert sorted(r["fold"] for r in rows) == list(range(8))
+    assert f"skipping {n_before} run(s)" in out.stderr
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--methods", "lable", "--datasets", "olympics"], "Did you mean: label"),
+    (["--methods", "label", "--datasets", "hmdb"], "Did you mean: hmdb51"),
+    (["--methods", "label", "--datasets", "olympics", "--protocol", "e2e10"], "Valid choices: random-50-50"),
+    (["--methods", "label", "--datasets", "olympics", "--features", "tsm"], "import-features"),
+    (["--methods", "label", "--datasets", "olympics", "--method-args", "label.nope=1"], "no parameter 'nope'"),
+])
+def test_user_errors_are_clear(args, msg, tmp_path):
+    out = run(*args, "--records", str(tmp_path / "r.jsonl"), "--no-report")
+    assert out.returncode == 2 and msg in out.stderr and "Traceback" not in out.stderr
+
+
+def test_split_file_with_unknown_class(tmp_path):
+    bad = tmp_path / "s.json"
+    bad.write_text(json.dumps({"dataset": "olympics", "protocol": "mine", "version": 1,
+                               "folds": [{"seen": ["bowling"], "unseen": ["curling"]}]}))
+    out = run("--methods", "label", "--datasets", "olympics", "--split-file", str(bad), "--records",
+              str(tmp_path / "r.jsonl"), "--no-report")
+    assert out.returncode == 2 and "unknown olympics class" in out.stderr and "'curling'" in out.stderr
+
+
+def test_splits_and_list_commands():
+    out = run("splits", "hmdb51", "e2e10", "--format", "json")
+    doc = json.loads(out.stdout)
+    assert doc["dataset"] == "hmdb51" and len(doc["folds"]) == 10 and set(doc["folds"][0]) == {"fold", "seen", "val", "unseen"}
+    k = json.loads(run("splits", "kinetics", "kinetics-zsar", "--format", "json").stdout)
+    assert [len(f["val"]) for f in k["folds"]] == [60] * 3 and [len(f["unseen"]) for f in k["folds"]] == [160] * 3
+    methods = json.loads(run("list", "methods", "--format", "json").stdout)["methods"]
+    assert {"label", "er"} <= {m["name"] for m in methods}
+    assert json.loads(run("list", "protocols", "--format", "json").stdout)["protocols"]
+
+
+def test_console_script_matches_run_bench():
+    from zsar_bench.cli import main
+
+    assert main(["splits", "olympics", "random-50-50", "--format", "json"]) == 0

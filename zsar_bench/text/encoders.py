@@ -163,7 +163,8 @@ class CachedTextEncoder:
         texts = list(texts)
         with self._lock:
             found = self.cache.get_many(texts)
-            missing = [t for t in dict.fromkeys(texts) if t not in found]
+            # sorted by length: batches of similar lengths waste little on padding
+            missing = sorted((t for t in dict.fromkeys(texts) if t not in found), key=len)
             if missing:
                 bar = None
                 if self.progress and len(missing) > 1000:

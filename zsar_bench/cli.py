@@ -50,6 +50,9 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--descriptions", help="class descriptions file: ER's JSON ([{word, defn}]) or the project's TSV")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=int, default=1, help="folds run in parallel worker processes (default 1)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads per process (default 1: the models are small, and oversubscribed "
+                        "threads on a shared CPU cost 10x; use --jobs for parallelism)")
     p.add_argument("--overwrite", action="store_true", help="redo runs that already have records")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-report", action="store_true", help="do not regenerate reports/ after the run")
@@ -115,6 +118,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import RunSpec, run_specs
     from .splits import default_protocol, load_protocol, load_split_file, parse_folds
 
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
     load_plugins()
     methods = _split_csv(args.methods)
     datasets = _split_csv(args.datasets)

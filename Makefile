@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml scripts/install_wordnet.sh
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0          # first: the CPU build on disk, never a CUDA pull
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps -e .
+	scripts/install_wordnet.sh $(VENV)/nltk_data   # WordNet glosses for ImageNet-21k concepts (nltk finds it there)
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -13,7 +13,7 @@ from zsar_bench import register_method
 from zsar_bench.er import ElaborativeRehearsal
 
 
-def _variant(name: str, summary: str, **defaults):
+def _variant(name: str, summary: str, test_params=None, **defaults):
     base = ElaborativeRehearsal.__init__
 
     def __init__(self, **kw):
@@ -24,13 +24,16 @@ def _variant(name: str, summary: str, **defaults):
     sig = inspect.signature(base)
     params = [p.replace(default=defaults.get(k, p.default)) if k != "self" else p for k, p in sig.parameters.items()]
     __init__.__signature__ = sig.replace(parameters=params)
-    cls = type(name.replace("-", "_").upper(), (ElaborativeRehearsal,), {"__init__": __init__, "summary": summary,
-                                                                          "__doc__": summary})
+    attrs = {"__init__": __init__, "summary": summary, "__doc__": summary}
+    if test_params is not None:
+        attrs["test_params"] = test_params
+    cls = type(name.replace("-", "_").upper(), (ElaborativeRehearsal,), attrs)
     return register_method(name)(cls)
 
 
 ER = register_method("er")(type("ER", (ElaborativeRehearsal,), {"__doc__": ElaborativeRehearsal.__doc__}))
 _variant("er-paper", "ER, published setting: bert-base-uncased, layers 10-11 fine-tuned, Adam lr 1e-4",
+         test_params={"text_encoder": "minilm", "epochs": "1", "lr": "1e-3"},  # offline: the same code path
          text_encoder="bert-base-uncased", tower="partial", trainable_layers=2, lr=1e-4, max_length=100)
 _variant("er-ed", "ER ablation: spatio-temporal stream + descriptions (no objects, no ER loss)",
          use_objects=False, er_loss=False)

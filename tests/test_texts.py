@@ -125,3 +125,18 @@ def test_word_vectors_formats_and_name_means(tmp_path):
     assert rep["classes_without_vector"] == 0 and rep["word_coverage"] == 1.0
     with pytest.raises(Exception, match="not found"):
         load_word_vectors(str(tmp_path / "nope.bin"))
+
+
+def test_imagenet21k_concepts_become_lemma_definition_texts(tmp_path):
+    """ER's object stream: BiT's ImageNet-21k lemma/WordNet-id files -> "lemma: definition"."""
+    from zsar_bench.features.importers import bit_vocabulary, wordnet_definitions
+
+    if wordnet_definitions(["n02084071"]) is None:
+        pytest.skip("WordNet not installed for nltk (make setup installs it from Debian's wordnet-base)")
+    (tmp_path / "lemmas.txt").write_text("dog, domestic_dog, Canis_familiaris\nbarbell\n")
+    (tmp_path / "wnids.txt").write_text("n02084071\nn02790996\n")
+    vocab, ids = bit_vocabulary(tmp_path / "lemmas.txt", tmp_path / "wnids.txt", log=lambda *_: None)
+    assert ids == ["n02084071", "n02790996"]
+    texts = vocab.texts()
+    assert texts[0].startswith("dog, domestic dog, canis familiaris: a member of the genus canis")
+    assert texts[1].startswith("barbell: ") and "weight" in texts[1]

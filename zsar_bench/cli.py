@@ -42,6 +42,9 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets", required=True, help="comma-separated: olympics, hmdb51, ucf101, kinetics")
     p.add_argument("--protocol", help="protocol name (default: random-50-50; kinetics-zsar for kinetics)")
     p.add_argument("--split-file", help="your own folds in the split-file format (validated like the built-ins)")
+    p.add_argument("--exclude-overlap", metavar="PRETRAIN", choices=["k400"],
+                   help="drop target classes that overlap these pre-training classes (k400: Kinetics-400; "
+                        "see reports/overlap_k400_<dataset>.md); the protocol gets a '-no-k400' suffix")
     p.add_argument("--folds", help="fold numbers, e.g. 0-9 or 0,3 (default: all)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default %(default)s)")
     p.add_argument("--features", default="synthetic", help="feature set name (default %(default)s)")
@@ -154,6 +157,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise UsageError(f"--split-file {args.split_file} is for dataset {protocol.dataset!r}, not {d!r}")
         else:
             protocol = load_protocol(d, args.protocol or default_protocol(d))
+        if args.exclude_overlap:
+            from .overlap import exclude_overlap
+
+            protocol = exclude_overlap(protocol, args.exclude_overlap)
         for fold in parse_folds(args.folds, protocol):
             for seed in seeds:
                 for m in methods:

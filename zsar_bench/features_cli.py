@@ -1,0 +1,247 @@
+"""Commands for real features (dispatched from ``zsar_bench.cli``; ``argv[0]`` is the command name)::
+
+    run_bench.py import-features DATASET NAME --from er|generic|hf PATH [...]
+    run_bench.py extract-features DATASET NAME --videos DIR [--weights-tsm P] [--weights-bit P] [--random-init] ...
+    run_bench.py overlap PRETRAIN DATASET [--reports-dir reports]
+
+Errors users cause are ``FeatureStoreError`` (or ``SplitError``): ``cli.main`` prints them without a
+traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from typing import Optional
+
+EPILOG_IMPORT = """layouts:
+  er       PATH = folder of per-video .npy files, shape (1, D). Classes from --metas (ER's JSONL:
+           {"videoname", "nframes", "label"}) or from class sub-folders PATH/<class>/<video>.npy.
+           Objects: --objects bit_m-r50x1_top20_preds.json --bit-lemmas imagenet21k_wordnet_lemmas.txt
+           --bit-wnids imagenet21k_wordnet_ids.txt
+  generic  PATH = .npy/.npz matrix [N, D]; --index CSV/TSV/Parquet/JSONL with N rows (video id, class
+           [, partition train/test]); objects from the .npz (concept_ids, concept_scores) or --objects
+  hf       PATH = a folder written by datasets' save_to_disk (Dataset or DatasetDict), or a hub id
+           when online; columns video_id, label, features [, concept_ids, concept_scores, partition]
+
+Classes may be identifiers or readable names (case, spaces, '_' and CamelCase ignored); integer
+labels need --classes FILE (or --classes canonical). Videos the source lists but cannot supply are
+reported and written to missing.txt (--strict makes them an error). A failed import leaves the store
+as it was."""
+
+
+def _data_root(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", help="where features and caches live (default $ZSAR_BENCH_DATA or ~/.cache/zsar-bench)")
+
+
+def import_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run_bench.py import-features", epilog=EPILOG_IMPORT,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="Import precomputed features into the store as feature set NAME of DATASET.")
+    p.add_argument("dataset", help="olympics, hmdb51, ucf101 or kinetics")
+    p.add_argument("name", help="feature set name, e.g. tsm-bit (used with run_bench.py --features NAME)")
+    p.add_argument("path", help="the source (see layouts below)")
+    p.add_argument("--from", dest="layout", required=True, choices=["er", "generic", "hf"], help="source layout")
+    g = p.add_argument_group("classes and validation")
+    g.add_argument("--classes", help="what integer labels mean: ER's classes_label_defn.json, classInd.txt, one name "
+                                     "per line, or 'canonical' (0-based, zsar_bench/data/classes/DATASET.tsv)")
+    g.add_argument("--dim", type=int, help="expected feature dimension (checked)")
+    g.add_argument("--strict", action="store_true", help="fail if any listed video lacks features or objects")
+    g.add_argument("--allow-empty-classes", action="store_true", help="accept classes with no videos")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing feature set of that name")
+    g.add_argument("--backbone", help="describe the backbone in the manifest (e.g. 'TSM ResNet-50, Kinetics-400')")
+    g = p.add_argument_group("er layout")
+    g.add_argument("--metas", action="append", default=[], help="metas JSONL (repeatable); partition train")
+    g.add_argument("--test-metas", action="append", default=[],
+                   help="metas JSONL of held-out clips (repeatable); adds a partition column (test)")
+    g = p.add_argument_group("objects (er, generic, hf)")
+    g.add_argument("--objects", help="top-k predictions: ER/BiT JSON {video: [[ids], [scores]]}, or a row-aligned .npz")
+    g.add_argument("--bit-lemmas", help="BiT's imagenet21k_wordnet_lemmas.txt (concept names)")
+    g.add_argument("--bit-wnids", help="BiT's imagenet21k_wordnet_ids.txt (WordNet definitions, when nltk has WordNet)")
+    g.add_argument("--concepts", help="another vocabulary: TSV name<TAB>definition, names per line, or JSON")
+    g = p.add_argument_group("generic and hf layouts")
+    g.add_argument("--index", help="generic: CSV/TSV/Parquet/JSONL index, one row per matrix row")
+    g.add_argument("--id-column")
+    g.add_argument("--label-column")
+    g.add_argument("--partition-column")
+    g.add_argument("--feature-column", help="hf: the features column (default: features)")
+    g.add_argument("--concept-ids-column", help="hf")
+    g.add_argument("--concept-scores-column", help="hf")
+    g.add_argument("--split", help="hf: which split of a DatasetDict (default: train+test as partitions)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _data_root(p)
+    return p
+
+
+def extract_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run_bench.py extract-features",
+        description="Extract ER's features from videos: TSM ResNet-50 (8 segments, 2048-d) and BiT-M R50x1 "
+                    "ImageNet-21k top-20 concepts (8 frames). Resumable: rerun the same command after an "
+                    "interruption.")
+    p.add_argument("dataset")
+    p.add_argument("name")
+    p.add_argument("--videos", required=True, help="DIR/<class>/<video>.mp4|avi|..., or any layout with --metas")
+    p.add_argument("--metas", action="append", default=[], help="ER's JSONL (videoname relative to DIR, label)")
+    p.add_argument("--classes", help="what integer labels in --metas mean (see import-features --help)")
+    p.add_argument("--weights-tsm", help="official TSM checkpoint (TSM_kinetics_RGB_resnet50_shift8_blockres_avg_"
+                                         "segment8_e100_dense.pth) or another with the same keys")
+    p.add_argument("--weights-bit", help="BiT-M-R50x1.npz, or timm's resnetv2_50x1_bitm_in21k state dict")
+    p.add_argument("--bit-lemmas", help="BiT's imagenet21k_wordnet_lemmas.txt (needed for object concepts)")
+    p.add_argument("--bit-wnids", help="BiT's imagenet21k_wordnet_ids.txt (definitions via WordNet)")
+    p.add_argument("--no-objects", action="store_true", help="TSM features only, no BiT concepts")
+    p.add_argument("--random-init", action="store_true",
+                   help="randomly initialise networks without --weights-* (tests only: features are meaningless)")
+    p.add_argument("--trust-weights", action="store_true",
+                   help="allow checkpoints that pickle Python objects (only for files you trust)")
+    p.add_argument("--batch-size", type=int, default=4, help="videos per forward pass (default %(default)s)")
+    p.add_argument("--workers", type=int, default=2, help="decoding threads (default %(default)s)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
+    p.add_argument("--scale-size", type=int, default=256, help=argparse.SUPPRESS)
+    p.add_argument("--crop-size", type=int, default=224, help=argparse.SUPPRESS)
+    p.add_argument("--allow-missing", action="store_true", help="store the set without videos that fail to decode")
+    p.add_argument("--allow-empty-classes", action="store_true", help="accept classes with no videos")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing feature set of that name")
+    p.add_argument("--restart", action="store_true", help="discard an unfinished extraction and start over")
+    p.add_argument("--no-progress", action="store_true")
+    _data_root(p)
+    return p
+
+
+def overlap_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run_bench.py overlap",
+        description="List target classes that overlap a pre-training class set (exact or near-identical names, "
+                    "word-vector cosine distance < 0.05 as in Brattoli et al.) and write "
+                    "REPORTS_DIR/overlap_<pretrain>_<dataset>.md.")
+    p.add_argument("pretrain", help="pre-training classes: k400")
+    p.add_argument("dataset")
+    p.add_argument("--reports-dir", default="reports", help="where the report goes (default %(default)s)")
+    p.add_argument("--vectors", default="glove50", help="word vectors (default: packaged GloVe 6B 50-d)")
+    p.add_argument("--threshold", type=float, default=0.05, help="cosine distance threshold (default %(default)s)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    _data_root(p)
+    return p
+
+
+PARSERS = {"import-features": import_parser, "extract-features": extract_parser, "overlap": overlap_parser}
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _summary(man: dict, seconds: float) -> str:
+    from .features.store import feature_root
+
+    root = feature_root(man["dataset"], man["features"])
+    size = sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) / 2**20 if root.is_dir() else 0
+    objs = f", top-{man['top_k']} of {man['n_concepts']} concepts" if man.get("top_k") else ""
+    part = f", {man['n_test_partition']} held-out (test partition)" if man.get("has_partition") else ""
+    miss = f"; {man['n_missing']} missing (listed in missing.txt)" if man.get("n_missing") else ""
+    return (f"{man['dataset']}/{man['features']}: {man['n_videos']} videos x {man['dim']} (float16){objs}{part}; "
+            f"{man['n_classes_present']}/{man['n_classes']} classes{miss}\n"
+            f"identity {man['identity']}; {size:.1f} MB at {root}; {seconds:.1f}s\n"
+            f"run it: python run_bench.py --methods label --datasets {man['dataset']} --features {man['features']}")
+
+
+LAYOUT_ONLY = {"metas": "er", "test_metas": "er", "index": "generic", "split": "hf", "feature_column": "hf",
+               "concept_ids_column": "hf", "concept_scores_column": "hf", "objects": ("er", "generic"),
+               "id_column": ("generic", "hf"), "label_column": ("generic", "hf"), "partition_column": ("generic", "hf")}
+
+
+def cmd_import(a: argparse.Namespace) -> int:
+    from .features import FeatureStoreError
+    from .features.importers import import_er, import_generic, import_hf
+
+    for opt, layouts in LAYOUT_ONLY.items():
+        layouts = (layouts,) if isinstance(layouts, str) else layouts
+        if getattr(a, opt) and a.layout not in layouts:
+            raise FeatureStoreError(f"--{opt.replace('_', '-')} applies to --from {' or '.join(layouts)}, not "
+                                    f"--from {a.layout}")
+
+    common = dict(classes=a.classes, backbone=a.backbone, strict=a.strict, allow_empty_classes=a.allow_empty_classes,
+                  overwrite=a.overwrite, dim=a.dim, progress=not a.no_progress, log=_log,
+                  concepts_file=a.concepts, bit_lemmas=a.bit_lemmas, bit_wnids=a.bit_wnids)
+    t0 = time.perf_counter()
+    if a.layout == "er":
+        man = import_er(a.dataset, a.name, a.path, metas=a.metas, test_metas=a.test_metas, objects=a.objects, **common)
+    elif a.layout == "generic":
+        man = import_generic(a.dataset, a.name, a.path, index=a.index, id_column=a.id_column,
+                             label_column=a.label_column, partition_column=a.partition_column, objects=a.objects,
+                             **common)
+    else:
+        man = import_hf(a.dataset, a.name, a.path, split=a.split, feature_column=a.feature_column,
+                        id_column=a.id_column, label_column=a.label_column, partition_column=a.partition_column,
+                        concept_ids_column=a.concept_ids_column, concept_scores_column=a.concept_scores_column,
+                        **common)
+    print(_summary(man, time.perf_counter() - t0))
+    return 0
+
+
+def cmd_extract(a: argparse.Namespace) -> int:
+    from .features.extract import extract_features
+    from .trainer import resolve_device
+
+    try:
+        device = resolve_device(a.device)
+    except RuntimeError as e:
+        from .features import FeatureStoreError
+
+        raise FeatureStoreError(str(e)) from None
+    t0 = time.perf_counter()
+    man = extract_features(
+        a.dataset, a.name, a.videos, metas=a.metas, classes=a.classes, weights_tsm=a.weights_tsm,
+        weights_bit=a.weights_bit, random_init=a.random_init, objects=not a.no_objects, bit_lemmas=a.bit_lemmas,
+        bit_wnids=a.bit_wnids, batch_size=a.batch_size, workers=a.workers, device=device,
+        threads=a.threads, scale_size=a.scale_size, crop_size=a.crop_size, allow_missing=a.allow_missing,
+        allow_empty_classes=a.allow_empty_classes, overwrite=a.overwrite, restart=a.restart,
+        trust_weights=a.trust_weights, progress=not a.no_progress, log=_log)
+    print(_summary(man, time.perf_counter() - t0))
+    return 0
+
+
+def cmd_overlap(a: argparse.Namespace) -> int:
+    from .overlap import overlap_document, write_report
+
+    doc = overlap_document(a.pretrain, a.dataset, a.vectors, a.threshold)
+    out = write_report(doc, a.reports_dir)
+    if a.format == "json":
+        print(json.dumps(doc, indent=1))
+    else:
+        print(f"{doc['n_overlap']} of {doc['n_classes']} {a.dataset} classes overlap {a.pretrain}:")
+        for e in doc["overlap"]:
+            m = e["matches"][0]
+            print(f"  {e['identifier']:<24} ~ {m['pretrain_name']} ({m['criterion']})")
+        if doc.get("related_not_excluded"):
+            print(f"{len(doc['related_not_excluded'])} more share words with {a.pretrain} classes "
+                  f"(listed for review in the report, not excluded)")
+        print(f"report: {out}")
+    return 0
+
+
+HANDLERS = {"import-features": cmd_import, "extract-features": cmd_extract, "overlap": cmd_overlap}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in PARSERS:
+        print(f"usage: run_bench.py {{{','.join(PARSERS)}}} ... (--help for each)", file=sys.stderr)
+        return 2
+    cmd = argv[0]
+    args = PARSERS[cmd]().parse_args(argv[1:])
+    if args.data_root:
+        from .paths import set_data_root
+
+        set_data_root(args.data_root)
+    with warnings.catch_warnings():  # user-facing warnings as one plain line each, no source location
+        warnings.simplefilter("default")
+        warnings.showwarning = lambda message, *a, **k: _log(f"warning: {message}")
+        return HANDLERS[cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -227,8 +227,9 @@ def render_markdown(doc: dict) -> str:
         f"{doc['n_overlap']} target classes overlap. Criteria (any one): " + "; ".join(doc["criteria"]) + ".",
         f"Word vectors: {doc['vectors']}; overlap version {doc['version']}.",
         "",
-        f"Exclude them from a protocol with `zsar_bench.overlap.exclude_overlap(protocol, {doc['pretrain']!r})` "
-        f"(protocol name suffix `-no-{doc['pretrain']}`).",
+        f"Exclude them from a run with `python run_bench.py ... --exclude-overlap {doc['pretrain']}` "
+        f"(or `zsar_bench.overlap.exclude_overlap(protocol, {doc['pretrain']!r})`); the protocol is then named "
+        f"`<protocol>-no-{doc['pretrain']}` with its own hash.",
         "",
     ]
     from tabulate import tabulate

@@ -170,7 +170,7 @@ class CachedTextEncoder:
                 if self.progress and len(missing) > 1000:
                     from tqdm.auto import tqdm
 
-                    bar = tqdm(total=len(missing), desc="encoding texts", unit="text")
+                    bar = tqdm(total=len(missing), desc="encoding texts", unit="text", disable=None)  # None: off when not a TTY
                 for i in range(0, len(missing), batch_size):
                     chunk = missing[i:i + batch_size]
                     vecs = self.encoder.encode(chunk)

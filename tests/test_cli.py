@@ -99,3 +99,17 @@ def test_console_script_matches_run_bench():
     from zsar_bench.cli import main
 
     assert main(["splits", "olympics", "random-50-50", "--format", "json"]) == 0
+
+
+def test_parallel_jobs_give_the_same_records_as_sequential(tmp_path):
+    common = ["--methods", "label", "--datasets", "olympics", "--folds", "0-1", "--no-report", "--no-progress",
+              "--method-args", "label.epochs=2"]
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert run(*common, "--records", str(a)).returncode == 0
+    out = run(*common, "--records", str(b), "--jobs", "2")
+    assert out.returncode == 0, out.stderr
+    ra = {r["fold"]: r["top1"] for r in _records(a)}
+    rb = {r["fold"]: r["top1"] for r in _records(b)}
+    assert ra.keys() == rb.keys() == {0, 1}
+    for k in ra:
+        assert abs(ra[k] - rb[k]) < 0.02  # same seed; thread counts may differ in the last bits

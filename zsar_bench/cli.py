@@ -123,7 +123,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from threadpoolctl import threadpool_limits
+
     torch.set_num_threads(max(1, args.threads))
+    threadpool_limits(max(1, args.threads))  # numpy/scipy BLAS too (closed-form methods)
     load_plugins()
     methods = _split_csv(args.methods)
     datasets = _split_csv(args.datasets)

@@ -85,7 +85,7 @@ class ElaborativeRehearsal(Method):
 
     summary = "Elaborative Rehearsal (ICCV 2021): ED class texts, video + object streams, gated fusion, ER loss"
     needs_concepts = True
-    test_params = {"epochs": "2"}
+    test_params = {"epochs": "4", "batch_size": "64"}
 
     def __init__(self, text_encoder: str = "minilm", tower: str = "frozen", trainable_layers: int = 2,
                  text_style: str = "name: description", use_video: bool = True, use_objects: bool = True,

@@ -191,8 +191,10 @@ _worker_fs: dict = {}
 def _worker(spec: RunSpec) -> dict:
     """Process-pool entry: one fold, features cached per worker process."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    threadpool_limits(1)
     set_data_root(spec.data_root)
     from .plugins import load_plugins
 

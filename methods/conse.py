@@ -1,0 +1,77 @@
+"""``conse``: Convex combination of Semantic Embeddings, Norouzi et al., "Zero-Shot Learning by
+Convex Combination of Semantic Embeddings", ICLR 2014.
+
+Reproduced: a softmax classifier over the seen classes gives p(y | x); a clip's semantic vector
+is f(x) = (1 / Z) sum_{t=1..T} p(y_t | x) s(y_t) over its T most probable seen classes
+(Z = sum of those T probabilities), T = 10 by default; classes are ranked by cosine(f(x), s_c).
+
+Differs: the seen-class classifier is a linear softmax on the standardised clip features trained
+through the common trainer (the paper reuses a pretrained CNN's softmax); class vectors are the
+L2-normalised word vectors of the name (or text-encoder vectors via ``semantic``).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from zsar_bench import register_method
+from zsar_bench.baselines import SemanticBaseline, chunks, l2_rows
+from zsar_bench.method import FitContext
+from zsar_bench.projection import to_tensor
+from zsar_bench.types import ClassInfo, FitData, Videos
+
+
+@register_method("conse")
+class ConSE(SemanticBaseline):
+    summary = "seen-class softmax; probability-weighted mean of the top-T seen class vectors (T=10)"
+    test_params = {"epochs": "20"}
+
+    def __init__(self, semantic: str = "glove50", text_style: str = "name", top_t: int = 10, lr: float = 1e-3,
+                 epochs: int = 30, batch_size: int = 128, weight_decay: float = 1e-4):
+        self.semantic = semantic
+        self.text_style = text_style
+        self.top_t = top_t
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+
+    def fit(self, data: FitData, ctx: FitContext) -> "ConSE":
+        ctx.seed_everything()
+        dev = ctx.device
+        x_np, y_np, s_np = self._fit_features(data)
+        x, y = to_tensor(x_np, dev), torch.as_tensor(y_np, device=dev)
+        self.device_ = dev
+        self.seen_vectors_ = s_np
+        self.clf_ = torch.nn.Linear(x.shape[1], len(s_np)).to(dev)
+
+        def step(idx: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(self.clf_(x[idx]), y[idx])
+
+        ctx.trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                    weight_decay=self.weight_decay).fit(self, self.clf_, len(y), step)
+        return self
+
+    @torch.no_grad()
+    def seen_probabilities(self, feats: np.ndarray) -> np.ndarray:
+        logits = self.clf_(to_tensor(self.features(feats), self.device_)).float()
+        return torch.softmax(logits, dim=-1).cpu().numpy()
+
+    def convex_embedding(self, probs: np.ndarray) -> np.ndarray:
+        """[N, k]: sum over the top-T seen classes of p * s, divided by the sum of those p."""
+        t = max(1, min(self.top_t, probs.shape[1]))
+        top = np.argsort(-probs, axis=1, kind="stable")[:, :t]
+        w = np.take_along_axis(probs, top, 1)
+        w = w / np.maximum(w.sum(1, keepdims=True), 1e-12)
+        return np.einsum("nt,ntk->nk", w, self.seen_vectors_[top]).astype(np.float32)
+
+    def embed(self, videos: Videos) -> np.ndarray:
+        return np.concatenate([self.convex_embedding(self.seen_probabilities(f)) for f in chunks(videos)]) \
+            if len(videos) else np.zeros((0, self.seen_vectors_.shape[1]), np.float32)
+
+    def score(self, videos: Videos, classes: Sequence[ClassInfo]) -> np.ndarray:
+        s = self.class_vectors(classes)
+        return l2_rows(self.embed(videos)) @ s.T

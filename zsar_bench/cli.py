@@ -6,6 +6,7 @@
     run_bench.py report
     run_bench.py texts DATASET [--style S]          class texts in a chosen style
     run_bench.py wv-coverage [DATASET ...]          word-vector coverage of class names
+    run_bench.py import-features|extract-features|overlap ...   real features (features_cli.py)
 """
 from __future__ import annotations
 

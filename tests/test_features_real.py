@@ -91,6 +91,18 @@ def test_generic_import_round_trip(generic_set, root):
     assert not (root / "features" / "hmdb51" / ".staging").exists()
 
 
+def _runs_end_to_end(dataset, name, root, tmp_path, method="label"):
+    """An imported set goes through run_bench.py like the synthetic one; the leaderboard names it."""
+    records, reports = tmp_path / "e2e_records.jsonl", tmp_path / "e2e_reports"
+    rc = cli.main(["--methods", method, "--datasets", dataset, "--features", name, "--folds", "0", "--records",
+                   str(records), "--reports-dir", str(reports), "--data-root", str(root), "--no-progress",
+                   "--method-args", f"{method}.epochs=1"])
+    assert rc == 0
+    (rec,) = [json.loads(line) for line in records.read_text().splitlines()]
+    assert rec["features"] == name and rec["synthetic"] is False
+    assert f"features {rec['features_id']}" in (reports / f"{dataset}.md").read_text()
+
+
 def test_imported_set_runs_end_to_end(generic_set, root, tmp_path):
     records = tmp_path / "records.jsonl"
     rc = cli.main(["--methods", "label", "--datasets", "hmdb51", "--features", "gen8", "--folds", "0",
@@ -157,6 +169,7 @@ def test_er_layout_with_metas_objects_and_missing(root, tmp_path, monkeypatch, c
     fs = load_feature_set("hmdb51", "er8")
     assert fs.concepts.texts()[3] == "thing 3, object 3: definition of n00000003"
     capsys.readouterr()
+    _runs_end_to_end("hmdb51", "er8", root, tmp_path, method="er")
 
 
 def test_er_layout_class_folders(root, tmp_path):
@@ -170,6 +183,7 @@ def test_er_layout_class_folders(root, tmp_path):
     fs = load_feature_set("ucf101", "erf")
     assert fs.concepts is None and fs.partition is None and fs.videos.concept_ids is None
     np.testing.assert_array_equal(fs.videos.features[:, 0], fs.labels.astype(np.float32))
+    _runs_end_to_end("ucf101", "erf", root, tmp_path)
 
 
 def test_hf_layout_dataset_and_dataset_dict(root, tmp_path):
@@ -194,6 +208,7 @@ def test_hf_layout_dataset_and_dataset_dict(root, tmp_path):
     fs = load_feature_set("olympics", "hf1")
     assert list(fs.labels) == [i % ds.n_classes for i in range(n)] and fs.videos.concept_ids.shape == (n, 3)
     np.testing.assert_allclose(fs.videos.features, np.array(data["features"]), atol=2e-3, rtol=1e-3)
+    _runs_end_to_end("olympics", "hf1", root, tmp_path)
     # a DatasetDict with train/test splits becomes one set with a partition column
     split = hf.remove_columns(["concept_ids", "concept_scores"]).train_test_split(test_size=0.25, seed=0)
     split.save_to_disk(str(tmp_path / "dict"))

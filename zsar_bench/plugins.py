@@ -56,7 +56,7 @@ def load_plugins(force: bool = False) -> list[str]:
     global _loaded
     if _loaded and not force:
         return METHODS.names()
-    if BUILTIN_PACKAGE not in sys.modules:
+    if BUILTIN_PACKAGE not in sys.modules and BUILTIN_DIR.is_dir():  # a checkout: methods/ as the package
         pkg_spec = importlib.machinery.ModuleSpec(BUILTIN_PACKAGE, None, is_package=True)
         pkg = importlib.util.module_from_spec(pkg_spec)
         pkg.__path__ = [str(BUILTIN_DIR)]

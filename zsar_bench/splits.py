@@ -19,7 +19,19 @@ from typing import Optional
 
 from .datasets import get_dataset
 
-SPLITS_DIR = Path(__file__).resolve().parent.parent / "splits"
+def _splits_dir() -> Path:
+    """splits/ in a checkout (editable install); the packaged copy in a wheel install."""
+    here = Path(__file__).resolve().parent.parent / "splits"
+    if here.is_dir():
+        return here
+    import importlib.util
+
+    spec = importlib.util.find_spec("zsar_bench_splits")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else here
+
+
+SPLITS_DIR = _splits_dir()
 
 
 class SplitError(ValueError):

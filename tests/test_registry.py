@@ -63,6 +63,7 @@ def test_broken_builtin_plugin_warns_and_others_load(tmp_path, monkeypatch):
         "    def score(self, videos, classes):\n        return None\n")
     (tmp_path / "broken_one.py").write_text("import not_a_real_module_xyz\n")
     monkeypatch.setattr(pl, "BUILTIN_DIR", tmp_path)
+    monkeypatch.setattr(pl, "_loaded", pl._loaded)  # restored afterwards: later tests load the real plugins
     monkeypatch.setenv(pl.DISABLE_ENV, "1")
     try:
         with warnings.catch_warnings(record=True) as w:
@@ -88,6 +89,7 @@ def test_entry_point_plugins_load_and_can_be_disabled(monkeypatch, tmp_path):
             raise ImportError("boom")
 
     monkeypatch.setattr(pl, "BUILTIN_DIR", tmp_path)
+    monkeypatch.setattr(pl, "_loaded", pl._loaded)
     monkeypatch.setattr(pl, "entry_points", lambda group: [EP()] if group == pl.ENTRY_POINT_GROUP else [])
     monkeypatch.delenv(pl.DISABLE_ENV, raising=False)
     with warnings.catch_warnings(record=True) as w:

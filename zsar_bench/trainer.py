@@ -106,7 +106,7 @@ class Trainer:
         if self.ctx.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=c.epochs, desc=f"train {method.name}", unit="epoch", leave=False)
+            bar = tqdm(total=c.epochs, desc=f"train {method.name}", unit="epoch", leave=False, disable=None)
         step_i = 0
         for epoch in range(1, c.epochs + 1):
             module.train()

@@ -173,8 +173,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                                          progress=not args.no_progress))
     from .trainer import resolve_device
 
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as e:
+        raise UsageError(str(e)) from None
     for s in specs:
-        s.device = resolve_device(args.device)
+        s.device = device
     store = RecordStore(args.records)
     t0 = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731

@@ -68,11 +68,9 @@ def _weights_hash(folder: Path) -> str:
 
 
 def _resolve_device(device: Optional[str]) -> str:
-    import torch
+    from ..trainer import resolve_device  # one rule for "auto" across the harness
 
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return resolve_device(device)
 
 
 class HFTextEncoder:

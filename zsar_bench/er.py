@@ -84,7 +84,6 @@ class ElaborativeRehearsal(Method):
     """ER and its ablations; see the module docstring. ``tower``: frozen | partial."""
 
     summary = "Elaborative Rehearsal (ICCV 2021): ED class texts, video + object streams, gated fusion, ER loss"
-    needs_concepts = True
     test_params = {"epochs": "4", "batch_size": "64"}
 
     def __init__(self, text_encoder: str = "minilm", tower: str = "frozen", trainable_layers: int = 2,

@@ -102,6 +102,11 @@ def texts_hash(classes: Sequence[ClassInfo]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
+def run_config_hash(method: Method, classes: Sequence[ClassInfo]) -> str:
+    """The record's config hash: the method's parameters plus the class texts it was given."""
+    return method.config_hash({"texts": texts_hash(classes)})
+
+
 @dataclass
 class RunSpec:
     method: str
@@ -123,7 +128,7 @@ def spec_key(spec: RunSpec, features_id: str) -> tuple:
     m = build_method(spec.method, spec.method_args)
     classes = get_dataset(spec.dataset).classes(spec.descriptions)
     return record_key({
-        "method": spec.method, "config_hash": m.config_hash({"texts": texts_hash(classes)}), "dataset": spec.dataset,
+        "method": spec.method, "config_hash": run_config_hash(m, classes), "dataset": spec.dataset,
         "features_id": features_id, "protocol": spec.protocol.protocol, "split_hash": spec.protocol.short_hash,
         "fold": spec.fold.fold, "seed": spec.seed,
     })
@@ -159,7 +164,7 @@ def run_fold(spec: RunSpec, fs: FeatureSet) -> dict:
     eval_s = time.perf_counter() - t0
     return {
         "method": spec.method,
-        "config_hash": method.config_hash({"texts": texts_hash(classes)}),
+        "config_hash": run_config_hash(method, classes),
         "params": method.get_params(),
         "dataset": spec.dataset,
         "features": fs.name,

@@ -40,13 +40,9 @@ class ConSE(SemanticBaseline):
         self.weight_decay = weight_decay
 
     def fit(self, data: FitData, ctx: FitContext) -> "ConSE":
-        ctx.seed_everything()
-        dev = ctx.device
-        x_np, y_np, s_np = self._fit_features(data)
-        x, y = to_tensor(x_np, dev), torch.as_tensor(y_np, device=dev)
-        self.device_ = dev
-        self.seen_vectors_ = s_np
-        self.clf_ = torch.nn.Linear(x.shape[1], len(s_np)).to(dev)
+        x, y, s = self._fit_tensors(data, ctx)
+        self.seen_vectors_ = s.cpu().numpy()
+        self.clf_ = torch.nn.Linear(x.shape[1], len(s)).to(self.device_)
 
         def step(idx: torch.Tensor) -> torch.Tensor:
             return F.cross_entropy(self.clf_(x[idx]), y[idx])

@@ -48,13 +48,9 @@ class DEM(SemanticBaseline):
         self.whiten = whiten
 
     def fit(self, data: FitData, ctx: FitContext) -> "DEM":
-        ctx.seed_everything()
-        dev = ctx.device
-        x_np, y_np, s_np = self._fit_features(data)
-        x, y, s = to_tensor(x_np, dev), torch.as_tensor(y_np, device=dev), to_tensor(s_np, dev)
-        self.device_ = dev
+        x, y, s = self._fit_tensors(data, ctx)
         self.net_ = torch.nn.Sequential(torch.nn.Linear(s.shape[1], self.hidden), torch.nn.ReLU(),
-                                        torch.nn.Linear(self.hidden, x.shape[1])).to(dev)
+                                        torch.nn.Linear(self.hidden, x.shape[1])).to(self.device_)
 
         def step(idx: torch.Tensor) -> torch.Tensor:
             protos = self.net_(s)  # [z, D]: every seen class once, then gathered per clip

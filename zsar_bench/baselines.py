@@ -81,6 +81,13 @@ class SemanticBaseline(Method):
             self.x_white_ = ((vecs / np.sqrt(ev + shrink)) @ vecs.T).astype(np.float32)  # ZCA
         return self.features(x), np.asarray(data.train.labels, dtype=np.int64), self.class_vectors(data.train.classes)
 
+    def _fit_tensors(self, data: FitData, ctx: FitContext):
+        """Seed, then ``_fit_features`` as tensors on ``ctx.device`` (stored as ``device_``)."""
+        ctx.seed_everything()
+        self.device_ = dev = ctx.device
+        x_np, y_np, s_np = self._fit_features(data)
+        return to_tensor(x_np, dev), torch.as_tensor(y_np, device=dev), to_tensor(s_np, dev)
+
     def _standardise(self, feats: np.ndarray) -> np.ndarray:
         return ((np.asarray(feats, dtype=np.float32) - self.x_mean_) / self.x_scale_).astype(np.float32)
 
@@ -123,12 +130,8 @@ class BilinearMethod(SemanticBaseline):
         return v.masked_fill(torch.nn.functional.one_hot(y, scores.shape[1]).bool(), 0.0)
 
     def fit(self, data: FitData, ctx: FitContext) -> "BilinearMethod":
-        ctx.seed_everything()
-        dev = ctx.device
-        x_np, y_np, s_np = self._fit_features(data)
-        x, y, s = to_tensor(x_np, dev), torch.as_tensor(y_np, device=dev), to_tensor(s_np, dev)
-        self.device_ = dev
-        self.W_ = torch.nn.Linear(x.shape[1], s.shape[1], bias=False).to(dev)
+        x, y, s = self._fit_tensors(data, ctx)
+        self.W_ = torch.nn.Linear(x.shape[1], s.shape[1], bias=False).to(self.device_)
 
         def step(idx: torch.Tensor) -> torch.Tensor:
             return self.pair_loss(self.W_(x[idx]) @ s.T, y[idx])

@@ -9,7 +9,13 @@
   list (HMDB51: folder names with '_' replaced by ' ', sorted; UCF101: folder names, sorted).
 - kinetics-zsar: ER's 3 folds (Chen and Huang, ICCV 2021): seen = the 400 Kinetics-400 classes;
   per fold 60 validation and 160 test classes out of the 220 new in Kinetics-600. The memberships
-  are facts copied from ER's release into the table below (class ids in ER's id order).
+  are facts copied from ER's release into the table below (class ids in ER's id order). Training
+  videos: the Kinetics-400 training partition where a feature set records one.
+- k400-full, k400-e2e10 (hmdb51, ucf101): Brattoli et al.'s cross-dataset protocol (CVPR 2020): train
+  on the Kinetics-400 classes minus every class that overlaps a class of the target dataset (exact or
+  near-identical name, or word-vector cosine distance < 0.05; zsar_bench/data/overlap/, written by
+  scripts/make_overlap.py), test on all target classes (k400-full, 1 fold) or on the unseen halves of
+  the e2e10 folds (k400-e2e10, 10 folds). The excluded Kinetics classes are listed in the file.
 """
 from __future__ import annotations
 
@@ -30,12 +36,14 @@ RANDOM_SEED = 20211011
 OUT_DIR = ROOT / "splits"
 
 
-def write(dataset: str, protocol: str, version: int, description: str, folds: list[dict], counts: dict) -> None:
+def write(dataset: str, protocol: str, version: int, description: str, folds: list[dict], counts: dict,
+          **extra) -> None:
     doc = {
         "dataset": dataset,
         "protocol": protocol,
         "version": version,
         "description": description,
+        **extra,
         "counts": counts,
         "folds": folds,
     }
@@ -84,8 +92,9 @@ def e2e10() -> None:
                 "unseen": [c for c in ids if c in unseen],
             })
         write(name, "e2e10", 1,
-              "Brattoli et al., CVPR 2020 (e2e): fold k = np.random.seed(k); np.random.permutation(n)[:n//2] "
-              "index the unseen classes in the sorted class list",
+              "Brattoli et al.'s class draws (CVPR 2020, e2e): fold k = np.random.seed(k); "
+              "np.random.permutation(n)[:n//2] index the unseen classes in the sorted class list. Trains on the "
+              "complementary half of the same dataset (Brattoli et al. train on Kinetics: see k400-e2e10)",
               folds, {"seen": n - n // 2, "val": 0, "unseen": n // 2})
 
 
@@ -105,7 +114,40 @@ def kinetics_zsar() -> None:
     write("kinetics", "kinetics-zsar", 1,
           "ER's Kinetics-ZSAR folds (Chen and Huang, ICCV 2021): seen = Kinetics-400; 60 validation and "
           "160 test classes from the 220 new in Kinetics-600",
-          folds, {"seen": 400, "val": 60, "unseen": 160})
+          folds, {"seen": 400, "val": 60, "unseen": 160}, train_partition="train")
+
+
+def k400_excluded(target: str) -> list[dict]:
+    """Kinetics-400 classes that overlap any class of ``target`` (shipped overlap data)."""
+    doc = json.loads((ROOT / "zsar_bench" / "data" / "overlap" / f"k400_{target}.json").read_text())
+    by_k400: dict[str, dict] = {}
+    for row in doc["overlap"]:
+        for m in row["matches"]:
+            e = by_k400.setdefault(m["pretrain_identifier"], {"class": m["pretrain_identifier"], "matches": []})
+            e["matches"].append({"target": row["identifier"], "criterion": m["criterion"], "distance": m["distance"]})
+    return [by_k400[k] for k in sorted(by_k400)]
+
+
+def k400_cross() -> None:
+    k400 = get_dataset("kinetics").identifiers[:400]
+    for name in ["hmdb51", "ucf101"]:
+        excluded = k400_excluded(name)
+        drop = {e["class"] for e in excluded}
+        seen = [c for c in k400 if c not in drop]
+        ids = get_dataset(name).identifiers
+        how = (f"train on the {len(seen)} Kinetics-400 classes left after removing the {len(drop)} that overlap a "
+               f"{name} class (exact or near-identical name, or word-vector cosine distance < 0.05; listed under "
+               "'excluded'), Brattoli et al., CVPR 2020")
+        write(name, "k400-full", 1, f"Cross-dataset: {how}; test on all {len(ids)} {name} classes",
+              [{"fold": 0, "seen": seen, "val": [], "unseen": list(ids)}],
+              {"seen": len(seen), "val": 0, "unseen": len(ids)},
+              train_dataset="kinetics", train_partition="train", excluded=excluded)
+        halves = json.loads((OUT_DIR / name / "e2e10.json").read_text())["folds"]
+        write(name, "k400-e2e10", 1,
+              f"Cross-dataset: {how}; test on the unseen half of each e2e10 fold (Brattoli et al.'s class draws)",
+              [{"fold": f["fold"], "seen": seen, "val": [], "unseen": f["unseen"]} for f in halves],
+              {"seen": len(seen), "val": 0, "unseen": len(halves[0]["unseen"])},
+              train_dataset="kinetics", train_partition="train", excluded=excluded)
 
 
 def main(out_dir: Path = OUT_DIR) -> None:
@@ -114,6 +156,7 @@ def main(out_dir: Path = OUT_DIR) -> None:
     random_50_50()
     e2e10()
     kinetics_zsar()
+    k400_cross()
 
 
 if __name__ == "__main__":

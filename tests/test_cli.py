@@ -28,10 +28,11 @@ def test_run_prints_table_writes_records_and_reports(tmp_path):
     rows = _records(rec)
     assert len(rows) == 3 and {r["fold"] for r in rows} == {0, 1, 2}
     r0 = rows[0]
-    for key in ("top1", "top5", "mean_class_acc", "gzsl_h", "split_hash", "git_sha", "versions", "config_hash",
-                "n_train_videos", "n_test_videos", "train_s", "eval_s", "features_id"):
+    for key in ("top1", "top5", "mean_class_acc", "split_hash", "git_sha", "versions", "config_hash",
+                "n_train_videos", "n_test_videos", "train_s", "eval_s", "features_id", "mode"):
         assert key in r0
-    assert r0["features_id"].startswith("synthetic-v") and r0["n_unseen"] == 8
+    assert r0["features_id"].startswith("synthetic-v") and r0["n_unseen"] == 8 and r0["mode"] == "zsl"
+    assert "gzsl_h" not in r0  # generalised ZSL is its own mode (--gzsl)
     assert "| label" in out.stdout
     assert "3/50" in out.stdout  # partial runs: empty cells, counts shown
     assert (rep / "olympics.md").is_file() and (rep / "leaderboard.csv").is_file()
@@ -119,3 +120,21 @@ def test_parallel_jobs_give_the_same_records_as_sequential(tmp_path):
     assert ra.keys() == rb.keys() == {0, 1}
     for k in ra:
         assert abs(ra[k] - rb[k]) < 0.02  # same seed; thread counts may differ in the last bits
+
+
+def test_gzsl_mode_is_recorded_and_reported_separately(tmp_path):
+    rec, rep = tmp_path / "r.jsonl", tmp_path / "reports"
+    base = ["--methods", "eszsl", "--datasets", "olympics", "--folds", "0", "--records", str(rec),
+            "--reports-dir", str(rep), "--no-progress"]
+    assert run(*base).returncode == 0
+    out = run(*base, "--gzsl")
+    assert out.returncode == 0, out.stderr
+    rows = _records(rec)
+    assert sorted(r["mode"] for r in rows) == ["gzsl", "zsl"]
+    g = next(r for r in rows if r["mode"] == "gzsl")
+    z = next(r for r in rows if r["mode"] == "zsl")
+    assert {"gzsl_seen", "gzsl_unseen", "gzsl_h"} <= set(g) and g["n_train_videos"] < z["n_train_videos"]
+    assert "generalised ZSL" in (rep / "olympics.md").read_text()
+    bad = run("--methods", "eszsl", "--datasets", "hmdb51", "--protocol", "k400-full", "--gzsl",
+              "--records", str(rec), "--no-report")
+    assert bad.returncode == 2 and "--gzsl" in bad.stderr and "Traceback" not in bad.stderr

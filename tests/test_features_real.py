@@ -111,7 +111,7 @@ def test_imported_set_runs_end_to_end(generic_set, root, tmp_path):
     assert rc == 0
     (rec,) = [json.loads(line) for line in records.read_text().splitlines()]
     assert rec["features"] == "gen8" and rec["features_id"] == load_feature_set("hmdb51", "gen8").identity
-    assert rec["synthetic"] is False and rec["n_gzsl_videos"] > 0 and 0 <= rec["top1"] <= 1
+    assert rec["synthetic"] is False and rec["mode"] == "zsl" and 0 <= rec["top1"] <= 1
     assert any((tmp_path / "reports").iterdir())
 
 

@@ -53,8 +53,18 @@ def test_feature_sets_and_protocols_never_share_a_table():
     assert len(tables) == 2 and any("SYNTHETIC" in t for t, _ in tables) and any("tsm-v1" in t for t, _ in tables)
 
 
+def test_zsl_and_gzsl_runs_never_share_a_table():
+    recs = [_rec("a", f, 0.3, mode="zsl") for f in range(3)] + [_rec("a", f, 0.3, mode="gzsl") for f in range(3)]
+    tables = render_table(summarise(recs))
+    assert len(tables) == 2
+    zsl, gzsl = sorted(tables, key=lambda t: "generalised" in t[0])
+    assert "Top-1" in zsl[1] and "| H " not in zsl[1] and "generalised ZSL" in gzsl[0] and "Top-1" not in gzsl[1]
+
+
 def test_golden_leaderboard(tmp_path):
-    recs = [_rec("a", f, v) for f, v in enumerate([0.30, 0.40, 0.50])] + [_rec("b", 0, 0.9)]
+    recs = ([_rec("a", f, v) for f, v in enumerate([0.30, 0.40, 0.50])] + [_rec("b", 0, 0.9)]
+            + [_rec("chance", f, 0.04) for f in range(3)]
+            + [_rec("a", f, v, mode="gzsl", features_id="synthetic-v2") for f, v in enumerate([0.30, 0.40, 0.50])])
     write_reports(recs, tmp_path)
     golden = ROOT / "tests" / "golden" / "hmdb51.md"
     got = (tmp_path / "hmdb51.md").read_text()

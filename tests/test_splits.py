@@ -21,9 +21,15 @@ def test_every_split_file_validates(dataset, protocol):
     pr = load_protocol(dataset, protocol)
     n = get_dataset(dataset).n_classes
     for f in pr.folds:
-        assert not (set(f.seen) & set(f.unseen)) and not (set(f.val) & set(f.unseen)) and not (set(f.seen) & set(f.val))
-        if protocol != "kinetics-zsar":
+        assert not (set(f.seen) & set(f.val))
+        if pr.train_dataset in (None, dataset):
+            assert not (set(f.seen) & set(f.unseen)) and not (set(f.val) & set(f.unseen))
+        if protocol in ("random-50-50", "e2e10"):
             assert len(f.unseen) == n // 2 and len(f.seen) == n - n // 2
+        if protocol.startswith("k400-"):  # cross-dataset: Kinetics-400 minus the classes overlapping the target
+            k400 = set(get_dataset("kinetics").identifiers[:400])
+            assert set(f.seen) <= k400 and len(f.seen) + len(pr.excluded) == 400
+            assert len(f.unseen) == (n if protocol == "k400-full" else n // 2)
     assert len({tuple(f.unseen) for f in pr.folds}) == len(pr.folds)  # folds differ
 
 
@@ -93,7 +99,7 @@ def test_split_errors_are_clear(tmp_path):
     (tmp_path / "x.json").write_text("{not json")
     with pytest.raises(SplitError, match="not valid JSON"):
         load_split_file(tmp_path / "x.json")
-    with pytest.raises(SplitError, match="Valid choices: e2e10, random-50-50"):
+    with pytest.raises(SplitError, match="Valid choices: e2e10, k400-e2e10, k400-full, random-50-50"):
         load_protocol("hmdb51", "nope")
 
 

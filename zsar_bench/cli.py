@@ -6,18 +6,21 @@
     run_bench.py report
     run_bench.py texts DATASET [--style S]          class texts in a chosen style
     run_bench.py wv-coverage [DATASET ...]          word-vector coverage of class names
+    run_bench.py convert-vectors IN.kv OUT.txt --trust-pickle   gensim pickle -> word2vec text, once
     run_bench.py import-features|extract-features|overlap ...   real features (features_cli.py)
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Optional
 
-COMMANDS = ("list", "splits", "report", "texts", "wv-coverage", "import-features", "extract-features", "overlap")
+COMMANDS = ("list", "splits", "report", "texts", "wv-coverage", "convert-vectors", "import-features",
+            "extract-features", "overlap")
 DEFAULT_REPORTS = Path("reports")
 DEFAULT_RECORDS = Path("results") / "records.jsonl"
 
@@ -29,7 +32,9 @@ class UsageError(Exception):
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", help="where features and caches live (default $ZSAR_BENCH_DATA or ~/.cache/zsar-bench)")
     p.add_argument("--records", default=str(DEFAULT_RECORDS), help="records JSONL file (default %(default)s)")
-    p.add_argument("--reports-dir", default=str(DEFAULT_REPORTS), help="leaderboard folder (default %(default)s)")
+    p.add_argument("--reports-dir", default=None,
+                   help=f"leaderboard folder (default: {DEFAULT_REPORTS}/ for the default --records, otherwise a "
+                        "reports/ folder next to the records file)")
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -46,6 +51,10 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-overlap", metavar="PRETRAIN", choices=["k400"],
                    help="drop target classes that overlap these pre-training classes (k400: Kinetics-400; "
                         "see reports/overlap_k400_<dataset>.md); the protocol gets a '-no-k400' suffix")
+    p.add_argument("--gzsl", action="store_true",
+                   help="generalised ZSL instead of ZSL: 20%% of each seen class's clips held out, the model fit on "
+                        "the rest, held-out seen + unseen clips classified among seen + unseen classes (Xian et al.); "
+                        "recorded and reported separately")
     p.add_argument("--folds", help="fold numbers, e.g. 0-9 or 0,3 (default: all)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default %(default)s)")
     p.add_argument("--features", default="synthetic", help="feature set name (default %(default)s)")
@@ -89,24 +98,75 @@ def sub_parsers() -> dict[str, argparse.ArgumentParser]:
     p = argparse.ArgumentParser(prog="run_bench.py wv-coverage", description="Word-vector coverage of class names.")
     p.add_argument("datasets", nargs="*", help="default: all datasets")
     p.add_argument("--vectors", default="glove50", help="glove50 (packaged) or a path to word2vec/GloVe/fastText vectors")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow a gensim .kv file (a Python pickle: it can run code) for --vectors; only for files you trust")
     p.add_argument("--format", choices=["text", "json"], default="text")
     _common(p)
     ps["wv-coverage"] = p
+    p = argparse.ArgumentParser(
+        prog="run_bench.py convert-vectors",
+        description="Convert word vectors once to word2vec text (or binary, for an output ending in .bin), a format "
+                    "that cannot run code; use the output wherever vectors are given (semantic=OUT, --vectors OUT).")
+    p.add_argument("source", help="the vectors: a gensim .kv file (needs --trust-pickle), .bin, .txt or fasttext:PATH")
+    p.add_argument("output", help="where to write them, e.g. vectors.txt")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow unpickling a gensim .kv source (a pickle can run code: only for files you trust)")
+    ps["convert-vectors"] = p
     return ps
+
+
+def _check_name(name: str, what: str) -> None:
+    from .paths import InvalidNameError, check_name
+
+    try:
+        check_name(name, what)
+    except InvalidNameError as e:
+        raise UsageError(str(e)) from None
+
+
+DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def check_device(device: str, option: str = "--device") -> str:
+    """``device`` if it is auto, cpu, cuda or cuda:N; a UsageError listing them otherwise."""
+    if not DEVICE_RE.match(device or ""):
+        raise UsageError(f"{option} {device!r} is not a device; use auto (CUDA when present), cpu, cuda or cuda:N "
+                         "(N = GPU index, e.g. cuda:0)")
+    return device
+
+
+def _parse_seeds(raw: str) -> list[int]:
+    seeds = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not re.fullmatch(r"\d+", part):
+            what = "an empty seed" if not part else f"{part!r} is not a seed"
+            raise UsageError(f"--seeds {raw!r}: {what}; give whole numbers 0 or more, comma-separated, e.g. --seeds 0 "
+                             "or --seeds 0,1,2")
+        seeds.append(int(part))
+    return seeds
 
 
 def _split_csv(s: str) -> list[str]:
     return [x.strip() for x in s.split(",") if x.strip()]
 
 
+# a comma separates two overrides only where METHOD.KEY= follows it: values may contain commas
+_ARG_SEP = re.compile(r",(?=\s*[A-Za-z0-9][\w+-]*\.[A-Za-z_]\w*\s*=)")
+
+
 def parse_method_args(items: list[str], methods: list[str]) -> dict[str, dict[str, str]]:
+    """``["label.lr=1e-3,er.epochs=5"]`` -> {method: {key: raw value}}. Items split on commas followed by
+    ``METHOD.KEY=`` only, so ``label.text_style=a video of {name}, outdoors`` keeps its comma."""
     out: dict[str, dict[str, str]] = {m: {} for m in methods}
     for item in items:
-        for part in _split_csv(item):
+        for part in (x.strip() for x in _ARG_SEP.split(item)):
+            if not part:
+                continue
             if "=" not in part or "." not in part.split("=", 1)[0]:
                 raise UsageError(f"--method-args {part!r}: expected METHOD.KEY=VALUE, e.g. label.lr=1e-3")
             lhs, value = part.split("=", 1)
-            m, key = lhs.split(".", 1)
+            m, key = (x.strip() for x in lhs.split(".", 1))
             if m not in out:
                 raise UsageError(f"--method-args {part!r}: method {m!r} is not among --methods ({', '.join(methods)})")
             out[m][key] = value
@@ -117,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .datasets import DATASETS
     from .method import METHODS, build_method
     from .plugins import load_plugins
-    from .records import RecordStore
+    from .records import RecordsError, RecordStore
     from .reports import render_table, summarise, write_reports
     from .runner import RunSpec, run_specs
     from .splits import default_protocol, load_protocol, load_split_file, parse_folds
@@ -143,7 +203,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             build_method(m, margs[m])
         except (ValueError, TypeError) as e:
             raise UsageError(str(e)) from None
-    seeds = [int(s) for s in _split_csv(args.seeds)]
+    # every usage error before any run (and before any feature set is generated or loaded)
+    seeds = _parse_seeds(args.seeds)
+    check_device(args.device)
+    if args.protocol and args.split_file:
+        raise UsageError(f"--protocol {args.protocol} and --split-file {args.split_file} both choose the folds; pass "
+                         "one of them (a split file names its own protocol)")
+    from .splits import SplitError, check_folds_spec
+
+    try:
+        check_folds_spec(args.folds)
+    except SplitError as e:
+        raise UsageError(str(e)) from None
+    _check_name(args.features, "feature set")
+    from .paths import DataRootError, check_data_root
+
+    try:
+        check_data_root()
+    except DataRootError as e:
+        raise UsageError(str(e)) from None
     descriptions, desc_source = None, "builtin"
     if args.descriptions:
         from .text.descriptions import load_descriptions
@@ -165,12 +243,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             from .overlap import exclude_overlap
 
             protocol = exclude_overlap(protocol, args.exclude_overlap)
+        if args.gzsl and protocol.train_dataset not in (None, d):
+            raise UsageError(f"--gzsl needs seen and unseen classes from one dataset; {d}/{protocol.protocol} trains "
+                             f"on {protocol.train_dataset}: drop --gzsl or choose another protocol")
         for fold in parse_folds(args.folds, protocol):
             for seed in seeds:
                 for m in methods:
                     specs.append(RunSpec(m, margs[m], d, args.features, protocol, fold, seed, device=args.device,
                                          descriptions=descriptions, descriptions_source=desc_source,
-                                         progress=not args.no_progress))
+                                         progress=not args.no_progress, mode="gzsl" if args.gzsl else "zsl"))
     from .trainer import resolve_device
 
     try:
@@ -180,17 +261,66 @@ def cmd_run(args: argparse.Namespace) -> int:
     for s in specs:
         s.device = device
     store = RecordStore(args.records)
+    reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
+    try:  # before anything is trained: a result that cannot be recorded is lost
+        store.check_writable(rewrite=args.overwrite)
+    except RecordsError as e:
+        raise UsageError(str(e)) from None
+    if reports_dir is not None:
+        check_reports_dir(reports_dir)
     t0 = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    records, _ = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log)
+    try:
+        records, _ = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
+                               threads=max(1, args.threads))
+    except RecordsError as e:
+        raise UsageError(str(e)) from None
     log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
     for _, md in render_table(summarise(records)):
         print()
         print(md)
-    if not args.no_report:
-        write_reports(store.read(), Path(args.reports_dir))
-        log(f"reports regenerated in {args.reports_dir}/")
+    if reports_dir is not None:
+        write_reports(store.read(), reports_dir, source=str(store.path))
+        log(f"reports regenerated in {reports_dir}/")
     return 0
+
+
+def _same_path(a, b) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def reports_dir_for(records: str | Path, reports_dir: Optional[str]) -> Path:
+    """Where the reports of a records file go: ``--reports-dir`` when given; ``reports/`` for the default
+    ``results/records.jsonl``; otherwise ``reports/`` next to the records file (``<stem>-reports/`` where
+    that would be the committed ``reports/``), so a trial ``--records`` never rewrites the committed
+    leaderboards."""
+    from .paths import REPO_ROOT
+
+    if reports_dir:
+        return Path(reports_dir)
+    rec = Path(records)
+    for root in (Path("."), REPO_ROOT):
+        if _same_path(rec, root / DEFAULT_RECORDS):
+            return root / DEFAULT_REPORTS
+    out = rec.parent / "reports"
+    if any(_same_path(out, root / DEFAULT_REPORTS) for root in (Path("."), REPO_ROOT)):
+        out = rec.parent / f"{rec.stem}-reports"
+    return out
+
+
+def check_reports_dir(path: Path) -> None:
+    """A usage error unless ``path`` is, or can be made, a writable folder (nothing is created here)."""
+    import os
+
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--reports-dir {path} is a file, not a folder; pass a folder (created if missing)")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"reports folder {path} cannot be created: {probe} is a file; pass --reports-dir FOLDER")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"reports folder {path} is not writable ({probe}); pass --reports-dir a writable folder")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -240,8 +370,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_splits(args: argparse.Namespace) -> int:
+    from .datasets import DATASETS
     from .splits import load_protocol
 
+    if args.dataset not in DATASETS:
+        raise UsageError(DATASETS.unknown_message(args.dataset))
     pr = load_protocol(args.dataset, args.protocol)
     if args.format == "json":
         print(json.dumps(pr.to_json(), indent=1))
@@ -257,7 +390,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .reports import write_reports
 
     store = RecordStore(args.records)
-    written = write_reports(store.read(), Path(args.reports_dir))
+    if not store.path.is_file():
+        what = "is a folder, not a records file" if store.path.is_dir() else "does not exist"
+        raise UsageError(f"records file {store.path} {what}; pass --records PATH.jsonl (default {DEFAULT_RECORDS}) "
+                         "or run the benchmark first")
+    reports_dir = reports_dir_for(args.records, args.reports_dir)
+    check_reports_dir(reports_dir)
+    written = write_reports(store.read(), reports_dir, source=str(store.path))
     for w in written:
         print(w)
     return 0
@@ -287,7 +426,10 @@ def cmd_wv_coverage(args: argparse.Namespace) -> int:
     from .datasets import DATASETS
     from .text.wordvectors import coverage_report, load_word_vectors
 
-    kv = load_word_vectors(args.vectors)
+    for d in args.datasets:
+        if d not in DATASETS:
+            raise UsageError(DATASETS.unknown_message(d))
+    kv = load_word_vectors(args.vectors, trust_pickle=args.trust_pickle)
     rows = [coverage_report(d, kv) for d in (args.datasets or DATASETS.names())]
     if args.format == "json":
         print(json.dumps(rows, indent=1))
@@ -301,13 +443,33 @@ def cmd_wv_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert_vectors(args: argparse.Namespace) -> int:
+    from .text.wordvectors import convert_vectors
+
+    out = convert_vectors(args.source, args.output, trust_pickle=args.trust_pickle)
+    print(f"wrote {out} (word2vec {'binary' if out.suffix.lower() == '.bin' else 'text'}); use it as "
+          f"semantic={out} or --vectors {out}")
+    return 0
+
+
 HANDLERS = {"list": cmd_list, "splits": cmd_splits, "report": cmd_report, "texts": cmd_texts,
-            "wv-coverage": cmd_wv_coverage}
+            "wv-coverage": cmd_wv_coverage, "convert-vectors": cmd_convert_vectors}
+
+
+def unknown_command_message(word: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, COMMANDS, n=2, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return (f"unknown command {word!r}.{hint} Commands: {', '.join(COMMANDS)}; or run methods with "
+            "run_bench.py --methods M --datasets D (run_bench.py --help)")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+            raise UsageError(unknown_command_message(argv[0]))
         if argv and argv[0] in COMMANDS:
             cmd = argv[0]
             if cmd not in HANDLERS:
@@ -331,12 +493,26 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("interrupted: finished folds are already in the records; rerun the same command to resume",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left early; not worth a traceback
+        import os
+
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+        except (OSError, ValueError):
+            pass
+        return 1
     except Exception as e:  # clear messages for the errors users cause; tracebacks for bugs
         from .features import FeatureStoreError
+        from .method import ParamError
+        from .paths import DataRootError, InvalidNameError
         from .registry import RegistryError
         from .splits import SplitError
+        from .text.styles import TextStyleError
+        from .text.wordvectors import WordVectorError
 
-        known = (FeatureStoreError, RegistryError, SplitError)
+        known = (FeatureStoreError, RegistryError, SplitError, ParamError, DataRootError, InvalidNameError,
+                 TextStyleError, WordVectorError)
         try:
             from .text.descriptions import DescriptionsError
 

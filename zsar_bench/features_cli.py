@@ -14,6 +14,7 @@ import json
 import sys
 import time
 import warnings
+import zipfile
 from typing import Optional
 
 EPILOG_IMPORT = """layouts:
@@ -121,6 +122,8 @@ def overlap_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--reports-dir", default="reports", help="where the report goes (default %(default)s)")
     p.add_argument("--vectors", default="glove50", help="word vectors (default: packaged GloVe 6B 50-d)")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow a gensim .kv file (a Python pickle: it can run code) for --vectors; only for files you trust")
     p.add_argument("--threshold", type=float, default=0.05, help="cosine distance threshold (default %(default)s)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     _data_root(p)
@@ -167,25 +170,42 @@ def cmd_import(a: argparse.Namespace) -> int:
                   overwrite=a.overwrite, dim=a.dim, progress=not a.no_progress, log=_log,
                   concepts_file=a.concepts, bit_lemmas=a.bit_lemmas, bit_wnids=a.bit_wnids)
     t0 = time.perf_counter()
-    if a.layout == "er":
-        man = import_er(a.dataset, a.name, a.path, metas=a.metas, test_metas=a.test_metas, objects=a.objects, **common)
-    elif a.layout == "generic":
-        man = import_generic(a.dataset, a.name, a.path, index=a.index, id_column=a.id_column,
-                             label_column=a.label_column, partition_column=a.partition_column, objects=a.objects,
-                             **common)
-    else:
-        man = import_hf(a.dataset, a.name, a.path, split=a.split, feature_column=a.feature_column,
-                        id_column=a.id_column, label_column=a.label_column, partition_column=a.partition_column,
-                        concept_ids_column=a.concept_ids_column, concept_scores_column=a.concept_scores_column,
-                        **common)
+    try:
+        if a.layout == "er":
+            man = import_er(a.dataset, a.name, a.path, metas=a.metas, test_metas=a.test_metas, objects=a.objects,
+                            **common)
+        elif a.layout == "generic":
+            man = import_generic(a.dataset, a.name, a.path, index=a.index, id_column=a.id_column,
+                                 label_column=a.label_column, partition_column=a.partition_column, objects=a.objects,
+                                 **common)
+        else:
+            man = import_hf(a.dataset, a.name, a.path, split=a.split, feature_column=a.feature_column,
+                            id_column=a.id_column, label_column=a.label_column, partition_column=a.partition_column,
+                            concept_ids_column=a.concept_ids_column, concept_scores_column=a.concept_scores_column,
+                            **common)
+    except (ValueError, EOFError, zipfile.BadZipFile) as e:  # numpy's refusals of a source array file
+        msg = str(e)
+        if isinstance(e, FeatureStoreError) or not (
+                isinstance(e, (EOFError, zipfile.BadZipFile)) or "allow_pickle" in msg or "Python objects" in msg):
+            raise
+        why = ("it holds Python objects (object dtype), which are never unpickled" if "allow_pickle" in msg
+               or "Python objects" in msg else f"a truncated or damaged file: {type(e).__name__}: {msg}")
+        raise FeatureStoreError(f"import-features {a.path}: a source array cannot be read ({why}); save the features "
+                                "as a numeric array, e.g. np.save(path, np.asarray(x, dtype=np.float32))") from None
     print(_summary(man, time.perf_counter() - t0))
     return 0
 
 
 def cmd_extract(a: argparse.Namespace) -> int:
+    from .cli import DEVICE_RE
     from .features.extract import extract_features
     from .trainer import resolve_device
 
+    if not DEVICE_RE.match(a.device or ""):
+        from .features import FeatureStoreError
+
+        raise FeatureStoreError(f"--device {a.device!r} is not a device; use auto (CUDA when present), cpu, cuda or "
+                                "cuda:N (N = GPU index, e.g. cuda:0)")
     try:
         device = resolve_device(a.device)
     except RuntimeError as e:
@@ -206,7 +226,11 @@ def cmd_extract(a: argparse.Namespace) -> int:
 
 def cmd_overlap(a: argparse.Namespace) -> int:
     from .overlap import overlap_document, write_report
+    from .text.wordvectors import check_vectors_spec, trust_pickle
 
+    if a.trust_pickle:
+        trust_pickle(a.vectors)
+    check_vectors_spec(a.vectors, trust_pickle=a.trust_pickle)  # before any work: a clear refusal of a pickle
     doc = overlap_document(a.pretrain, a.dataset, a.vectors, a.threshold)
     out = write_report(doc, a.reports_dir)
     if a.format == "json":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional, Sequence
 
@@ -53,6 +54,7 @@ class Method:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     needs_concepts: ClassVar[bool] = False  # True: uses object concept detections
+    learns: ClassVar[bool] = True  # False: a sanity row that learns nothing (chance, training-free probes)
 
     def __init__(self):
         pass
@@ -73,6 +75,15 @@ class Method:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+    def validate_params(self) -> None:
+        """Raise ValueError for a configuration that cannot train; ``build_method`` calls it before any run.
+
+        The default checks parameters by name and type (``check_common_params``): ``epochs``/``batch_size``
+        positive integers, ``lr`` finite and positive, ``text_style`` a known style or template, ``semantic``
+        word vectors that exist and need no unpickling, and every float finite unless its default is not.
+        Override it to add checks of your own, calling ``super().validate_params()`` first."""
+        check_common_params(self)
 
     # -- the interface -------------------------------------------------------------------------
     def fit(self, data: FitData, ctx: FitContext) -> "Method":
@@ -122,7 +133,10 @@ def register_method(name: str):
 
 
 def parse_value(raw: str, default: Any) -> Any:
-    """Convert a command-line string to the type of the parameter's default."""
+    """Convert a command-line string to the type of the parameter's default.
+
+    Integers must be whole numbers (``10``, ``1e3``; ``2.7`` is an error, never truncated); floats may
+    be any number Python reads (non-finite ones are refused later by ``validate_params``)."""
     if isinstance(default, bool):
         low = raw.lower()
         if low in ("1", "true", "yes", "on"):
@@ -131,9 +145,22 @@ def parse_value(raw: str, default: Any) -> Any:
             return False
         raise ValueError(f"expected a boolean (true/false), got {raw!r}")
     if isinstance(default, int):
-        return int(float(raw)) if raw.replace("e", "").replace(".", "").lstrip("-").isdigit() else int(raw)
+        try:
+            return int(raw)
+        except ValueError:
+            pass
+        try:
+            x = float(raw)
+        except ValueError:
+            raise ValueError(f"expected an integer, got {raw!r}") from None
+        if not math.isfinite(x) or not x.is_integer():
+            raise ValueError(f"expected an integer, got {raw!r} (not a whole number)")
+        return int(x)
     if isinstance(default, float):
-        return float(raw)
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number, got {raw!r}") from None
     if default is None:
         for conv in (int, float):
             try:
@@ -144,7 +171,61 @@ def parse_value(raw: str, default: Any) -> Any:
     return raw
 
 
+class ParamError(ValueError):
+    """A method hyperparameter value that cannot train (a usage error before any run)."""
+
+
+POSITIVE_INTS = ("epochs", "batch_size")  # checked by name in every method, plugins included
+POSITIVE_FLOATS = ("lr", "temperature")
+NON_NEGATIVE_FLOATS = ("weight_decay",)
+
+
+def check_common_params(method: "Method") -> None:
+    """The checks of ``Method.validate_params``, keyed by parameter name and default type."""
+    name = getattr(method, "name", "") or type(method).__name__
+    defaults = type(method).param_defaults()
+
+    def bad(k: str, v: Any, why: str) -> ParamError:
+        return ParamError(f"--method-args {name}.{k}={v}: {why}")
+
+    for k, default in defaults.items():
+        v = getattr(method, k, default)
+        if isinstance(default, int) and not isinstance(default, bool):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                if isinstance(v, (float, np.floating)) and float(v).is_integer():
+                    continue  # 3.0 for an int parameter: harmless
+                raise bad(k, v, "expected an integer")
+        if isinstance(default, float) and isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+            if not math.isfinite(float(v)) and math.isfinite(default):
+                raise bad(k, v, "must be a finite number")
+        if k in POSITIVE_INTS and isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and v < 1:
+            raise bad(k, v, f"must be at least 1 ({k}={v} cannot train)")
+        if k in POSITIVE_FLOATS and isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+            if not math.isfinite(float(v)) or v <= 0:
+                raise bad(k, v, "must be a finite number above 0")
+        if k in NON_NEGATIVE_FLOATS and isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+            if not math.isfinite(float(v)) or v < 0:
+                raise bad(k, v, "must be a finite number, 0 or more")
+        if k == "text_style" and isinstance(default, str):
+            from .text.styles import check_style
+
+            try:
+                check_style(v)
+            except ValueError as e:
+                raise bad(k, v, str(e)) from None
+        if k == "semantic" and isinstance(default, str) and isinstance(v, str):
+            from .text.wordvectors import check_vectors_spec
+
+            if not v.startswith("text:"):
+                try:
+                    check_vectors_spec(v, for_method=True)
+                except Exception as e:  # noqa: BLE001  (WordVectorError, with its fix)
+                    raise bad(k, v, str(e)) from None
+
+
 def build_method(name: str, overrides: Optional[dict[str, str]] = None) -> Method:
+    """Construct method ``name`` with command-line ``overrides`` (strings typed by the defaults) and
+    validate it (``Method.validate_params``); a value that cannot train is a ValueError here, before any run."""
     cls = METHODS.get(name)
     defaults = cls.param_defaults()
     kwargs = {}
@@ -154,5 +235,7 @@ def build_method(name: str, overrides: Optional[dict[str, str]] = None) -> Metho
         try:
             kwargs[k] = parse_value(raw, defaults[k]) if isinstance(raw, str) else raw
         except ValueError as e:
-            raise ValueError(f"--method-args {name}.{k}={raw}: {e}") from None
-    return cls(**kwargs)
+            raise ParamError(f"--method-args {name}.{k}={raw}: {e}") from None
+    m = cls(**kwargs)
+    m.validate_params()
+    return m

@@ -5,14 +5,35 @@ Precedence: ``--data-root`` > ``$ZSAR_BENCH_DATA`` > ``~/.cache/zsar-bench``.
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Optional
 
 ENV_DATA_ROOT = "ZSAR_BENCH_DATA"
 DEFAULT_DATA_ROOT = Path.home() / ".cache" / "zsar-bench"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Dataset and feature-set names become folder names under the data root: one path component, no '..'.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 
 _override: Optional[Path] = None
+
+
+class DataRootError(RuntimeError):
+    """The data root cannot be used (a file, read-only, cannot be created)."""
+
+
+class InvalidNameError(ValueError):
+    """A dataset or feature-set name that is not a plain identifier (it could leave the data root)."""
+
+
+def check_name(name: str, what: str = "feature set") -> str:
+    """``name`` if it is a plain identifier (letters, digits, ``. _ + -``, no ``..``), else InvalidNameError."""
+    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+        raise InvalidNameError(
+            f"{what} name {name!r} is not a plain name: use letters, digits and . _ + - (starting with a letter or "
+            f"digit, no '/' or '..'), e.g. tsm-bit; names are folders under the data root")
+    return name
 
 
 def set_data_root(path: Optional[str | Path]) -> None:
@@ -27,7 +48,34 @@ def data_root() -> Path:
     return Path(env).expanduser().resolve() if env else DEFAULT_DATA_ROOT
 
 
+def _root_hint() -> str:
+    return "pass --data-root a writable folder (or set $ZSAR_BENCH_DATA)"
+
+
+def check_data_root(root: Optional[Path] = None) -> Path:
+    """The data root, created if missing; DataRootError unless it is a writable folder."""
+    root = Path(root) if root is not None else data_root()
+    if root.exists() and not root.is_dir():
+        raise DataRootError(f"data root {root} is a file, not a folder; {_root_hint()}")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataRootError(f"data root {root} cannot be created ({e.strerror or e}); {_root_hint()}") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise DataRootError(f"data root {root} is read-only; {_root_hint()}")
+    try:  # a read-only mount, or a full disk, shows only on a real write
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as e:
+        raise DataRootError(f"data root {root} is not writable ({e.strerror or e}); {_root_hint()}") from None
+    return root
+
+
 def cache_dir(kind: str) -> Path:
     p = data_root() / "cache" / kind
-    p.mkdir(parents=True, exist_ok=True)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        check_data_root()  # the clearer message when the root itself is the problem
+        raise DataRootError(f"cache folder {p} cannot be created ({e.strerror or e}); {_root_hint()}") from None
     return p

@@ -1,8 +1,28 @@
-"""Result records: one flat JSON object per line, appended atomically; reruns skip existing keys.
+"""Result records: one flat JSON object per line; a run is recorded once; nothing recorded is lost.
 
-Each append is a single ``write`` on a file opened with O_APPEND under an exclusive ``flock``, then
-``fsync``: concurrent workers never interleave and a crash loses at most the row being written (a
-torn last line is skipped with a warning when reading, and that run is simply redone).
+A run's key is ``KEY_FIELDS`` (method, config hash, dataset, feature set, protocol, split hash, fold,
+seed, ...). Design, and why it is safe against crashes (kill -9 at any instruction) and concurrent
+writers (several commands, ``--jobs`` workers):
+
+- **One lock for every write.** Appends, ``--overwrite`` supersedes and removals all take an exclusive
+  ``flock`` on the records file. A rewrite renames a new file over the old one, so a writer that was
+  waiting on the old file's lock re-checks after locking that the path still names the file it locked
+  and otherwise retries on the new one: no row is ever appended to an unlinked file.
+- **Appends** are one ``write`` on an O_APPEND descriptor, then ``fsync``: a crash loses at most the row
+  being written (a torn last line is skipped with a warning when reading; that run is simply redone).
+- **Recorded once.** The runner de-duplicates run keys when planning, skips runs already recorded, and
+  appends with ``append_if_absent``, which checks the key again *under the lock*: two identical commands
+  started together both train a run, but only the first to finish records it.
+- **--overwrite writes the new row first.** ``supersede`` appends the new row (fsynced), then, still
+  under the lock, rewrites the file without the older rows of that key (temporary file beside it,
+  fsync, atomic ``rename``, fsync of the folder). Old rows stay until their replacement is on disk: a
+  crash before the append leaves the old row, between append and rename both rows (readers take the
+  last one, the new one), after the rename the new one alone. Lines a rewrite cannot parse are kept as
+  they are; a temporary file left by a crash is removed by the next rewrite.
+- **Readers count each key once** (``dedupe``/``read_unique``: the last row of a key wins, as a crash
+  mid-supersede leaves the new row last) and say when a file holds duplicates (hand edits, files
+  concatenated, or rows written by older versions). Lines that are not JSON objects (``42``, ``null``,
+  torn or binary lines) are skipped with a warning naming file:line, never a crash.
 """
 from __future__ import annotations
 
@@ -10,70 +30,287 @@ import fcntl
 import json
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
-KEY_FIELDS = ("method", "config_hash", "dataset", "features_id", "protocol", "split_hash", "fold", "seed")
+KEY_FIELDS = ("method", "config_hash", "dataset", "features_id", "protocol", "split_hash", "fold", "seed", "mode")
 DEFAULT_RECORDS = Path("results") / "records.jsonl"
 
 
 def record_key(rec: dict) -> tuple:
-    return tuple(rec.get(k) for k in KEY_FIELDS)
+    """The run's identity; records from before evaluation modes existed count as zero-shot ("zsl")."""
+    return tuple(rec.get(k, "zsl") if k == "mode" else rec.get(k) for k in KEY_FIELDS)
+
+
+class RecordsError(Exception):
+    """The records file cannot be used as asked (a folder, not writable, missing): a one-line message."""
+
+
+def parse_record_line(line: str, where: str) -> dict | None:
+    """One line of a records file as a record, or None (with a warning naming ``where``) when it is not one."""
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError:
+        warnings.warn(f"{where}: skipping a torn or malformed record line", stacklevel=3)
+        return None
+    if not isinstance(rec, dict):
+        warnings.warn(f"{where}: skipping a record line that is not a JSON object ({type(rec).__name__})",
+                      stacklevel=3)
+        return None
+    if not _plain_key(rec):
+        warnings.warn(f"{where}: skipping a record whose key fields ({', '.join(KEY_FIELDS)}) are not plain values",
+                      stacklevel=3)
+        return None
+    return rec
+
+
+def _plain_key(rec: object) -> bool:
+    """True for a JSON object whose run key can be compared (no lists or objects among the key fields)."""
+    if not isinstance(rec, dict):
+        return False
+    try:
+        hash(record_key(rec))
+    except TypeError:
+        return False
+    return True
+
+
+def dedupe(records: Iterable[dict]) -> tuple[list[dict], int]:
+    """(one row per run key, the last one in file order; number of extra rows dropped)."""
+    by_key: dict[tuple, dict] = {}
+    n = 0
+    for r in records:
+        n += 1
+        by_key[record_key(r)] = r
+    return list(by_key.values()), n - len(by_key)
+
+
+def duplicates_note(path, n_duplicates: int) -> str:
+    return (f"{path} holds {n_duplicates} duplicate row(s) of runs recorded more than once; each run is counted "
+            "once (its last row)")
 
 
 class RecordStore:
+    """One records file. Every write (append, supersede, remove) holds an exclusive ``flock`` on it."""
+
     def __init__(self, path: str | Path = DEFAULT_RECORDS):
         self.path = Path(path)
+        self._keys_cache: tuple[tuple, frozenset] | None = None
 
-    def read(self) -> list[dict]:
-        if not self.path.is_file():
-            return []
+    # -- reading (no lock: rows are appended whole and rewrites are atomic renames) --
+
+    def _rows_from(self, data: bytes) -> list[dict]:
         out = []
-        with open(self.path, encoding="utf-8") as f:
-            for i, line in enumerate(f, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    warnings.warn(f"{self.path}:{i}: skipping a torn or malformed record line", stacklevel=2)
+        for i, raw in enumerate(data.split(b"\n"), 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                warnings.warn(f"{self.path}:{i}: skipping a record line that is not UTF-8", stacklevel=3)
+                continue
+            rec = parse_record_line(text, f"{self.path}:{i}")
+            if rec is not None:
+                out.append(rec)
         return out
 
-    def keys(self) -> set[tuple]:
-        return {record_key(r) for r in self.read()}
+    def read(self) -> list[dict]:
+        """Every well-formed row in file order (duplicate keys included; see ``read_unique``)."""
+        if not self.path.is_file():
+            return []
+        return self._rows_from(self.path.read_bytes())
+
+    def read_unique(self) -> tuple[list[dict], int]:
+        """(one row per run key, the last; number of duplicate rows), warning when there are duplicates."""
+        rows, n_dup = dedupe(self.read())
+        if n_dup:
+            warnings.warn(duplicates_note(self.path, n_dup), stacklevel=2)
+        return rows, n_dup
+
+    def _signature(self) -> tuple | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def keys(self) -> frozenset:
+        """Keys of the recorded runs; re-parsed only when the file changed (cheap to call before every run)."""
+        sig = self._signature()
+        if sig is None:
+            return frozenset()
+        if self._keys_cache is not None and self._keys_cache[0] == sig:
+            return self._keys_cache[1]
+        keys = frozenset(record_key(r) for r in self.read())
+        if self._signature() == sig:  # unchanged while we read it
+            self._keys_cache = (sig, keys)
+        return keys
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self.keys()
+
+    # -- checks --
+
+    def check_writable(self, rewrite: bool = False) -> None:
+        """Raise RecordsError (one line: the path and the fix) unless records can be written here.
+
+        Cheap and side-effect free (a probe file is created and removed): call it before any training.
+        ``rewrite`` (--overwrite) also needs the folder writable, for the atomic rewrite."""
+        p = self.path
+        hint = "pass --records PATH.jsonl in a writable folder"
+        if p.is_dir():
+            raise RecordsError(f"records path {p} is a folder, not a file; {hint} (e.g. --records {p / 'records.jsonl'})")
+        parent = p.parent
+        blocker = parent
+        while not blocker.exists() and blocker != blocker.parent:
+            blocker = blocker.parent
+        if not blocker.is_dir():
+            raise RecordsError(f"records file {p} cannot be created: {blocker} is a file, not a folder; {hint}")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RecordsError(f"cannot create the folder of records file {p} ({e.strerror or e}); {hint}") from None
+        if p.exists():
+            try:
+                fd = os.open(p, os.O_WRONLY | os.O_APPEND)
+                os.close(fd)
+            except OSError as e:
+                raise RecordsError(f"records file {p} is not writable ({e.strerror or e}); make it writable "
+                                   f"(chmod u+w, chattr -i) or {hint}") from None
+            if not p.is_file():
+                raise RecordsError(f"records path {p} is not a regular file; {hint}")
+        if rewrite or not p.exists():
+            if rewrite and p.exists():  # the rewrite happens beside the real file (symlinks followed)
+                parent = Path(os.path.realpath(p)).parent
+            probe = parent / f".{p.name}.{os.getpid()}.probe"
+            try:
+                os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+                os.unlink(probe)
+            except OSError as e:
+                raise RecordsError(f"folder {parent} of records file {p} is not writable ({e.strerror or e}); "
+                                   f"{'--overwrite rewrites the file there; ' if rewrite else ''}{hint}") from None
+
+    # -- writing (all under the lock) --
+
+    @contextmanager
+    def _locked(self) -> Iterator[int]:
+        """An O_APPEND fd on the records file with an exclusive flock held.
+
+        A rewrite replaces the file (new inode); a writer that was waiting on the old inode's lock would
+        append to an unlinked file, so after locking we check that the path still names the locked file and
+        retry if not."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                st = os.fstat(fd)
+                try:
+                    cur = os.stat(self.path)
+                except FileNotFoundError:
+                    cur = None
+                if cur is None or (cur.st_dev, cur.st_ino) != (st.st_dev, st.st_ino):
+                    continue  # replaced while we waited: lock the new file (finally closes this fd)
+                yield fd
+                return
+            finally:
+                os.close(fd)  # closing the fd releases the lock
+
+    def _append_locked(self, fd: int, rec: dict) -> None:
+        line = (json.dumps(rec, sort_keys=True, allow_nan=True) + "\n").encode("utf-8")
+        # a previous crash may have left a line without its newline: start on a fresh line
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        os.write(fd, line)
+        os.fsync(fd)
+
+    def _note_written(self, keys: frozenset) -> None:
+        sig = self._signature()
+        self._keys_cache = (sig, keys) if sig is not None else None
 
     def append(self, rec: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(rec, sort_keys=True, allow_nan=True) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            # a previous crash may have left a line without its newline: start on a fresh line
-            size = os.fstat(fd).st_size
-            if size:
-                with open(self.path, "rb") as r:
-                    r.seek(size - 1)
-                    if r.read(1) != b"\n":
-                        line = b"\n" + line
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        """Append one row unconditionally (one ``write`` under the lock, then ``fsync``)."""
+        with self._locked() as fd:
+            old = self._keys_cache
+            sig = self._signature()
+            self._append_locked(fd, rec)
+            if old is not None and old[0] == sig:
+                self._note_written(old[1] | {record_key(rec)})
+
+    def append_if_absent(self, rec: dict) -> bool:
+        """Append ``rec`` unless a row with its key is already there (checked under the lock). True if written."""
+        with self._locked() as fd:
+            keys = self.keys()
+            key = record_key(rec)
+            if key in keys:
+                return False
+            self._append_locked(fd, rec)
+            self._note_written(keys | {key})
+            return True
+
+    def supersede(self, rec: dict) -> int:
+        """--overwrite: append ``rec``, then drop the older rows of its key. Returns how many were dropped.
+
+        Under one lock: (1) the new row is appended and fsynced, (2) the file is rewritten without the
+        older rows of that key (temporary file, fsync, atomic rename). A crash before (1) leaves the old
+        row; between (1) and (2) both rows, and readers count the last (the new one); after (2) the new
+        one alone. No moment has neither."""
+        key = record_key(rec)
+        with self._locked() as fd:
+            self._append_locked(fd, rec)
+            return self._rewrite_locked(lambda k, last: k == key and not last)
 
     def remove(self, keys: Iterable[tuple]) -> int:
-        """Drop rows with these keys (for --overwrite); rewrites the file atomically."""
+        """Drop every row with one of these keys; an atomic rewrite under the lock. Returns rows dropped."""
         keys = set(keys)
-        rows = self.read()
-        keep = [r for r in rows if record_key(r) not in keys]
-        if len(keep) == len(rows):
+        with self._locked():
+            return self._rewrite_locked(lambda k, last: k in keys)
+
+    def _rewrite_locked(self, drop: Callable[[tuple, bool], bool]) -> int:
+        """Rewrite the (locked) file without the rows for which ``drop(key, is_last_row_of_key)`` holds.
+
+        Lines that are not records (torn, malformed) are kept as they are: a rewrite never loses bytes it
+        does not understand. The new file is written beside the old, fsynced, then renamed over it."""
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        parsed: list[tuple | None] = []
+        for raw in lines:
+            try:
+                rec = json.loads(raw)
+            except ValueError:  # torn, malformed or not UTF-8
+                rec = None
+            parsed.append(record_key(rec) if _plain_key(rec) else None)
+        last_index = {k: i for i, k in enumerate(parsed) if k is not None}
+        keep, dropped = [], 0
+        for i, (raw, k) in enumerate(zip(lines, parsed)):
+            if k is not None and drop(k, last_index[k] == i):
+                dropped += 1
+            else:
+                keep.append(raw)
+        if not dropped:
+            self._note_written(frozenset(k for k in parsed if k is not None))
             return 0
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for r in keep:
-                f.write(json.dumps(r, sort_keys=True) + "\n")
+        real = Path(os.path.realpath(self.path))  # a symlinked records file stays a symlink
+        for stale in real.parent.glob(f".{real.name}.*.tmp"):  # left by a crash mid-rewrite
+            stale.unlink(missing_ok=True)
+        tmp = real.parent / f".{real.name}.{os.getpid()}.tmp"
+        mode = os.stat(real).st_mode & 0o7777
+        with open(tmp, "wb") as f:
+            f.write(b"".join(line + b"\n" for line in keep))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        return len(rows) - len(keep)
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+        dfd = os.open(real.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        self._note_written(frozenset(k for i, k in enumerate(parsed)
+                                     if k is not None and not drop(k, last_index[k] == i)))
+        return dropped

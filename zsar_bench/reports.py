@@ -8,11 +8,14 @@ marked reference rows, never averaged with anything.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Iterable, Optional
 
 import pandas as pd
 from tabulate import tabulate
+
+from .records import dedupe, duplicates_note
 
 DDOF = 1
 METRICS = [("top1", "Top-1"), ("top5", "Top-5"), ("mean_class_acc", "Mean class acc"),
@@ -31,11 +34,14 @@ PUBLISHED = [
 
 
 def summarise(records: Iterable[dict]) -> pd.DataFrame:
-    """One row per (dataset, features_id, protocol, split_hash, method, config_hash)."""
-    df = pd.DataFrame(list(records))
+    """One row per (dataset, features_id, protocol, split_hash, method, config_hash); each run key counts
+    once (the last of its rows, see ``records.dedupe``)."""
+    df = pd.DataFrame(dedupe(records)[0])
     if df.empty:
         return df
-    group = ["dataset", "features_id", "protocol", "split_hash", "method", "config_hash"]
+    # records written before evaluation modes existed (synthetic-v1) are zero-shot runs
+    df["mode"] = df["mode"].fillna("zsl") if "mode" in df else "zsl"
+    group = ["dataset", "features_id", "protocol", "split_hash", "mode", "method", "config_hash"]
     rows = []
     for key, g in df.groupby(group, sort=True):
         n_folds = int(g["n_folds"].max())
@@ -44,6 +50,8 @@ def summarise(records: Iterable[dict]) -> pd.DataFrame:
         complete = len(g) >= expected and g["fold"].nunique() == n_folds
         row = dict(zip(group, key))
         row.update({"features": g["features"].iloc[0], "synthetic": bool(g["synthetic"].iloc[0]),
+                    "train_dataset": g["train_dataset"].dropna().iloc[0] if "train_dataset" in g and
+                    g["train_dataset"].notna().any() else key[0],
                     "n_runs": len(g), "n_expected": expected, "n_seeds": n_seeds, "complete": complete,
                     "train_s_per_fold": float(g["train_s"].mean()), "eval_s_per_fold": float(g["eval_s"].mean())})
         for m, _ in METRICS:
@@ -61,58 +69,109 @@ def _cell(mean: float, std: float) -> str:
     return f"{mean:.1f} ± {std:.1f}"
 
 
+ZSL_METRICS = [("top1", "Top-1"), ("top5", "Top-5"), ("mean_class_acc", "Mean class acc")]
+GZSL_METRICS = [("gzsl_unseen", "U"), ("gzsl_seen", "S"), ("gzsl_h", "H")]
+SANITY_NOTE = {
+    "probe-text": "probe-text: no training, no video features; cosine between the default encoder's embeddings of "
+                  "a clip's top-5 concept texts and the class texts. A value near the trained rows would mean the "
+                  "features leak their generator (synthetic) or that concept matching alone solves the task.",
+    "chance": "chance: a uniform random score per (clip, class); expected top-1 = 1 / candidate classes.",
+}
+
+
+def _excluded_note(ds: str, proto: str, sh: str) -> Optional[str]:
+    """The training classes a cross-dataset protocol removed, read from its split file."""
+    from .splits import SplitError, load_protocol
+
+    try:
+        pr = load_protocol(ds, proto)
+    except (SplitError, ValueError):
+        return None
+    if pr.short_hash != sh or not pr.train_dataset or pr.train_dataset == ds:
+        return None
+    names = ", ".join(e["class"] for e in pr.excluded) or "none"
+    return (f"Trained on {pr.train_dataset} ({len(pr.folds[0].seen)} classes); excluded from training because they "
+            f"overlap a {ds} class ({len(pr.excluded)}; exact or near-identical name, or word-vector cosine "
+            f"distance < 0.05; details in {Path(pr.path).name}): {names}.")
+
+
 def render_table(summary: pd.DataFrame, published: bool = True) -> list[tuple[str, str]]:
-    """[(title, markdown)] for every table in the summary."""
+    """[(title, markdown)] for every table in the summary: one per dataset, feature set, protocol, split
+    and evaluation mode (ZSL tables show unseen-class metrics, generalised-ZSL tables U, S and H)."""
     out = []
     if summary.empty:
         return out
-    keys = ["dataset", "features_id", "protocol", "split_hash"]
-    for (ds, fid, proto, sh), g in summary.groupby(keys, sort=True):
-        g = g.sort_values("top1_mean", ascending=False, na_position="last")
-        cols = ["Method", "Config", "Runs"] + [label for _, label in METRICS] + ["Train s/fold"]
+    keys = ["dataset", "features_id", "protocol", "split_hash", "mode"]
+    for (ds, fid, proto, sh, mode), g in summary.groupby(keys, sort=True):
+        metrics = GZSL_METRICS if mode == "gzsl" else ZSL_METRICS
+        g = g.sort_values(f"{metrics[-1][0] if mode == 'gzsl' else 'top1'}_mean", ascending=False,
+                          na_position="last")
+        cols = ["Method", "Config", "Runs"] + [label for _, label in metrics] + ["Train s/fold"]
         body = []
         for _, r in g.iterrows():
-            body.append([r["method"], r["config_hash"], f"{r['n_runs']}/{r['n_expected']}"]
-                        + [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in METRICS]
+            body.append([r["method"] + (" (sanity)" if r["method"] in SANITY_NOTE else ""), r["config_hash"],
+                         f"{r['n_runs']}/{r['n_expected']}"]
+                        + [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
                         + [f"{r['train_s_per_fold']:.2f}"])
-        notes = []
-        if published:
+        notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])]
+        if published and mode == "zsl":
             for p in PUBLISHED:
                 if p["dataset"] == ds and p["protocol"] == proto:
                     body.append([f"{p['method']} (published) †", "", ""]
-                                + [_cell(*p[m]) if m in p else "" for m, _ in METRICS] + [""])
+                                + [_cell(*p[m]) if m in p else "" for m, _ in metrics] + [""])
                     notes.append(f"† Published reference, not run here: {p['source']}; {p['note']}. "
                                  "Real features: not comparable with synthetic rows, never averaged with them.")
+        excluded = _excluded_note(ds, proto, sh)
+        if excluded:
+            notes.append(excluded)
         synthetic = bool(g["synthetic"].iloc[0])
         n_seeds = sorted(set(g["n_seeds"]))
-        title = f"{ds} · {proto} (split {sh}) · features {fid}{' (SYNTHETIC)' if synthetic else ''}"
+        title = (f"{ds} · {proto}{' · generalised ZSL' if mode == 'gzsl' else ''} (split {sh}) · features {fid}"
+                 f"{' (SYNTHETIC)' if synthetic else ''}")
         header = (f"Mean ± sample std (ddof={DDOF}) in %, over all folds × seeds of the protocol "
                   f"(seeds per row: {', '.join(map(str, n_seeds))}). Runs = done/expected; a row with missing runs "
-                  "has empty cells. Top-1/Top-5/Mean class acc: unseen classes only (ZSL). GZSL: candidates = "
-                  "seen + unseen; U/S = mean class accuracy on unseen/held-out seen clips, H = harmonic mean.")
+                  "has empty cells. ")
+        if mode == "gzsl":
+            header += ("Generalised ZSL (Xian et al.): 20% of each seen class's clips held out and the model fit on the "
+                       "rest; candidates = seen + unseen; U/S = mean class accuracy on unseen / held-out seen clips, "
+                       "H = their harmonic mean.")
+        else:
+            header += ("Zero-shot: trained on every clip of the seen classes; Top-1/Top-5/Mean class acc over the "
+                       "unseen classes' clips among the unseen classes.")
+            if fid == "synthetic-v1":
+                header += (" (Historical synthetic-v1 records: made before generator v2 and the paper training sets; "
+                           "they trained on 80% of the seen classes' clips and are kept for comparison only.)")
         if synthetic:
             header += (" Features: the embedded synthetic set (see README), for checking the harness and comparing "
                        "methods under controlled conditions, not for claims about real videos.")
         md = header + "\n\n" + tabulate(body, headers=cols, tablefmt="github", disable_numparse=True)
         if notes:
-            md += "\n\n" + "\n".join(dict.fromkeys(notes))
+            md += "\n\n" + "\n\n".join(dict.fromkeys(notes))
         out.append((title, md))
     return out
 
 
-def write_reports(records: list[dict], reports_dir: Path, command: Optional[str] = None) -> list[Path]:
+def write_reports(records: list[dict], reports_dir: Path, command: Optional[str] = None,
+                  source: Optional[str] = None) -> list[Path]:
     reports_dir.mkdir(parents=True, exist_ok=True)
+    records, n_duplicates = dedupe(records)
+    dup_note = duplicates_note(source or "the records", n_duplicates) if n_duplicates else ""
+    if dup_note:
+        warnings.warn(dup_note, stacklevel=2)
+        gen_note = [f"Note: {dup_note}.", ""]
+    else:
+        gen_note = []
     summary = summarise(records)
     written = []
     gen = f"Generated by `{command or 'python run_bench.py report'}` from the records; do not edit by hand."
-    index = ["# zsar-bench leaderboards", "", gen, ""]
+    index = ["# zsar-bench leaderboards", "", gen, ""] + gen_note
     if summary.empty:
         index.append("No records yet: run `python run_bench.py --methods label --datasets hmdb51`.")
     else:
         for ds, g in summary.groupby("dataset", sort=True):
             sections = render_table(g)
             path = reports_dir / f"{ds}.md"
-            text = [f"# {ds} leaderboard", "", gen, ""]
+            text = [f"# {ds} leaderboard", "", gen, ""] + gen_note
             for title, md in sections:
                 text += [f"## {title}", "", md, ""]
             path.write_text("\n".join(text), encoding="utf-8")

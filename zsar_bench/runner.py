@@ -1,14 +1,34 @@
-"""Runs methods over the folds of a protocol and turns each (method, fold, seed) into one record.
+"""Runs methods over the folds of a protocol and turns each (method, fold, seed, mode) into one record.
 
 The runner alone splits the data: ``fit`` receives seen classes and their training clips only;
 validation classes are touched only by the harness's validation callback (model selection), and
 unseen classes and their clips only at test time.
+
+No leak channel: every partition a method sees (fit, validation, test) is handed over blinded:
+rows in a seeded random order and video ids replaced by salted hashes that are fresh for every run
+(``Blinder``). Scores are mapped back to the harness's row order before any metric is computed, so
+a method can neither parse a label out of an id (``v_ApplyEyeMakeup_g01_c01``) nor out of the order
+in which clips arrive.
+
+A run has two halves: ``execute_run`` (build the method, fit, score; where plugin code runs) returns
+scores only, and ``finish_record`` computes the metrics from those scores and labels it derives
+itself, so the code that computes and records metrics does not trust anything the method touched.
+
+Training sets follow the papers: zero-shot runs (mode ``zsl``) train on every clip of the seen
+classes, except where the protocol itself names training videos (``train_partition``: Kinetics-ZSAR
+trains on the Kinetics-400 training videos when the feature set records that partition).
+Generalised ZSL (mode ``gzsl``, Xian et al. 2018) is an evaluation mode of its own: 20% of each
+seen class's clips (a fixed draw per feature set) are held out, the model is fit on the rest, and
+the held-out seen clips plus all unseen clips are classified among seen + unseen classes.
+Cross-dataset protocols (``train_dataset`` in the split file, e.g. ``k400-full``) fit on another
+dataset's feature set of the same backbone and test on this dataset's classes.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import platform
+import secrets
 import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -21,51 +41,137 @@ import numpy as np
 from . import __version__
 from .datasets import get_dataset
 from .features import FeatureSet, load_feature_set
-from .features.store import TRAIN
+from .features.store import TRAIN, FeatureStoreError
 from .method import FitContext, Method, build_method
 from .metrics import gzsl_metrics, topk_accuracy, zsl_metrics
 from .paths import REPO_ROOT, data_root, set_data_root
 from .records import RecordStore, record_key
-from .splits import Fold, Protocol
+from .splits import Fold, Protocol, SplitError
 from .types import ClassInfo, FitData, LabelledVideos, Videos
+
+MODES = ("zsl", "gzsl")
+GZSL_HOLDOUT = 0.2  # Xian et al.: fraction of each seen class's clips held out for generalised ZSL
 
 
 @dataclass
 class FoldData:
     fit: FitData
     val: Optional[LabelledVideos]
-    test: LabelledVideos
-    gzsl: Optional[LabelledVideos]  # candidates = seen + unseen; None without held-out seen clips
-    gzsl_unseen_columns: Optional[np.ndarray]
+    test: LabelledVideos  # zsl: unseen clips among unseen classes; gzsl: held-out seen + unseen clips
+    unseen_columns: Optional[np.ndarray] = None  # gzsl: bool mask over test.classes; None for zsl
+    mode: str = "zsl"
 
 
 def _labelled(fs: FeatureSet, mask: np.ndarray, class_idx: Sequence[int], classes: Sequence[ClassInfo]) -> LabelledVideos:
-    remap = {c: i for i, c in enumerate(class_idx)}
+    remap = np.full(max(class_idx) + 1 if len(class_idx) else 1, -1, dtype=np.int64)
+    remap[np.asarray(class_idx, dtype=np.int64)] = np.arange(len(class_idx))
     rows = np.flatnonzero(mask)
-    labels = np.array([remap[int(c)] for c in fs.labels[rows]], dtype=np.int64)
-    return LabelledVideos(fs.videos.subset(rows), labels, [classes[i] for i in class_idx])
+    return LabelledVideos(fs.videos.subset(rows), remap[fs.labels[rows]], [classes[i] for i in class_idx])
 
 
-def make_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold) -> FoldData:
-    ds = get_dataset(fs.dataset)
-    seen = [ds.index[c] for c in fold.seen]
-    val = [ds.index[c] for c in fold.val]
+def _seeded_rng(*parts) -> np.random.Generator:
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def gzsl_holdout(fs: FeatureSet) -> np.ndarray:
+    """bool [N]: a fixed 20% of every class's clips (at least one), the same draw for every fold."""
+    rng = _seeded_rng("gzsl-holdout", fs.dataset, fs.identity)
+    held = np.zeros(len(fs.labels), bool)
+    for c in np.unique(fs.labels):
+        rows = np.flatnonzero(fs.labels == c)
+        if len(rows) < 2:
+            continue
+        held[rng.choice(rows, max(1, int(round(GZSL_HOLDOUT * len(rows)))), replace=False)] = True
+    return held
+
+
+def check_same_backbone(train_fs: FeatureSet, fs: FeatureSet) -> None:
+    """Cross-dataset runs need both feature sets from one backbone (one synthetic world, or one extractor)."""
+    if train_fs.is_synthetic or fs.is_synthetic:
+        if train_fs.identity != fs.identity:
+            raise FeatureStoreError(
+                f"cross-dataset run mixes feature sets {train_fs.dataset}/{train_fs.identity} and "
+                f"{fs.dataset}/{fs.identity}: train and test features must come from the same synthetic world "
+                "or the same backbone; pass one --features name that exists for both datasets")
+        return
+    a, b = train_fs.manifest.get("backbone"), fs.manifest.get("backbone")
+    if not a or not b or a != b:
+        raise FeatureStoreError(
+            f"cross-dataset run: {train_fs.dataset}/{train_fs.name} has backbone {a!r} and {fs.dataset}/{fs.name} "
+            f"has {b!r}; train and test features must come from the same backbone. Re-import one of them with "
+            "--backbone NAME (the same for both) if they really are, or extract both with one backbone")
+
+
+def make_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, protocol: Optional[Protocol] = None,
+                   mode: str = "zsl", train_fs: Optional[FeatureSet] = None,
+                   train_classes: Optional[Sequence[ClassInfo]] = None) -> FoldData:
+    """The data of one fold, in the harness's own row order (``execute_run`` blinds it for the method).
+
+    ``train_fs``/``train_classes``: the training dataset of a cross-dataset protocol (seen and
+    validation classes are its classes); default: ``fs`` itself."""
+    if mode not in MODES:
+        raise ValueError(f"unknown evaluation mode {mode!r}; choose {' or '.join(MODES)}")
+    cross = train_fs is not None and train_fs is not fs
+    tfs = train_fs if cross else fs
+    tclasses = train_classes if cross else classes
+    if cross and mode == "gzsl":
+        raise SplitError("generalised ZSL needs seen and unseen classes from one dataset; "
+                         "a cross-dataset protocol has no held-out seen clips")
+    tds, ds = get_dataset(tfs.dataset), get_dataset(fs.dataset)
+    seen = [tds.index[c] for c in fold.seen]
+    val = [tds.index[c] for c in fold.val]
     unseen = [ds.index[c] for c in fold.unseen]
-    in_seen = np.isin(fs.labels, seen)
-    train_mask = in_seen & (fs.partition == TRAIN) if fs.partition is not None else in_seen
-    empty = [classes[i].identifier for i in seen + val + unseen if not (fs.labels == i).any()]
+    empty = ([tclasses[i].identifier for i in seen + val if not (tfs.labels == i).any()]
+             + [classes[i].identifier for i in unseen if not (fs.labels == i).any()])
     if empty:
-        raise ValueError(f"{fs.dataset}/{fs.name}: no clips for classes {empty[:10]} named by the split; "
-                         "import their features or use a split without them")
-    fit = FitData(_labelled(fs, train_mask, seen, classes), concepts=fs.concepts)
-    val_data = _labelled(fs, np.isin(fs.labels, val), val, classes) if val else None
-    test = _labelled(fs, np.isin(fs.labels, unseen), unseen, classes)
-    gzsl = cols = None
-    if fs.partition is not None:
-        gmask = (in_seen & (fs.partition != TRAIN)) | np.isin(fs.labels, unseen)
-        gzsl = _labelled(fs, gmask, seen + unseen, classes)
+        raise FeatureStoreError(f"{fs.dataset}/{fs.name}: no clips for classes {empty[:10]} named by the split; "
+                                "import their features or use a split without them")
+    in_seen = np.isin(tfs.labels, seen)
+    train_mask = in_seen.copy()
+    if protocol is not None and protocol.train_partition and tfs.partition is not None:
+        train_mask &= tfs.partition == TRAIN
+    in_unseen = np.isin(fs.labels, unseen)
+    if mode == "gzsl":
+        held = gzsl_holdout(fs)
+        train_mask &= ~held
+        test = _labelled(fs, (in_seen & held) | in_unseen, seen + unseen, classes)
         cols = np.array([False] * len(seen) + [True] * len(unseen))
-    return FoldData(fit, val_data, test, gzsl, cols)
+    else:
+        test = _labelled(fs, in_unseen, unseen, classes)
+        cols = None
+    fit = FitData(_labelled(tfs, train_mask, seen, tclasses), concepts=tfs.concepts)
+    val_data = _labelled(tfs, np.isin(tfs.labels, val), val, tclasses) if val else None
+    return FoldData(fit, val_data, test, cols, mode)
+
+
+class Blinder:
+    """Hands a method opaque, per-run video ids and rows in a seeded random order; maps scores back."""
+
+    def __init__(self, *seed_parts):
+        self._salt = secrets.token_hex(16)  # fresh for every run: ids cannot be matched across runs
+        self._seed_parts = seed_parts
+
+    def blind(self, videos: Videos, part: str) -> tuple[Videos, np.ndarray]:
+        """(videos as the method sees them, order): row i of the result is row order[i] of ``videos``."""
+        order = _seeded_rng("blind", part, *self._seed_parts).permutation(len(videos))
+        out = videos.subset(order)
+        src = videos.video_ids[order] if videos.video_ids is not None else order
+        out.video_ids = np.array([hashlib.blake2b(f"{self._salt}|{v}".encode(), digest_size=8).hexdigest()
+                                  for v in src.tolist()])
+        return out, order
+
+    def blind_labelled(self, data: LabelledVideos, part: str) -> LabelledVideos:
+        videos, order = self.blind(data.videos, part)
+        return LabelledVideos(videos, data.labels[order], list(data.classes))
+
+    def score(self, method: Method, data: LabelledVideos, part: str) -> np.ndarray:
+        """The method's scores for ``data``, rows in ``data``'s own order."""
+        videos, order = self.blind(data.videos, part)
+        s = score_checked(method, LabelledVideos(videos, data.labels[order], data.classes))
+        out = np.empty_like(s)
+        out[order] = s
+        return out
 
 
 def score_checked(method: Method, data: LabelledVideos) -> np.ndarray:
@@ -122,53 +228,116 @@ class RunSpec:
     progress: bool = False
     data_root: Optional[str] = None
     extra: dict = field(default_factory=dict)
+    mode: str = "zsl"  # "zsl" or "gzsl" (generalised ZSL, its own fit on 80% of the seen clips)
+
+
+_feature_cache: dict[tuple, FeatureSet] = {}
+
+
+def cached_feature_set(dataset: str, features: str) -> FeatureSet:
+    """Feature sets loaded once per process (keyed by data root too, for tests that switch roots)."""
+    key = (str(data_root()), dataset, features)
+    if key not in _feature_cache:
+        _feature_cache[key] = load_feature_set(dataset, features)
+    return _feature_cache[key]
+
+
+def spec_train_side(spec: RunSpec, fs: FeatureSet) -> tuple[Optional[FeatureSet], Optional[list[ClassInfo]]]:
+    """(train feature set, train classes) of a cross-dataset protocol; (None, None) otherwise."""
+    tds = spec.protocol.train_dataset
+    if not tds or tds == spec.dataset:
+        return None, None
+    tfs = cached_feature_set(tds, spec.features)
+    check_same_backbone(tfs, fs)
+    return tfs, get_dataset(tds).classes()
+
+
+def spec_features_id(spec: RunSpec, fs: FeatureSet) -> str:
+    tfs, _ = spec_train_side(spec, fs)
+    return fs.identity if tfs is None or tfs.identity == fs.identity else f"{tfs.identity}->{fs.identity}"
+
+
+def _all_classes(spec: RunSpec) -> list[ClassInfo]:
+    classes = get_dataset(spec.dataset).classes(spec.descriptions)
+    tds = spec.protocol.train_dataset
+    if tds and tds != spec.dataset:
+        classes = get_dataset(tds).classes() + classes
+    return classes
 
 
 def spec_key(spec: RunSpec, features_id: str) -> tuple:
     m = build_method(spec.method, spec.method_args)
-    classes = get_dataset(spec.dataset).classes(spec.descriptions)
     return record_key({
-        "method": spec.method, "config_hash": run_config_hash(m, classes), "dataset": spec.dataset,
+        "method": spec.method, "config_hash": run_config_hash(m, _all_classes(spec)), "dataset": spec.dataset,
         "features_id": features_id, "protocol": spec.protocol.protocol, "split_hash": spec.protocol.short_hash,
-        "fold": spec.fold.fold, "seed": spec.seed,
+        "fold": spec.fold.fold, "seed": spec.seed, "mode": spec.mode,
     })
 
 
-def run_fold(spec: RunSpec, fs: FeatureSet) -> dict:
+def _fold_data(spec: RunSpec, fs: FeatureSet) -> FoldData:
+    tfs, tclasses = spec_train_side(spec, fs)
+    classes = get_dataset(spec.dataset).classes(spec.descriptions)
+    return make_fold_data(fs, classes, spec.fold, spec.protocol, spec.mode, tfs, tclasses)
+
+
+def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
+    """Build, fit and score one run: the half where method code runs. Returns the test scores (rows
+    in the harness's order, columns = the fold's test candidates) and what fit reported."""
     from .trainer import seed_everything
 
-    ds = get_dataset(spec.dataset)
-    classes = ds.classes(spec.descriptions)
     method = build_method(spec.method, spec.method_args)
-    data = make_fold_data(fs, classes, spec.fold)
+    data = _fold_data(spec, fs)
     if method.needs_concepts and (fs.videos.concept_ids is None or fs.concepts is None):
-        raise ValueError(f"method {spec.method!r} needs object concept detections, which feature set "
-                         f"{fs.name!r} lacks; import them (import-features --objects) or pick another method")
+        raise FeatureStoreError(f"method {spec.method!r} needs object concept detections, which feature set "
+                                f"{fs.name!r} lacks; import them (import-features --objects) or pick another method")
+    blinder = Blinder(spec.seed, spec.fold.fold, spec.mode)
 
     validate: Optional[Callable[[Method], float]] = None
     if data.val is not None:
         val = data.val
 
         def validate(m: Method) -> float:  # harness-owned model selection on validation classes
-            return topk_accuracy(score_checked(m, val), val.labels, 1)
+            return topk_accuracy(blinder.score(m, val, "val"), val.labels, 1)
 
     ctx = FitContext(device=spec.device, seed=spec.seed, progress=spec.progress, validate=validate)
     seed_everything(spec.seed)
     t0 = time.perf_counter()
-    method.fit(data.fit, ctx)
+    method.fit(FitData(blinder.blind_labelled(data.fit.train, "fit"), concepts=data.fit.concepts), ctx)
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    metrics = zsl_metrics(score_checked(method, data.test), data.test.labels)
-    if data.gzsl is not None:
-        metrics.update(gzsl_metrics(score_checked(method, data.gzsl), data.gzsl.labels, data.gzsl_unseen_columns))
+    scores = blinder.score(method, data.test, "test")
     eval_s = time.perf_counter() - t0
+    info = {k: ctx.info.get(k) for k in ("best_epoch", "epochs", "selected_on")}
+    return {"scores": scores, "train_s": train_s, "eval_s": eval_s, "info": info,
+            "params": method.get_params()}
+
+
+def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
+    """Metrics and the record of one run, from the scores ``execute_run`` returned and labels and
+    counts derived here from the split and the feature set."""
+    data = _fold_data(spec, fs)
+    method = build_method(spec.method, spec.method_args)
+    scores = np.asarray(out["scores"], dtype=np.float64)
+    expect = (len(data.test.videos), len(data.test.classes))
+    if scores.shape != expect or not np.isfinite(scores).all():
+        raise ValueError(f"method {spec.method!r}: returned scores of shape {scores.shape} (expected {expect}) "
+                         "or with NaN/inf")
+    if spec.mode == "gzsl":
+        metrics = gzsl_metrics(scores, data.test.labels, data.unseen_columns)
+    else:
+        metrics = zsl_metrics(scores, data.test.labels)
+    info = out.get("info") or {}
+    classes = get_dataset(spec.dataset).classes(spec.descriptions)
+    tds = spec.protocol.train_dataset if spec.protocol.train_dataset not in (None, spec.dataset) else None
     return {
         "method": spec.method,
-        "config_hash": run_config_hash(method, classes),
+        "config_hash": run_config_hash(method, _all_classes(spec)),
         "params": method.get_params(),
+        "mode": spec.mode,
         "dataset": spec.dataset,
+        "train_dataset": tds or spec.dataset,
         "features": fs.name,
-        "features_id": fs.identity,
+        "features_id": spec_features_id(spec, fs),
         "synthetic": fs.is_synthetic,
         "protocol": spec.protocol.protocol,
         "protocol_version": spec.protocol.version,
@@ -180,41 +349,94 @@ def run_fold(spec: RunSpec, fs: FeatureSet) -> dict:
         "n_seen": len(spec.fold.seen), "n_val": len(spec.fold.val), "n_unseen": len(spec.fold.unseen),
         "n_train_videos": len(data.fit.train.videos), "n_val_videos": len(data.val.videos) if data.val else 0,
         "n_test_videos": len(data.test.videos),
-        "n_gzsl_videos": len(data.gzsl.videos) if data.gzsl is not None else 0,
-        "train_s": round(train_s, 4), "eval_s": round(eval_s, 4),
-        "best_epoch": ctx.info.get("best_epoch"), "epochs": ctx.info.get("epochs"),
-        "selected_on": ctx.info.get("selected_on", "closed form (no epochs)"),
+        "train_s": round(float(out["train_s"]), 4), "eval_s": round(float(out["eval_s"]), 4),
+        "best_epoch": info.get("best_epoch"), "epochs": info.get("epochs"),
+        "selected_on": info.get("selected_on") or "closed form (no epochs)",
         "descriptions": spec.descriptions_source, "texts_hash": texts_hash(classes),
         "device": spec.device, "versions": versions(), "git_sha": git_sha(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
-_worker_fs: dict = {}
+def run_fold(spec: RunSpec, fs: FeatureSet) -> dict:
+    """One run in this process: ``execute_run`` then ``finish_record``."""
+    return finish_record(spec, fs, execute_run(spec, fs))
 
 
-def _worker(spec: RunSpec) -> dict:
-    """Process-pool entry: one fold, features cached per worker process."""
+def _worker_setup(data_root_path: Optional[str], threads: int) -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-    set_data_root(spec.data_root)
+    torch.set_num_threads(max(1, threads))
+    threadpool_limits(max(1, threads))
+    set_data_root(data_root_path)
     from .plugins import load_plugins
 
     load_plugins()
-    key = (spec.dataset, spec.features)
-    if key not in _worker_fs:
-        _worker_fs[key] = load_feature_set(spec.dataset, spec.features)
-    return run_fold(spec, _worker_fs[key])
+
+
+def _worker(spec: RunSpec, records_path: Optional[str] = None) -> Optional[dict]:
+    """Worker entry: fit and score one run (``execute_run``); None when another command recorded the run
+    meanwhile (checked just before it starts). Features are cached per worker process."""
+    if records_path is not None:
+        fs = cached_feature_set(spec.dataset, spec.features)
+        if spec_key(spec, spec_features_id(spec, fs)) in RecordStore(records_path).keys():
+            return None
+    return execute_run(spec, cached_feature_set(spec.dataset, spec.features))
+
+
+def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int) -> None:
+    _die_with_driver(driver_pid)
+    _worker_setup(data_root_path, threads)
+
+
+def _die_with_driver(driver_pid: int) -> None:
+    """Pool worker initializer: a worker never outlives its driver (kill -9 of a ``--jobs`` run included).
+
+    On Linux the kernel kills the worker when the driver dies (PR_SET_PDEATHSIG); everywhere, a daemon
+    thread exits the worker once its parent is no longer the driver (it was re-parented)."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != driver_pid:  # the driver died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="zsar-bench-driver-watch", daemon=True).start()
 
 
 def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite: bool = False,
-              log: Callable[[str], None] = print) -> tuple[list[dict], int]:
-    """Run what is not in the store yet; append each record as soon as its fold finishes.
+              log: Callable[[str], None] = print, isolate: bool = True, threads: int = 1) -> tuple[list[dict], int]:
+    """Run what is not in the store yet; record each run as soon as it finishes, exactly once.
 
-    Returns (records of the runs asked for, number of runs skipped as already done)."""
+    Runs asked for more than once (``--folds 0,0``, ``--seeds 0,0``, ``--methods a,a``) are planned once.
+    Without ``overwrite``, a run already recorded is skipped, both at planning and just before it starts,
+    and its record is appended with ``append_if_absent`` (the check made again under the file's lock),
+    so identical commands started together record each run once. With ``overwrite`` each new record
+    supersedes the old one only once it is written (``RecordStore.supersede``): a run killed half-way
+    keeps the old rows of the runs it had not redone yet. The records path is checked writable before
+    anything is trained (``RecordsError``).
+
+    ``isolate`` (default): every run's fit and score happen in a worker process that serves one method
+    only (``jobs`` of them at a time, each with ``threads`` torch/BLAS threads), and the metrics are
+    computed here from the scores it returns, so a plugin that patches harness code at run time cannot
+    change another method's records. ``isolate=False`` runs everything in this process.
+
+    Returns (records of the runs asked for, one per run; number of runs skipped as already done)."""
+    store.check_writable(rewrite=overwrite)
     feature_sets: dict[tuple, FeatureSet] = {}
 
     def fs_for(spec: RunSpec) -> FeatureSet:
@@ -223,36 +445,93 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
             feature_sets[key] = load_feature_set(spec.dataset, spec.features)
         return feature_sets[key]
 
-    existing = {record_key(r): r for r in store.read()}
-    keys = [spec_key(s, fs_for(s).identity) for s in specs]
-    if overwrite:
-        store.remove(keys)
-        existing = {}
-    todo = [(s, k) for s, k in zip(specs, keys) if k not in existing]
-    skipped = len(specs) - len(todo)
+    planned: dict[tuple, RunSpec] = {}
+    for s in specs:
+        planned.setdefault(spec_key(s, spec_features_id(s, fs_for(s))), s)
+    if len(planned) < len(specs):
+        log(f"ignoring {len(specs) - len(planned)} repeated run(s): a run (method, config, dataset, fold, seed) "
+            "asked for more than once runs once")
+    existing = {} if overwrite else {record_key(r): r for r in store.read()}
+    todo = [(s, k) for k, s in planned.items() if k not in existing]
+    skipped = len(planned) - len(todo)
     if skipped:
         log(f"skipping {skipped} run(s) already in {store.path} (use --overwrite to redo them)")
-    done: dict[tuple, dict] = {k: existing[k] for k in keys if k in existing}
+    done: dict[tuple, dict] = {k: existing[k] for k in planned if k in existing}
     n = len(todo)
 
-    def finish(i: int, spec: RunSpec, rec: dict) -> None:
-        store.append(rec)
-        done[record_key(rec)] = rec
+    def finish(i: int, spec: RunSpec, key: tuple, rec: dict) -> None:
+        note = ""
+        if overwrite:
+            if store.supersede(rec):
+                note = "; replaced its old record"
+        elif not store.append_if_absent(rec):
+            note = "; another run recorded it meanwhile: kept that record, not this one"
+            rec = next((r for r in reversed(store.read()) if record_key(r) == record_key(rec)), rec)
+        done[key] = rec
         log(f"[{i}/{n}] {spec.method} {spec.dataset} {spec.protocol.protocol} fold {spec.fold.fold} seed {spec.seed}: "
             f"top1 {100 * rec['top1']:.1f}  top5 {100 * rec['top5']:.1f}  ({rec['train_s']:.1f}s train, "
-            f"{rec['eval_s']:.2f}s eval)")
+            f"{rec['eval_s']:.2f}s eval{note})")
 
-    if jobs <= 1 or n <= 1:
-        for i, (spec, _) in enumerate(todo, 1):
-            finish(i, spec, run_fold(spec, fs_for(spec)))
-    else:
-        for spec, _ in todo:
-            spec.data_root = str(data_root())
-            fs_for(spec)  # generate synthetic features once, before the workers race for them
-        import multiprocessing as mp
+    if not isolate:  # everything in this process (tests, benchmarks, debugging)
+        for i, (spec, key) in enumerate(todo, 1):
+            if not overwrite and key in store.keys():  # recorded meanwhile by another command
+                log(f"[{i}/{n}] {spec.method} {spec.dataset} fold {spec.fold.fold} seed {spec.seed}: "
+                    f"recorded meanwhile by another run; skipped")
+                row = next((r for r in reversed(store.read()) if record_key(r) == key), None)
+                if row is not None:
+                    done[key] = row
+                continue
+            finish(i, spec, key, run_fold(spec, fs_for(spec)))
+        return [done[k] for k in planned if k in done], skipped
 
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-            futs = {pool.submit(_worker, spec): spec for spec, _ in todo}
-            for i, fut in enumerate(as_completed(futs), 1):
-                finish(i, futs[fut], fut.result())
-    return [done[k] for k in keys if k in done], skipped
+    # Isolated: fit and score run in worker processes, one pool per method, so method code never shares a
+    # process with another method's runs, nor with the code below that computes and records the metrics.
+    import multiprocessing as mp
+    import os
+
+    for spec, _ in todo:
+        spec.data_root = str(data_root())
+        fs_for(spec)  # generate synthetic features once, before the workers race for them
+        if spec.protocol.train_dataset not in (None, spec.dataset):
+            spec_train_side(spec, fs_for(spec))
+    groups: dict[str, list] = {}
+    for spec, key in todo:
+        groups.setdefault(spec.method, []).append((spec, key))
+    i = 0
+    error: Optional[BaseException] = None
+    for method, group in groups.items():
+        if error is not None:
+            break
+        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(group))), mp_context=mp.get_context("spawn"),
+                                 initializer=_worker_init, initargs=(os.getpid(), str(data_root()), threads)) as pool:
+            check = None if overwrite else str(store.path)
+            futs = {pool.submit(_worker, spec, check): (spec, key) for spec, key in group}
+            try:
+                for fut in as_completed(futs):
+                    if fut.cancelled():
+                        continue
+                    exc = fut.exception()
+                    if exc is not None:  # record what the other workers finish, then raise the first error
+                        if error is None:
+                            error = exc
+                            for f in futs:
+                                f.cancel()
+                        continue
+                    i += 1
+                    spec, key = futs[fut]
+                    out = fut.result()
+                    if out is None:
+                        log(f"[{i}/{n}] {spec.method} {spec.dataset} fold {spec.fold.fold} seed {spec.seed}: "
+                            f"recorded meanwhile by another run; skipped")
+                        row = next((r for r in reversed(store.read()) if record_key(r) == key), None)
+                        if row is not None:
+                            done[key] = row
+                        continue
+                    finish(i, spec, key, finish_record(spec, fs_for(spec), out))
+            except BaseException:
+                for f in futs:
+                    f.cancel()
+                raise
+    if error is not None:
+        raise error
+    return [done[k] for k in planned if k in done], skipped

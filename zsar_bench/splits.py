@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -55,6 +56,12 @@ class Protocol:
     folds: tuple[Fold, ...]
     sha256: str
     path: str
+    # Cross-dataset protocols: seen (and val) classes come from this dataset's feature set.
+    train_dataset: Optional[str] = None
+    # Protocol-defined training videos: "train" = fit on the feature set's train partition only.
+    train_partition: Optional[str] = None
+    # Training classes removed because they overlap the test classes (logged next to the leaderboard).
+    excluded: tuple = ()
 
     def to_json(self) -> dict:
         return {
@@ -131,7 +138,23 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
     if not isinstance(doc["folds"], list) or not doc["folds"]:
         raise SplitError(f"{where}: folds must be a non-empty list")
     counts = doc.get("counts")
-    known = ds.index
+    if counts is not None:
+        if not isinstance(counts, dict):
+            raise SplitError(f"{where}: counts must be an object such as {{\"seen\": 26, \"val\": 0, \"unseen\": 25}}")
+        bad_keys = [k for k in counts if k not in ("seen", "val", "unseen")]
+        if bad_keys:
+            raise SplitError(f"{where}: counts has unknown key(s) {', '.join(map(repr, bad_keys))}; its keys are "
+                             "'seen', 'val', 'unseen'")
+        for k, n in counts.items():
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise SplitError(f"{where}: counts[{k!r}] must be a whole number of classes, got {n!r}")
+    train_ds_name = doc.get("train_dataset") or ds_name
+    try:
+        train_ds = get_dataset(train_ds_name)
+    except ValueError as e:
+        raise SplitError(f"{where}: train_dataset: {e}") from None
+    if doc.get("train_partition") not in (None, "train"):
+        raise SplitError(f"{where}: train_partition must be \"train\" or absent")
     folds = []
     seen_fold_ids = set()
     for i, f in enumerate(doc["folds"]):
@@ -139,6 +162,8 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
         if not isinstance(f, dict) or "seen" not in f or "unseen" not in f:
             raise SplitError(f"{tag}: each fold needs 'seen' and 'unseen' lists (and optionally 'val')")
         fid = f.get("fold", i)
+        if isinstance(fid, bool) or not isinstance(fid, int) or fid < 0:
+            raise SplitError(f"{tag}: 'fold' must be a whole number 0 or more (written without quotes), got {fid!r}")
         if fid in seen_fold_ids:
             raise SplitError(f"{tag}: duplicate fold number {fid}")
         seen_fold_ids.add(fid)
@@ -146,6 +171,11 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
         for k, lst in parts.items():
             if not isinstance(lst, list):
                 raise SplitError(f"{tag}: {k!r} must be a list of class identifiers")
+            not_str = [c for c in lst if not isinstance(c, str)]
+            if not_str:
+                raise SplitError(f"{tag}: {k!r} must list class identifiers as strings, got {not_str[0]!r}; write "
+                                 "each class as one string, e.g. \"brush_hair\"")
+            known = train_ds.index if k in ("seen", "val") else ds.index
             unknown = [c for c in lst if c not in known]
             if unknown:
                 from difflib import get_close_matches
@@ -153,18 +183,22 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
                 hints = [f"{u!r} (did you mean {get_close_matches(u, list(known), 1, 0.6)[0]!r}?)"
                          if get_close_matches(u, list(known), 1, 0.6) else repr(u) for u in unknown[:10]]
                 raise SplitError(
-                    f"{tag}: {len(unknown)} unknown {ds_name} class(es) in {k!r}: {', '.join(hints)}. "
+                    f"{tag}: {len(unknown)} unknown {train_ds_name if k in ('seen', 'val') else ds_name} class(es) in {k!r}: {', '.join(hints)}. "
                     f"Use official identifiers (see `run_bench.py list datasets` / zsar_bench/data/classes/{ds_name}.tsv)"
                 )
             dup = {c for c in lst if lst.count(c) > 1}
             if dup:
                 raise SplitError(f"{tag}: {k!r} lists a class twice: {sorted(dup)}")
-        for a, b in (("seen", "unseen"), ("seen", "val"), ("val", "unseen")):
+        pairs = (("seen", "unseen"), ("seen", "val"), ("val", "unseen")) if train_ds is ds else (("seen", "val"),)
+        for a, b in pairs:
             both = set(parts[a]) & set(parts[b])
             if both:
                 raise SplitError(f"{tag}: classes in both {a!r} and {b!r}: {sorted(both)[:10]}")
         if not parts["seen"] or not parts["unseen"]:
             raise SplitError(f"{tag}: 'seen' and 'unseen' must both be non-empty")
+        if len(parts["unseen"]) < 2:
+            raise SplitError(f"{tag}: 'unseen' has {len(parts['unseen'])} class; zero-shot accuracy over fewer than "
+                             "two test classes is always 100%, so list at least two unseen classes")
         if counts:
             for k, n in counts.items():
                 if len(parts[k]) != n:
@@ -178,21 +212,50 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
         folds=tuple(folds),
         sha256=hashlib.sha256(raw).hexdigest(),
         path=str(path),
+        train_dataset=doc.get("train_dataset"),
+        train_partition=doc.get("train_partition"),
+        excluded=tuple(_excluded_entries(doc.get("excluded", []), where)),
     )
+
+
+def _excluded_entries(raw, where: str) -> list[dict]:
+    if not isinstance(raw, list) or not all(isinstance(e, dict) and "class" in e for e in raw):
+        raise SplitError(f"{where}: 'excluded' must be a list of objects with a 'class' key (and why it was dropped)")
+    return raw
+
+
+def check_folds_spec(spec: Optional[str]) -> Optional[list[int]]:
+    """The fold numbers of a ``--folds`` value ('0-9', '0,3,5'; None or '' = all folds, returned as None),
+    or a SplitError saying what to write: 'a', '-1', '3-1' and ',' select nothing and are errors."""
+    if spec is None or not spec.strip():
+        return None
+    hint = "write fold numbers 0 or more, as a range or a comma list, e.g. --folds 0-9 or --folds 0,3,5"
+    wanted: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)|(\d+)", part)
+        if not m:
+            raise SplitError(f"--folds {spec!r}: {part!r} is not a fold number or range; {hint}")
+        if m.group(3) is not None:
+            wanted.append(int(m.group(3)))
+            continue
+        a, b = int(m.group(1)), int(m.group(2))
+        if b < a:
+            raise SplitError(f"--folds {spec!r}: the range {part!r} is empty (it ends before it starts); did you mean "
+                             f"{b}-{a}?")
+        wanted.extend(range(a, b + 1))
+    if not wanted:
+        raise SplitError(f"--folds {spec!r} selects no fold; {hint}")
+    return wanted
 
 
 def parse_folds(spec: Optional[str], protocol: Protocol) -> list[Fold]:
     """'0-9', '0,3,5' or None (all folds)."""
-    if not spec:
+    wanted = check_folds_spec(spec)
+    if wanted is None:
         return list(protocol.folds)
-    wanted: list[int] = []
-    for part in spec.split(","):
-        part = part.strip()
-        if "-" in part:
-            a, b = part.split("-", 1)
-            wanted.extend(range(int(a), int(b) + 1))
-        elif part:
-            wanted.append(int(part))
     by_id = {f.fold: f for f in protocol.folds}
     missing = [w for w in wanted if w not in by_id]
     if missing:

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..datasets import get_dataset
 from ..types import ConceptVocabulary, Videos
-from .store import TEST, TRAIN, FeatureSet, FeatureStoreError, feature_root
+from .store import TEST, TRAIN, FeatureSet, FeatureStoreError, feature_root, read_json_checked, read_manifest
 
 FORMAT_VERSION = 1
 FLOAT16_MAX = float(np.finfo(np.float16).max)
@@ -307,7 +307,10 @@ def load_concepts(root: Path) -> Optional[ConceptVocabulary]:
     f = root / "concepts.json"
     if not f.is_file():
         return None
-    doc = json.loads(f.read_text(encoding="utf-8"))
+    doc = read_json_checked(f, "concept vocabulary", f"re-import the feature set in {root} with --overwrite")
+    if not isinstance(doc, dict) or not isinstance(doc.get("names"), list):
+        raise FeatureStoreError(f"{f}: expected an object with a 'names' list; re-import the feature set in {root} "
+                                "with --overwrite")
     names, defs = doc["names"], doc.get("definitions") or [""] * len(doc["names"])
     return ConceptVocabulary(tuple(names), tuple(defs), source=doc.get("source", "unknown"))
 
@@ -317,8 +320,11 @@ def load_arrow_feature_set(dataset: str, name: str, root: Path) -> FeatureSet:
     import pyarrow.compute as pc
 
     root = Path(root)
-    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(root, dataset, name)
     fix = (f"re-import it: `run_bench.py import-features {dataset} {name} --from ... --overwrite`")
+    lacking = [k for k in ("dim", "n_videos", "checksum") if k not in manifest]
+    if lacking:
+        raise FeatureStoreError(f"{dataset}/{name}: {root / 'manifest.json'} lacks {', '.join(lacking)}; {fix}")
     if manifest.get("format_version", 0) > FORMAT_VERSION:
         raise FeatureStoreError(f"{dataset}/{name} was written by a newer zsar-bench (format "
                                 f"{manifest.get('format_version')}); upgrade zsar-bench or {fix}")

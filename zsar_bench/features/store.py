@@ -6,13 +6,14 @@ set installed under ``<data root>/features/<dataset>/<name>/`` by ``run_bench.py
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from ..paths import data_root
+from ..paths import InvalidNameError, check_name, data_root
 from ..types import ConceptVocabulary, Videos
 
 TRAIN, TEST = 0, 1  # values of FeatureSet.partition
@@ -48,7 +49,68 @@ class FeatureSet:
 
 
 def feature_root(dataset: str, name: str) -> Path:
+    """``<data root>/features/<dataset>/<name>``; both names must be plain identifiers (never leave the root)."""
+    try:
+        check_name(dataset, "dataset")
+        check_name(name, "feature set")
+    except InvalidNameError as e:
+        raise FeatureStoreError(str(e)) from None
     return data_root() / "features" / dataset / name
+
+
+def _default_fix(path: Path) -> str:
+    return (f"delete the folder {path.parent} and rerun to regenerate it (synthetic features), or re-import the "
+            "feature set with `run_bench.py import-features ... --overwrite`")
+
+
+def load_npy_checked(path: str | Path, what: str, fix: Optional[str] = None, mmap_mode: Optional[str] = None) -> Any:
+    """``np.load`` that never unpickles and turns every way a file can be broken (missing, truncated, not an
+    array, object dtype, a damaged .npz) into one FeatureStoreError naming ``what``, the file and ``fix``.
+
+    ``.npy`` gives the array (memory-mapped with ``mmap_mode``); ``.npz`` gives a dict of its arrays, all
+    read now, so a truncated member fails here rather than at first use."""
+    path = Path(path)
+    fix = fix or _default_fix(path)
+    if not path.is_file():
+        raise FeatureStoreError(f"{what}: {path} is missing; {fix}")
+    try:
+        obj = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        if isinstance(obj, np.lib.npyio.NpzFile):
+            with obj:
+                obj = {k: obj[k] for k in obj.files}
+            arrays = list(obj.values())
+        else:
+            arrays = [obj]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        why = "it holds Python objects (object dtype), which are never unpickled" if (
+            "allow_pickle" in str(e) or "Python objects" in str(e)) else f"{type(e).__name__}: {e}"
+        raise FeatureStoreError(f"{what}: {path} cannot be read ({why}); {fix}") from None
+    for a in arrays:
+        if not isinstance(a, np.ndarray) or a.dtype.hasobject:
+            raise FeatureStoreError(f"{what}: {path} holds Python objects, not a numeric array; {fix}")
+    return obj
+
+
+def read_json_checked(path: str | Path, what: str, fix: Optional[str] = None) -> Any:
+    """The parsed JSON of ``path``; a missing, unreadable or invalid file is a FeatureStoreError with ``fix``."""
+    path = Path(path)
+    fix = fix or _default_fix(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FeatureStoreError(f"{what}: {path} is missing; {fix}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
+        raise FeatureStoreError(f"{what}: {path} cannot be read ({type(e).__name__}: {e}); {fix}") from None
+
+
+def read_manifest(root: Path, dataset: str, name: str) -> dict:
+    """``root/manifest.json`` as a dict, or a FeatureStoreError that says how to repair the set."""
+    fix = (f"re-import it (`run_bench.py import-features {dataset} {name} --from ... --overwrite`) or delete "
+           f"{root}")
+    man = read_json_checked(root / "manifest.json", f"feature set {dataset}/{name}", fix)
+    if not isinstance(man, dict):
+        raise FeatureStoreError(f"feature set {dataset}/{name}: {root / 'manifest.json'} is not a JSON object; {fix}")
+    return man
 
 
 def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
@@ -66,7 +128,13 @@ def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
             for d in sorted(base.iterdir()):
                 m = d / "manifest.json"
                 if d.name != "synthetic" and m.is_file():
-                    man = json.loads(m.read_text())
+                    try:
+                        man = read_manifest(d, ds, d.name)
+                    except FeatureStoreError:  # listed as broken, never a crash of `list features`
+                        out.append({"dataset": ds, "features": d.name, "installed": False,
+                                    "source": "BROKEN: manifest.json unreadable; re-import with --overwrite or "
+                                              "delete the folder", "path": str(d)})
+                        continue
                     out.append({"dataset": ds, "features": d.name, "installed": True, "source": man.get("source", "?"),
                                 "n_videos": man.get("n_videos"), "dim": man.get("dim"),
                                 "size_mb": round(sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) / 2**20, 1),
@@ -75,12 +143,23 @@ def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
 
 
 def load_feature_set(dataset: str, name: str = "synthetic") -> FeatureSet:
+    root = feature_root(dataset, name)  # validates both names: nothing outside the data root is read
     if name == "synthetic":
         from .synthetic import load_or_generate
 
-        fs = load_or_generate(dataset)
+        try:
+            fs = load_or_generate(dataset)
+        except (OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as e:  # a damaged cache
+            from ..paths import DataRootError, check_data_root
+
+            try:  # an unusable data root is the clearer message
+                check_data_root()
+            except DataRootError as de:
+                raise FeatureStoreError(str(de)) from None
+            raise FeatureStoreError(f"synthetic features for {dataset} under {root} cannot be read "
+                                    f"({type(e).__name__}: {e}); delete that folder and rerun to regenerate "
+                                    f"them: rm -r {root}") from None
     else:
-        root = feature_root(dataset, name)
         if not (root / "manifest.json").is_file():
             installed = [f["features"] for f in list_feature_sets(dataset)]
             raise FeatureStoreError(

@@ -5,6 +5,8 @@ Two formats:
   (case, '_' and spacing ignored);
 - the project's TSV: ``identifier<TAB>name<TAB>description`` lines ('#' lines are comments).
 Every class of the dataset must get a description; otherwise the error lists those left without.
+A class described twice (the same identifier or name on two entries) is an error naming it: which
+one to keep is the author's choice, not the loader's.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import json
 import re
 from pathlib import Path
 
-from ..datasets import get_dataset, load_class_table
+from ..datasets import get_dataset
 
 
 class DescriptionsError(ValueError):
@@ -34,23 +36,45 @@ def load_descriptions(path: str | Path, dataset: str) -> dict[str, str]:
         by_key[_norm(name)] = ident
         by_key[_norm(ident)] = ident
     out: dict[str, str] = {}
+    first_entry: dict[str, str] = {}
     unmatched = []
+
+    def put(ident: str, entry: str, text: str) -> None:
+        if ident in out:
+            raise DescriptionsError(
+                f"{path}: class {ident!r} is described twice ({first_entry[ident]!r} and {entry!r}); keep one "
+                "description per class")
+        out[ident] = text
+        first_entry[ident] = entry
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DescriptionsError(
+            f"{path}: not a UTF-8 text file (byte {e.start}: {e.reason}); give ER's JSON ([{{\"word\", \"defn\"}}]) or "
+            "a TSV of identifier<TAB>name<TAB>description, saved as UTF-8") from None
+    except OSError as e:
+        raise DescriptionsError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if "\x00" in text:
+        raise DescriptionsError(f"{path}: looks like a binary file (NUL bytes); give ER's JSON or a UTF-8 TSV of "
+                                "identifier<TAB>name<TAB>description")
     if path.suffix.lower() == ".json":
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise DescriptionsError(f"{path}: not valid JSON ({e})") from None
         if not isinstance(doc, list) or not all(isinstance(x, dict) and "word" in x and "defn" in x for x in doc):
             raise DescriptionsError(f"{path}: expected ER's format, a list of {{\"word\": name, \"defn\": text}}")
         for x in doc:
             ident = by_key.get(_norm(str(x["word"])))
-            (unmatched.append(x["word"]) if ident is None else out.__setitem__(ident, str(x["defn"]).strip()))
+            (unmatched.append(x["word"]) if ident is None else put(ident, str(x["word"]), str(x["defn"]).strip()))
     else:
-        for row in load_class_table(path):
+        rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        for row in rows:
             if len(row) < 3:
                 raise DescriptionsError(f"{path}: each line needs identifier<TAB>name<TAB>description, got {row!r}")
             ident = row[0] if row[0] in ds.index else by_key.get(_norm(row[1]))
-            (unmatched.append(row[0]) if ident is None else out.__setitem__(ident, row[2].strip()))
+            (unmatched.append(row[0]) if ident is None else put(ident, row[0], row[2].strip()))
     if unmatched:
         raise DescriptionsError(f"{path}: {len(unmatched)} entries match no {dataset} class: {unmatched[:10]}")
     missing = [i for i in ds.identifiers if not out.get(i)]

@@ -1,11 +1,47 @@
 """Class text styles: how a class becomes the text a method encodes."""
 from __future__ import annotations
 
+import string
 from typing import Sequence
 
 from ..types import ClassInfo
 
 STYLES = ("name", "description", "name: description")
+TEMPLATE_FIELDS = ("name", "description", "identifier")
+
+
+class TextStyleError(ValueError):
+    """An unknown text style, a malformed template, or a style that needs descriptions the classes lack."""
+
+
+def check_style(style: str) -> str:
+    """``style`` if it is a known style or a well-formed template, else a TextStyleError saying what to write.
+
+    A template must use ``{name}`` or ``{description}`` (a class text that names no class cannot tell classes
+    apart) and no field other than ``{name}``, ``{description}``, ``{identifier}``."""
+    if not isinstance(style, str):
+        raise TextStyleError(f"text style must be a string, got {style!r}")
+    if style in STYLES:
+        return style
+    hint = (f"choose one of {', '.join(repr(s) for s in STYLES)} or a template with {{name}}, e.g. "
+            "'a video of a person {name}' (fields: {name}, {description}, {identifier})")
+    if "{" not in style and "}" not in style:
+        raise TextStyleError(f"unknown text style {style!r}; {hint}")
+    try:
+        fields = [f for _, f, spec, conv in string.Formatter().parse(style) if f is not None]
+    except ValueError as e:
+        raise TextStyleError(f"text template {style!r} is malformed ({e}); {hint}") from None
+    unknown = [f for f in fields if f not in TEMPLATE_FIELDS]
+    if unknown:
+        raise TextStyleError(f"text template {style!r} uses unknown field(s) "
+                             f"{', '.join('{' + f + '}' for f in unknown)}; {hint}")
+    if not {"name", "description"} & set(fields):
+        raise TextStyleError(f"text template {style!r} has no {{name}} or {{description}}; {hint}")
+    try:
+        style.format(name="x", description="x", identifier="x")
+    except (ValueError, KeyError, IndexError) as e:
+        raise TextStyleError(f"text template {style!r} is malformed ({e}); {hint}") from None
+    return style
 
 
 def class_text(c: ClassInfo, style: str = "name") -> str:
@@ -15,15 +51,11 @@ def class_text(c: ClassInfo, style: str = "name") -> str:
         return c.name
     if style in ("description", "name: description"):
         if not c.description:
-            raise ValueError(f"class {c.identifier!r} has no description; text style {style!r} needs one "
-                             "(pass --descriptions PATH or choose text_style=name)")
+            raise TextStyleError(f"class {c.identifier!r} has no description; text style {style!r} needs one "
+                                 "(pass --descriptions PATH or choose text_style=name)")
         return c.description if style == "description" else f"{c.name}: {c.description}"
-    if "{" in style:
-        try:
-            return style.format(name=c.name, description=c.description or c.name, identifier=c.identifier)
-        except (KeyError, IndexError) as e:
-            raise ValueError(f"text template {style!r} may use only {{name}}, {{description}}, {{identifier}}") from e
-    raise ValueError(f"unknown text style {style!r}; choose one of {', '.join(STYLES)} or a template with {{name}}")
+    check_style(style)
+    return style.format(name=c.name, description=c.description or c.name, identifier=c.identifier)
 
 
 def class_texts(classes: Sequence[ClassInfo], style: str = "name") -> list[str]:

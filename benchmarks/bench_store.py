@@ -6,7 +6,8 @@
 1. Store: a random [rows x dim] float16 matrix with a Parquet index for kinetics (620 classes).
    Times: `import-features --from generic` (read + validate + checksum + write, atomic), the bare
    `write_arrow_feature_set`, `load_arrow_feature_set` (memory map, float16 -> float32 labels, ids),
-   and `load_feature_set` (the same plus the finiteness check every load does).
+   and `load_feature_set` (the same plus the finiteness check every load does); the file checksum
+   every load verifies, in full (first load or changed file) and from its size + mtime stamp.
 2. Extraction: generated 320x240 videos of 64 frames, randomly initialised TSM ResNet-50 + BiT-M
    R50x1 at ER's sizes (scale 256, crop 224, 8 segments / 8 frames), on CPU; clips per second with
    and without BiT concepts. Random weights cost what real ones cost.
@@ -69,6 +70,16 @@ def bench_store(tmp: Path, rows: int, dim: int) -> None:
     loads = [timed(load_arrow_feature_set, "kinetics", "bench", root)[1] for _ in range(3)]
     print(f"  load_arrow_feature_set: {min(loads):6.2f} s best of 3 (runs: {', '.join(f'{x:.2f}' for x in loads)}); "
           f"{disk:.0f} MB on disk")
+    import json
+
+    from zsar_bench.features.integrity import VERIFIED, verify_files
+
+    files = json.loads((root / "manifest.json").read_text())["files"]
+    (root / VERIFIED).unlink(missing_ok=True)
+    _, t_full = timed(verify_files, root, files, "bench", "")
+    _, t_cached = timed(verify_files, root, files, "bench", "")
+    print(f"  checksum on load: full sha256 {t_full:6.2f} s (first load, or after a file changed); "
+          f"{t_cached * 1000:.1f} ms when unchanged (size + mtime stamp)")
     fs, t = timed(load_feature_set, "kinetics", "bench")
     print(f"  load_feature_set (+ finiteness check): {t:6.2f} s -> features {fs.videos.features.dtype} "
           f"{fs.videos.features.shape}")

@@ -46,7 +46,9 @@ def run_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--methods", required=True, help="comma-separated method names (see `list methods`)")
     p.add_argument("--datasets", required=True, help="comma-separated: olympics, hmdb51, ucf101, kinetics")
-    p.add_argument("--protocol", help="protocol name (default: random-50-50; kinetics-zsar for kinetics)")
+    p.add_argument("--protocol", help="protocol name (default: random-50-50; kinetics-zsar for kinetics); also e2e10, "
+                                      "and k400-full / k400-e2e10 (train on Kinetics-400 minus overlapping classes) "
+                                      "for hmdb51 and ucf101; see `list protocols`")
     p.add_argument("--split-file", help="your own folds in the split-file format (validated like the built-ins)")
     p.add_argument("--exclude-overlap", metavar="PRETRAIN", choices=["k400"],
                    help="drop target classes that overlap these pre-training classes (k400: Kinetics-400; "
@@ -62,7 +64,8 @@ def run_parser() -> argparse.ArgumentParser:
                    help="override a method hyperparameter; repeat or comma-separate")
     p.add_argument("--descriptions", help="class descriptions file: ER's JSON ([{word, defn}]) or the project's TSV")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
-    p.add_argument("--jobs", type=int, default=1, help="folds run in parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes per method (default 1); every run's fit and score happen in a worker "
+                        "that serves one method, and metrics are computed in this process")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads per process (default 1: the models are small, and oversubscribed "
                         "threads on a shared CPU cost 10x; use --jobs for parallelism)")

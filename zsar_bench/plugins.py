@@ -1,6 +1,8 @@
 """Method discovery: every module in the repository's ``methods/`` folder, then the entry-point
-group ``zsar_bench.methods`` (third-party packages). A plugin that fails to import is a warning
-naming it; the rest still load. ``ZSAR_BENCH_DISABLE_PLUGINS=1`` turns third-party plugins off.
+group ``zsar_bench.methods`` (third-party packages), then the modules named in
+``$ZSAR_BENCH_PLUGINS`` (comma-separated import names, for plugins not packaged yet; worker processes
+inherit it). A plugin that fails to import is a warning naming it; the rest still load.
+``ZSAR_BENCH_DISABLE_PLUGINS=1`` turns third-party plugins off.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from .method import METHODS
 
 ENTRY_POINT_GROUP = "zsar_bench.methods"
 DISABLE_ENV = "ZSAR_BENCH_DISABLE_PLUGINS"
+MODULES_ENV = "ZSAR_BENCH_PLUGINS"  # extra plugin modules to import, comma-separated (found on sys.path)
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "methods"
 BUILTIN_PACKAGE = "zsar_bench_methods"  # the import name of methods/ (also in pyproject)
 
@@ -76,6 +79,15 @@ def load_plugins(force: bool = False) -> list[str]:
                 dist = getattr(ep.dist, "name", "?")
                 failures[f"{ep.name} ({dist})"] = f"{type(e).__name__}: {e}"
                 warnings.warn(f"third-party method plugin {ep.name!r} from package {dist!r} failed to load and is "
+                              f"skipped: {type(e).__name__}: {e}", PluginWarning, stacklevel=2)
+        for modname in [m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip()]:
+            if modname in sys.modules:
+                continue
+            try:
+                importlib.import_module(modname)
+            except Exception as e:  # noqa: BLE001
+                failures[f"{modname} (${MODULES_ENV})"] = f"{type(e).__name__}: {e}"
+                warnings.warn(f"method plugin module {modname!r} named in ${MODULES_ENV} failed to load and is "
                               f"skipped: {type(e).__name__}: {e}", PluginWarning, stacklevel=2)
     _loaded = True
     return METHODS.names()

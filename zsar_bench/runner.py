@@ -358,6 +358,13 @@ def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
     }
 
 
+def headline(rec: dict) -> str:
+    """A record's main figures for progress lines."""
+    if rec.get("mode") == "gzsl":
+        return f"U {100 * rec['gzsl_unseen']:.1f}  S {100 * rec['gzsl_seen']:.1f}  H {100 * rec['gzsl_h']:.1f}"
+    return f"top1 {100 * rec['top1']:.1f}  top5 {100 * rec['top5']:.1f}"
+
+
 def run_fold(spec: RunSpec, fs: FeatureSet) -> dict:
     """One run in this process: ``execute_run`` then ``finish_record``."""
     return finish_record(spec, fs, execute_run(spec, fs))
@@ -468,8 +475,8 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
             note = "; another run recorded it meanwhile: kept that record, not this one"
             rec = next((r for r in reversed(store.read()) if record_key(r) == record_key(rec)), rec)
         done[key] = rec
-        log(f"[{i}/{n}] {spec.method} {spec.dataset} {spec.protocol.protocol} fold {spec.fold.fold} seed {spec.seed}: "
-            f"top1 {100 * rec['top1']:.1f}  top5 {100 * rec['top5']:.1f}  ({rec['train_s']:.1f}s train, "
+        log(f"[{i}/{n}] {spec.method} {spec.dataset} {spec.protocol.protocol}{' gzsl' if spec.mode == 'gzsl' else ''} "
+            f"fold {spec.fold.fold} seed {spec.seed}: {headline(rec)}  ({rec['train_s']:.1f}s train, "
             f"{rec['eval_s']:.2f}s eval{note})")
 
     if not isolate:  # everything in this process (tests, benchmarks, debugging)

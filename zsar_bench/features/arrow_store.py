@@ -35,6 +35,7 @@ import numpy as np
 
 from ..datasets import get_dataset
 from ..types import ConceptVocabulary, Videos
+from .integrity import IntegrityError, file_digests, verify_files
 from .store import TEST, TRAIN, FeatureSet, FeatureStoreError, feature_root, read_json_checked, read_manifest
 
 FORMAT_VERSION = 1
@@ -51,7 +52,32 @@ def check_name(name: str) -> None:
                                 "(starting with a letter or digit), e.g. tsm-bit")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_staging(parent: Path) -> list[Path]:
+    """Remove staging folders left by imports that were killed (their process is gone)."""
+    removed = []
+    base = parent / ".staging"
+    if not base.is_dir():
+        return removed
+    for d in base.iterdir():
+        parts = d.name.rsplit(".", 2)
+        if len(parts) == 3 and parts[1].isdigit() and not _pid_alive(int(parts[1])):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
 def _staging_dir(final: Path) -> Path:
+    clean_stale_staging(final.parent)
     d = final.parent / ".staging" / f"{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     d.mkdir(parents=True)
     return d
@@ -253,6 +279,7 @@ def write_arrow_feature_set(dataset: str, name: str, *, video_ids: Sequence[str]
         if missing:
             (stage / "missing.txt").write_text("\n".join(map(str, missing)) + "\n", encoding="utf-8")
         manifest["write_s"] = round(time.perf_counter() - t0, 3)
+        manifest["files"] = file_digests(stage)  # size + sha256 of every data file, checked on load
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         _swap_into_place(stage, final, overwrite)
     except BaseException:
@@ -330,6 +357,11 @@ def load_arrow_feature_set(dataset: str, name: str, root: Path) -> FeatureSet:
                                 f"{manifest.get('format_version')}); upgrade zsar-bench or {fix}")
     if manifest.get("dataset") not in (None, dataset):
         raise FeatureStoreError(f"{root} holds features for {manifest.get('dataset')!r}, not {dataset!r}")
+    if isinstance(manifest.get("files"), dict):
+        try:
+            verify_files(root, manifest["files"], f"feature set {dataset}/{name}", fix)
+        except IntegrityError as e:
+            raise FeatureStoreError(str(e)) from None
     try:
         table = datasets.load_from_disk(str(root / TABLE_DIR)).data.table
     except (FileNotFoundError, ValueError, OSError) as e:
@@ -364,8 +396,11 @@ def load_arrow_feature_set(dataset: str, name: str, root: Path) -> FeatureSet:
     if "partition" in table.column_names:
         partition = pc.equal(table.column("partition"), "test").to_numpy(zero_copy_only=False).astype(np.int8)
     checksum = manifest["checksum"]
-    return FeatureSet(dataset, name, f"{name}-{checksum[:8]}", Videos(feats, concept_ids, concept_scores, video_ids),
+    fs = FeatureSet(dataset, name, f"{name}-{checksum[:8]}", Videos(feats, concept_ids, concept_scores, video_ids),
                       labels, partition, concepts, manifest)
+    if not isinstance(manifest.get("files"), dict) and not verify_checksum(fs):  # stores written before file checksums
+        raise FeatureStoreError(f"{dataset}/{name}: the features do not match the checksum in manifest.json; {fix}")
+    return fs
 
 
 def verify_checksum(fs: FeatureSet) -> bool:

@@ -56,6 +56,7 @@ import numpy as np
 
 from ..datasets import DATASETS, get_dataset, load_class_table
 from ..types import ConceptVocabulary, Videos
+from .integrity import IntegrityError, file_digests, verify_files
 from .store import FeatureSet, FeatureStoreError, feature_root
 
 GENERATOR_VERSION = 2
@@ -281,14 +282,6 @@ def _cache_dir(dataset: str) -> Path:
     return feature_root(dataset, "synthetic") / f"v{GENERATOR_VERSION}"
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def save(fs: FeatureSet) -> None:
     final = _cache_dir(fs.dataset)
     tmp = final.with_name(final.name + f".tmp{os.getpid()}")
@@ -298,24 +291,12 @@ def save(fs: FeatureSet) -> None:
     np.savez(tmp / "meta.npz", labels=fs.labels, concept_ids=fs.videos.concept_ids,
              concept_scores=fs.videos.concept_scores, video_ids=fs.videos.video_ids)
     manifest = dict(fs.manifest)
-    manifest["files"] = {f: {"size": (tmp / f).stat().st_size, "sha256": _digest(tmp / f)}
-                         for f in ("features.npy", "meta.npz")}
+    manifest["files"] = file_digests(tmp, [tmp / "features.npy", tmp / "meta.npz"])
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if final.exists():  # another process won the race; keep theirs
         shutil.rmtree(tmp)
         return
     os.replace(tmp, final)
-
-
-def _verify(d: Path, manifest: dict) -> None:
-    """Cheap check on load: every file present with its recorded size (the full hash is checked by
-    ``verify_full``); a mismatch means the cache was edited or truncated."""
-    for f, meta in manifest.get("files", {}).items():
-        p = d / f
-        if not p.is_file() or p.stat().st_size != meta["size"]:
-            raise FeatureStoreError(
-                f"synthetic feature cache {d} is damaged ({f} missing or not the size recorded in manifest.json); "
-                f"delete the folder and rerun to regenerate it: rm -r {d}")
 
 
 def load_or_generate(dataset: str) -> FeatureSet:
@@ -326,11 +307,14 @@ def load_or_generate(dataset: str) -> FeatureSet:
         save(generate(dataset))
     try:
         manifest = json.loads((d / "manifest.json").read_text())
-        _verify(d, manifest)
+        verify_files(d, manifest.get("files") or {"features.npy": {"size": -1, "sha256": ""}},
+                     f"synthetic feature cache {d}", f"delete the folder and rerun to regenerate it: rm -r {d}")
         meta = np.load(d / "meta.npz", allow_pickle=False)
         feats = np.load(d / "features.npy", allow_pickle=False).astype(np.float32)
         videos = Videos(feats, meta["concept_ids"], meta["concept_scores"], meta["video_ids"])
         labels = meta["labels"]
+    except IntegrityError as e:
+        raise FeatureStoreError(str(e)) from None
     except FeatureStoreError:
         raise
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:

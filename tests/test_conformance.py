@@ -43,7 +43,9 @@ def test_there_are_methods():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_method_conformance(name, fold_data, gzsl_data):
-    m = _fit(name, fold_data)
+    # fit on the generalised-ZSL training clips (80% of the seen clips), so one model serves every check
+    # below, the last included: accuracy on held-out clips of its own seen classes
+    m = _fit(name, gzsl_data)
     test = fold_data.test
     s = score_checked(m, test)
     assert s.shape == (len(test.videos), len(UNSEEN)) and np.isfinite(s).all()
@@ -61,18 +63,16 @@ def test_method_conformance(name, fold_data, gzsl_data):
     three = m.score(test.videos.subset(np.arange(7)), list(test.classes[:3]))
     assert np.asarray(three).shape == (7, 3)
 
-    m2 = _fit(name, fold_data)
+    m2 = _fit(name, gzsl_data)
     np.testing.assert_allclose(score_checked(m2, test), s, rtol=1e-4, atol=1e-5)
 
-    # a method that learns beats chance clearly on held-out clips of its own seen classes (GZSL fit)
+    # a method that learns beats chance clearly on held-out clips of its own seen classes
     if not type(m).learns:
         return
     g = gzsl_data.test
     seen_rows = ~gzsl_data.unseen_columns[g.labels]
     held = LabelledVideos(g.videos.subset(np.flatnonzero(seen_rows)), g.labels[seen_rows], g.classes[: len(SEEN)])
-    mg = build_method(name, getattr(type(m), "test_params", {}))
-    mg.fit(gzsl_data.fit, FitContext(device="cpu", seed=0))
-    acc = (score_checked(mg, held).argmax(1) == held.labels).mean()
+    acc = (score_checked(m, held).argmax(1) == held.labels).mean()
     assert acc > 2.0 / len(SEEN), f"{name}: seen-class accuracy {acc:.2f} is near chance"
 
 

@@ -33,7 +33,7 @@ def _variant(name: str, summary: str, test_params=None, **defaults):
 
 ER = register_method("er")(type("ER", (ElaborativeRehearsal,), {"__doc__": ElaborativeRehearsal.__doc__}))
 _variant("er-paper", "ER, published setting: bert-base-uncased, layers 10-11 fine-tuned, Adam lr 1e-4",
-         test_params={"text_encoder": "minilm", "epochs": "1", "lr": "1e-3"},  # offline: the same code path
+         test_params={"text_encoder": "minilm", "epochs": "1", "lr": "1e-3", "max_length": "32"},  # offline: same code path
          text_encoder="bert-base-uncased", tower="partial", trainable_layers=2, lr=1e-4, max_length=100)
 _variant("er-ed", "ER ablation: spatio-temporal stream + descriptions (no objects, no ER loss)",
          use_objects=False, er_loss=False)

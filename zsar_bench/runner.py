@@ -479,14 +479,18 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
             f"fold {spec.fold.fold} seed {spec.seed}: {headline(rec)}  ({rec['train_s']:.1f}s train, "
             f"{rec['eval_s']:.2f}s eval{note})")
 
+    def keep_recorded(i: int, spec: RunSpec, key: tuple) -> None:
+        """Another command recorded this run meanwhile: use its record, train nothing more."""
+        log(f"[{i}/{n}] {spec.method} {spec.dataset} fold {spec.fold.fold} seed {spec.seed}: "
+            f"recorded meanwhile by another run; skipped")
+        row = next((r for r in reversed(store.read()) if record_key(r) == key), None)
+        if row is not None:
+            done[key] = row
+
     if not isolate:  # everything in this process (tests, benchmarks, debugging)
         for i, (spec, key) in enumerate(todo, 1):
             if not overwrite and key in store.keys():  # recorded meanwhile by another command
-                log(f"[{i}/{n}] {spec.method} {spec.dataset} fold {spec.fold.fold} seed {spec.seed}: "
-                    f"recorded meanwhile by another run; skipped")
-                row = next((r for r in reversed(store.read()) if record_key(r) == key), None)
-                if row is not None:
-                    done[key] = row
+                keep_recorded(i, spec, key)
                 continue
             finish(i, spec, key, run_fold(spec, fs_for(spec)))
         return [done[k] for k in planned if k in done], skipped
@@ -527,12 +531,8 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
                     i += 1
                     spec, key = futs[fut]
                     out = fut.result()
-                    if out is None:
-                        log(f"[{i}/{n}] {spec.method} {spec.dataset} fold {spec.fold.fold} seed {spec.seed}: "
-                            f"recorded meanwhile by another run; skipped")
-                        row = next((r for r in reversed(store.read()) if record_key(r) == key), None)
-                        if row is not None:
-                            done[key] = row
+                    if out is None:  # recorded meanwhile by another command
+                        keep_recorded(i, spec, key)
                         continue
                     finish(i, spec, key, finish_record(spec, fs_for(spec), out))
             except BaseException:

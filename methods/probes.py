@@ -45,7 +45,7 @@ class TextProbe(Method):
     def score(self, videos: Videos, classes: Sequence[ClassInfo]) -> np.ndarray:
         enc = get_text_encoder(self.text_encoder)
         z = enc.encode(class_texts(classes, self.text_style))
-        o = enc.encode(object_texts(self.concepts_, videos.concept_ids, self.n_objects))
+        o = enc.encode(object_texts(self.concepts_, videos.concept_ids, self.n_objects, sep="; "))
         z = z / np.linalg.norm(z, axis=1, keepdims=True).clip(1e-8)
         o = o / np.linalg.norm(o, axis=1, keepdims=True).clip(1e-8)
         return o @ z.T

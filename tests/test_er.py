@@ -56,9 +56,100 @@ def test_er_paper_code_path_on_minilm(plugins, olympics_features):
     keep = np.arange(0, len(small.videos), 6)  # a few clips keep this under a few seconds
     small.videos, small.labels = small.videos.subset(keep), small.labels[keep]
     m = build_method("er-paper", {"text_encoder": "minilm", "epochs": "1", "batch_size": "32"})
-    m.fit(data.fit, FitContext(device="cpu", seed=0))
+    from zsar_bench.trainer import Trainer
+
+    groups = {}
+    real = Trainer._optimizer
+
+    def spy(self, params):  # the optimiser's parameter groups as ER's fit hands them over
+        groups.update({g["name"]: g for g in params})
+        return real(self, params)
+
+    Trainer._optimizer = spy
+    try:
+        m.fit(data.fit, FitContext(device="cpu", seed=0))
+    finally:
+        Trainer._optimizer = real
     s = score_checked(m, data.test)
     assert s.shape == (len(data.test.videos), len(fold.unseen))
+    # point 5: the fine-tuned text layers train without weight decay, the projections and gates with 1e-4
+    tower = {id(p) for p in m.net_.tower.parameters() if p.requires_grad}
+    assert groups["text encoder"]["weight_decay"] == 0.0 and {id(p) for p in groups["text encoder"]["params"]} == tower
+    assert groups["projections"]["weight_decay"] == m.weight_decay == 1e-4
+    assert not tower & {id(p) for p in groups["projections"]["params"]}
+    assert any(id(p) == id(m.net_.gate_v[0].weight) for p in groups["projections"]["params"])
+
+
+def test_object_text_shares_the_class_text_module():
+    """Point 1: the clip's concept text goes through the same text module as class texts."""
+    from zsar_bench.er import ERNet
+
+    torch.manual_seed(0)
+    net = ERNet(16, 8, 4, use_video=False).eval()
+    emb = torch.randn(3, 8)
+    _, o = net.video(None, emb)
+    torch.testing.assert_close(o, net.text(emb))
+    assert not hasattr(net, "obj_fc")
+    h, mask = torch.randn(2, 5, 8), torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    torch.testing.assert_close(net.video(None, (h, mask))[1], net.text((h, mask)))
+
+
+def test_gates_have_dropout_active_in_training():
+    """Point 2: each gate is Linear, ReLU, Dropout(0.5), Linear, Sigmoid; dropout acts in train mode only."""
+    from zsar_bench.er import ERNet
+
+    torch.manual_seed(0)
+    net = ERNet(16, 8, 32)
+    for g in (net.gate_v, net.gate_o):
+        kinds = [type(m).__name__ for m in g]
+        assert kinds == ["Linear", "ReLU", "Dropout", "Linear", "Sigmoid"] and g[2].p == 0.5
+    vo = torch.randn(4, 64)
+    net.train()
+    assert not torch.allclose(net.gate_v(vo), net.gate_v(vo))
+    net.eval()
+    torch.testing.assert_close(net.gate_v(vo), net.gate_v(vo))
+
+
+def test_text_dropout_acts_on_token_states_before_pooling():
+    """Point 3: dropout on [n, L, H] token states, then masked mean, Linear, L2 (hand computation)."""
+    from zsar_bench.er import TextHead
+
+    torch.manual_seed(0)
+    head = TextHead(8, 4, dropout=0.5).train()
+    seen = []
+    head.dropout.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape))
+    h, mask = torch.randn(2, 5, 8), torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    torch.manual_seed(1)
+    got = head((h, mask))
+    assert seen == [torch.Size([2, 5, 8])]
+    torch.manual_seed(1)
+    keep = torch.nn.functional.dropout(torch.ones_like(h), 0.5, training=True)  # the same mask draw
+    m = mask.unsqueeze(-1).float()
+    want = torch.nn.functional.normalize(head.fc((h * keep * m).sum(1) / m.sum(1)), dim=-1)
+    torch.testing.assert_close(got, want)
+
+
+def test_er_loss_uses_the_unclamped_fused_score():
+    """Point 4: the ER loss's fused term is v'.c + o'.c, without the class score's clamp."""
+    from zsar_bench.er import ERNet, er_loss
+
+    v = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    o = torch.tensor([[0.0, -1.0], [-1.0, 0.0]])  # object scores negative: a clamp would change them
+    c = torch.tensor([[0.6, 0.8], [0.8, -0.6], [-1.0, 0.0]])
+    pos = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    t = 0.1
+    got = er_loss(ERNet.scores(v, o, c, clamp=False), pos, t)
+    vn, on, cn, pn = v.numpy(), o.numpy(), c.numpy(), pos.numpy().astype(bool)
+
+    def term(s):
+        s = s / t
+        logp = s - np.log(np.exp(s - s.max(1, keepdims=True)).sum(1, keepdims=True)) - s.max(1, keepdims=True)
+        return -logp[pn].mean()
+
+    want = term(vn @ cn.T + on @ cn.T) + term(vn @ cn.T) + term(on @ cn.T)
+    assert abs(float(got) - want) < 1e-4
+    clamped = er_loss(ERNet.scores(v, o, c, clamp=True), pos, t)
+    assert abs(float(clamped) - want) > 1e-2  # the clamp would have made a difference here
 
 
 def test_fused_score_is_video_plus_positive_object_part():

@@ -54,6 +54,26 @@ def test_load_er_format_descriptions(tmp_path):
     path = reference("HMDB51/classes_label_defn.json")
     desc = load_descriptions(path, "hmdb51")
     assert set(desc) == set(get_dataset("hmdb51").identifiers)
+    er = {x["word"]: x for x in json.loads(path.read_text())}
+    classes = {c.identifier: c for c in get_dataset("hmdb51").classes(desc)}
+    # ER's code builds "cleaned_word: cleaned_defn" (cleaned_word falls back to word)
+    c = classes["brush_hair"]
+    assert class_text(c, "name: description") == f"{er['brush hair']['word']}: {er['brush hair']['cleaned_defn']}"
+
+
+def test_er_json_class_text_is_cleaned_word_and_cleaned_defn(tmp_path):
+    from zsar_bench.datasets import get_dataset
+
+    ds = get_dataset("olympics")
+    entries = [{"word": n, "defn": f"raw {n}.", "cleaned_word": f"clean {n}", "cleaned_defn": f"cleaned {n} ."}
+               for n in ds.names]
+    entries[1] = {"word": ds.names[1], "defn": "only raw ."}  # no cleaned fields: word and defn
+    f = tmp_path / "er.json"
+    f.write_text(json.dumps(entries))
+    classes = ds.classes(load_descriptions(f, "olympics"))
+    assert class_text(classes[0], "name: description") == f"clean {ds.names[0]}: cleaned {ds.names[0]} ."
+    assert class_text(classes[1], "name: description") == f"{ds.names[1]}: only raw ."
+    assert classes[0].name == ds.names[0]  # the readable name (word vectors of baselines) is unchanged
 
 
 def test_descriptions_file_errors_list_the_classes(tmp_path):

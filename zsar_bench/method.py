@@ -23,6 +23,22 @@ from .registry import Registry, RegistryError
 from .types import ClassInfo, FitData, Videos
 
 
+@dataclass(frozen=True)
+class Ingredient:
+    """One published ingredient of a method and how this harness treats it (``docs/fidelity.md``).
+
+    ``published``: what the paper or release does; ``ours``: what the project does; ``same``: whether
+    the two compute the same thing; ``why``: the reason for a difference (or a note); ``source``: the
+    paper section or release file the published value comes from."""
+
+    name: str
+    published: str
+    ours: str
+    same: bool
+    source: str
+    why: str = ""
+
+
 class PluginError(RegistryError):
     """A method plugin does not follow the interface."""
 
@@ -55,6 +71,14 @@ class Method:
     summary: ClassVar[str] = ""
     needs_concepts: ClassVar[bool] = False  # True: uses object concept detections
     learns: ClassVar[bool] = True  # False: a sanity row that learns nothing (chance, training-free probes)
+    # Evaluation modes it supports: zsl, gzsl, fewshot (any K; fit on K clips of each test class). A zero-shot
+    # method can run few-shot; a purely supervised one (fewshot-linear) declares ("fewshot",) and cannot run zsl.
+    modes: ClassVar[tuple[str, ...]] = ("zsl", "gzsl", "fewshot")
+    # Published ingredients vs this implementation, rendered into docs/fidelity.md (zsar_bench/fidelity.py).
+    fidelity: ClassVar[tuple[Ingredient, ...]] = ()
+    # Bumped when a method's computation changes under the same parameters: part of the config hash
+    # (from 2 on), so records of the earlier implementation stay apart and the leaderboard drops them.
+    revision: ClassVar[int] = 1
 
     def __init__(self):
         pass
@@ -69,7 +93,9 @@ class Method:
         return {k: getattr(self, k) for k in self.param_defaults()}
 
     def config_hash(self, extra: Optional[dict] = None) -> str:
-        blob = json.dumps({"method": self.name, "params": self.get_params(), **(extra or {})}, sort_keys=True, default=str)
+        rev = {"revision": self.revision} if self.revision != 1 else {}
+        blob = json.dumps({"method": self.name, "params": self.get_params(), **rev, **(extra or {})}, sort_keys=True,
+                          default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
     def __repr__(self) -> str:

@@ -14,6 +14,8 @@ class ClassInfo:
     identifier: str
     name: str
     description: Optional[str] = None
+    # The name as a descriptions file writes it for class texts (ER's JSON: "cleaned_word"); None = ``name``.
+    text_name: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ class Dataset:
     def classes(self, descriptions: Optional[dict[str, str]] = None) -> list[ClassInfo]:
         """All classes in canonical order; ``descriptions`` (identifier -> text) overrides the built-ins."""
         desc = descriptions if descriptions is not None else self.builtin_descriptions
-        return [ClassInfo(i, n, desc.get(i)) for i, n in zip(self.identifiers, self.names)]
+        names = getattr(desc, "names", {})  # a descriptions file's own spelling of names (ER's cleaned_word)
+        return [ClassInfo(i, n, desc.get(i), names.get(i)) for i, n in zip(self.identifiers, self.names)]
 
     @cached_property
     def index(self) -> dict[str, int]:

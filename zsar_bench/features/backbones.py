@@ -142,16 +142,17 @@ class TSMResNet50(nn.Module):
 
 # ------------------------------------------------------------------------------------------------ BiT
 class StdConv2d(nn.Conv2d):
-    """Weight-standardised conv (timm's StdConv2d; BiT uses eps=1e-8), padding as timm's get_padding."""
+    """Weight-standardised conv, padding as timm's get_padding. Standardised as Google's BiT code and the
+    bit_pytorch ER used: (w - mean) / sqrt(var + 1e-10) over each output channel (timm uses eps=1e-8)."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, eps: float = 1e-8):
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, eps: float = 1e-10):
         super().__init__(in_ch, out_ch, kernel_size, stride=stride, padding=((stride - 1) + (kernel_size - 1)) // 2,
                          bias=False)
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, training=True, momentum=0.0,
-                         eps=self.eps).reshape_as(self.weight)
+        v, m = torch.var_mean(self.weight, dim=[1, 2, 3], keepdim=True, unbiased=False)
+        w = (self.weight - m) / torch.sqrt(v + self.eps)
         return F.conv2d(x, w, None, self.stride, self.padding, self.dilation, self.groups)
 
 

@@ -2,7 +2,9 @@
 
 Two formats:
 - ER's JSON: ``[{"word": readable name, "defn": description}, ...]``, matched by readable name
-  (case, '_' and spacing ignored);
+  (case, '_' and spacing ignored). As ER's code does (datasets/prevideo.py), the class text is built
+  from ``cleaned_word`` and ``cleaned_defn`` when an entry has them (``word``/``defn`` otherwise):
+  the loaded description is ``cleaned_defn`` and the class's text name ``cleaned_word``;
 - the project's TSV: ``identifier<TAB>name<TAB>description`` lines ('#' lines are comments).
 Every class of the dataset must get a description; otherwise the error lists those left without.
 A class described twice (the same identifier or name on two entries) is an error naming it: which
@@ -21,12 +23,21 @@ class DescriptionsError(ValueError):
     pass
 
 
+class Descriptions(dict):
+    """identifier -> description, plus ``names``: identifier -> the name the file writes for class texts
+    (ER's ``cleaned_word``), for the classes where it differs from nothing given (empty for TSV files)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.names: dict[str, str] = {}
+
+
 def _norm(s: str) -> str:
     return re.sub(r"[\s_\-]+", "", s.lower())
 
 
-def load_descriptions(path: str | Path, dataset: str) -> dict[str, str]:
-    """identifier -> description for every class of ``dataset``."""
+def load_descriptions(path: str | Path, dataset: str) -> Descriptions:
+    """identifier -> description for every class of ``dataset`` (with ``.names`` from ER's cleaned words)."""
     path = Path(path)
     if not path.is_file():
         raise DescriptionsError(f"descriptions file {path} does not exist")
@@ -35,7 +46,7 @@ def load_descriptions(path: str | Path, dataset: str) -> dict[str, str]:
     for ident, name in zip(ds.identifiers, ds.names):
         by_key[_norm(name)] = ident
         by_key[_norm(ident)] = ident
-    out: dict[str, str] = {}
+    out = Descriptions()
     first_entry: dict[str, str] = {}
     unmatched = []
 
@@ -67,7 +78,11 @@ def load_descriptions(path: str | Path, dataset: str) -> dict[str, str]:
             raise DescriptionsError(f"{path}: expected ER's format, a list of {{\"word\": name, \"defn\": text}}")
         for x in doc:
             ident = by_key.get(_norm(str(x["word"])))
-            (unmatched.append(x["word"]) if ident is None else put(ident, str(x["word"]), str(x["defn"]).strip()))
+            if ident is None:
+                unmatched.append(x["word"])
+                continue
+            put(ident, str(x["word"]), str(x.get("cleaned_defn") or x["defn"]).strip())
+            out.names[ident] = str(x.get("cleaned_word") or x["word"]).strip()
     else:
         rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
         for row in rows:

@@ -112,10 +112,11 @@ class PartialFineTuneEncoder(nn.Module):
                 self._states[i] = h[j, : lens[j]].detach().clone()
 
     # -- forward -----------------------------------------------------------------------------------
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """[n, H] mean-pooled embeddings; only the trainable layers run (frozen prefix from cache)."""
+    def token_states(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """([n, L, H] last-layer token states, [n, L] attention mask); only the trainable layers run
+        (the frozen prefix comes from the cache). ER pools these itself, after dropout."""
         if not self.cache_frozen:
-            return self.forward_full(ids)
+            return self.token_states_full(ids)
         ids_list = ids.tolist()
         missing = [i for i in ids_list if i not in self._states]
         if missing:
@@ -128,15 +129,21 @@ class PartialFineTuneEncoder(nn.Module):
         for j, s in enumerate(states):
             hidden[j, : s.shape[0]] = s
             mask[j, : s.shape[0]] = 1
-        hidden = self._run_layers(hidden, mask, self.n_frozen, len(self.model.encoder.layer))
-        return self._mean_pool(hidden, mask)
+        return self._run_layers(hidden, mask, self.n_frozen, len(self.model.encoder.layer)), mask
 
-    def forward_full(self, ids: torch.Tensor) -> torch.Tensor:
+    def token_states_full(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The whole encoder from tokens (reference path, and cache_frozen=False)."""
         device = next(self.model.parameters()).device
         tok = self._tokens([self.texts[i] for i in ids.tolist()], device)
-        out = self.model(**tok).last_hidden_state
-        return self._mean_pool(out, tok["attention_mask"])
+        return self.model(**tok).last_hidden_state, tok["attention_mask"]
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """[n, H] mean-pooled embeddings (cached frozen prefix)."""
+        return self._mean_pool(*self.token_states(ids))
+
+    def forward_full(self, ids: torch.Tensor) -> torch.Tensor:
+        """[n, H] mean-pooled embeddings from the whole encoder."""
+        return self._mean_pool(*self.token_states_full(ids))
 
     def clear_cache(self) -> None:
         self._states.clear()

@@ -46,16 +46,18 @@ def check_style(style: str) -> str:
 
 def class_text(c: ClassInfo, style: str = "name") -> str:
     """``name``, ``description``, ``name: description`` (ER's form), or a template with
-    ``{name}`` and/or ``{description}``, e.g. ``"a video of a person {name}"``."""
+    ``{name}`` and/or ``{description}``, e.g. ``"a video of a person {name}"``. The name is the
+    descriptions file's own spelling where it has one (ER's ``cleaned_word``), else the readable name."""
+    name = c.text_name or c.name
     if style == "name":
-        return c.name
+        return name
     if style in ("description", "name: description"):
         if not c.description:
             raise TextStyleError(f"class {c.identifier!r} has no description; text style {style!r} needs one "
                                  "(pass --descriptions PATH or choose text_style=name)")
-        return c.description if style == "description" else f"{c.name}: {c.description}"
+        return c.description if style == "description" else f"{name}: {c.description}"
     check_style(style)
-    return style.format(name=c.name, description=c.description or c.name, identifier=c.identifier)
+    return style.format(name=name, description=c.description or name, identifier=c.identifier)
 
 
 def class_texts(classes: Sequence[ClassInfo], style: str = "name") -> list[str]:

@@ -29,6 +29,34 @@ def gzsl_data(olympics_features):
     return make_fold_data(olympics_features, classes, Fold(0, tuple(SEEN), (), tuple(UNSEEN)), mode="gzsl")
 
 
+@pytest.fixture(scope="module")
+def fewshot_data(olympics_features):
+    classes = get_dataset("olympics").classes()
+    return make_fold_data(olympics_features, classes, Fold(0, tuple(SEEN), (), tuple(UNSEEN)), mode="fewshot-5")
+
+
+def _fewshot_conformance(name, data):
+    """A method without zero-shot mode (Method.modes): fit on 5 clips of each test class, then shape,
+    class-order equivariance, row/id invariance, determinism, a clear error for an unknown class, above chance."""
+    m = _fit(name, data)
+    test = data.test
+    s = score_checked(m, test)
+    assert s.shape == (len(test.videos), len(UNSEEN)) and np.isfinite(s).all()
+    perm = np.random.default_rng(0).permutation(len(UNSEEN))
+    np.testing.assert_allclose(np.asarray(m.score(test.videos, [test.classes[i] for i in perm])), s[:, perm],
+                               rtol=1e-4, atol=1e-5)
+    rows = np.random.default_rng(1).permutation(len(test.videos))
+    renamed = test.videos.subset(rows)
+    renamed.video_ids = np.array([f"renamed-{i}" for i in range(len(rows))])
+    np.testing.assert_allclose(np.asarray(m.score(renamed, list(test.classes))), s[rows], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(score_checked(_fit(name, data), test), s, rtol=1e-4, atol=1e-5)
+    stranger = get_dataset("olympics").classes()[get_dataset("olympics").index[SEEN[0]]]
+    with pytest.raises(ValueError):
+        m.score(test.videos.subset(np.arange(3)), [stranger])
+    acc = (s.argmax(1) == test.labels).mean()
+    assert acc > 2.0 / len(UNSEEN), f"{name}: few-shot accuracy {acc:.2f} is near chance"
+
+
 def _fit(name, data, seed=0):
     cls = __import__("zsar_bench").method.METHODS.get(name)
     m = build_method(name, getattr(cls, "test_params", {}))
@@ -42,7 +70,9 @@ def test_there_are_methods():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_method_conformance(name, fold_data, gzsl_data):
+def test_method_conformance(name, fold_data, gzsl_data, request):
+    if "zsl" not in __import__("zsar_bench").method.METHODS.get(name).modes:  # few-shot only: its own checks
+        return _fewshot_conformance(name, request.getfixturevalue("fewshot_data"))
     # fit on the generalised-ZSL training clips (80% of the seen clips), so one model serves every check
     # below, the last included: accuracy on held-out clips of its own seen classes
     m = _fit(name, gzsl_data)

@@ -73,3 +73,26 @@ def test_golden_leaderboard(tmp_path):
     csv = (tmp_path / "leaderboard.csv").read_text()
     assert "top1_mean" in csv and "Chen and Huang" in csv
     json.dumps(recs)
+
+
+def test_rows_name_their_class_inputs_and_drop_superseded_revisions(tmp_path, plugins):
+    from zsar_bench.method import METHODS
+    from zsar_bench.reports import inputs_label
+
+    assert inputs_label({"text_encoder": "minilm", "tower": "frozen", "text_style": "name: description"},
+                        "builtin") == "minilm (frozen, cached); 'name: description', descriptions project"
+    assert inputs_label({"text_encoder": "bert-base-uncased", "tower": "partial", "trainable_layers": 2,
+                         "text_style": "name: description"}, "/data/HMDB51/classes_label_defn.json") == (
+        "bert-base-uncased, top 2 layers fine-tuned; 'name: description', descriptions classes_label_defn.json")
+    assert inputs_label({"semantic": "/vecs/glove.42B.300d.txt", "text_style": "name"}) == (
+        "word vectors glove.42B.300d.txt; 'name'")
+    current = METHODS.get("er").revision
+    assert current >= 2
+    old = [_rec("er", f, 0.2, config_hash="old", params={"text_encoder": "minilm"}) for f in range(3)]
+    new = [_rec("er", f, 0.3, config_hash="new", revision=current,
+                params={"text_encoder": "minilm", "tower": "frozen"}) for f in range(3)]
+    s = summarise(old + new)
+    assert list(s["config_hash"]) == ["new"] and s.attrs["superseded"] == {"er": 3}
+    assert s["inputs"].iloc[0] == "minilm (frozen, cached)"
+    write_reports(old + new, tmp_path)
+    assert "Not shown: 3 er record(s) made by an earlier implementation" in (tmp_path / "hmdb51.md").read_text()

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-COMMANDS = ("list", "splits", "report", "texts", "wv-coverage", "convert-vectors", "import-features",
+COMMANDS = ("list", "splits", "report", "fidelity", "texts", "wv-coverage", "convert-vectors", "import-features",
             "extract-features", "overlap")
 DEFAULT_REPORTS = Path("reports")
 DEFAULT_RECORDS = Path("results") / "records.jsonl"
@@ -57,6 +57,12 @@ def run_parser() -> argparse.ArgumentParser:
                    help="generalised ZSL instead of ZSL: 20%% of each seen class's clips held out, the model fit on "
                         "the rest, held-out seen + unseen clips classified among seen + unseen classes (Xian et al.); "
                         "recorded and reported separately")
+    p.add_argument("--fewshot", metavar="K[,K...]",
+                   help="few-shot instead of ZSL, one evaluation mode per K (mode fewshot-K, recorded and reported in "
+                        "a few-shot table of its own): fit on K clips of each test (unseen) class of a fold, classify "
+                        "the rest of their clips among those classes; a K that would leave a class fewer than 5 clips "
+                        "to evaluate is skipped for that fold with a note; each seed is another draw of the K clips; "
+                        "e.g. --fewshot 1,2,5,100 (ER's Table 5); not with --gzsl")
     p.add_argument("--folds", help="fold numbers, e.g. 0-9 or 0,3 (default: all)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default %(default)s)")
     p.add_argument("--features", default="synthetic", help="feature set name (default %(default)s)")
@@ -91,6 +97,12 @@ def sub_parsers() -> dict[str, argparse.ArgumentParser]:
     p = argparse.ArgumentParser(prog="run_bench.py report", description="Regenerate reports/ from the records.")
     _common(p)
     ps["report"] = p
+    p = argparse.ArgumentParser(prog="run_bench.py fidelity",
+                                description="Rewrite docs/fidelity.md from every method's `fidelity` record "
+                                            "(published ingredient, our choice, same or differs, why, source).")
+    p.add_argument("--out", type=Path, default=Path("docs") / "fidelity.md", help="where to write (default %(default)s)")
+    p.add_argument("--check", action="store_true", help="exit 1 if the file differs from the code instead of writing")
+    ps["fidelity"] = p
     p = argparse.ArgumentParser(prog="run_bench.py texts", description="Print a dataset's class texts in a style.")
     p.add_argument("dataset")
     p.add_argument("--style", default="name: description",
@@ -148,6 +160,24 @@ def _parse_seeds(raw: str) -> list[int]:
                              "or --seeds 0,1,2")
         seeds.append(int(part))
     return seeds
+
+
+def _parse_fewshot(raw: Optional[str], gzsl: bool) -> list[str]:
+    """The evaluation modes asked for: ["zsl"], ["gzsl"] or one "fewshot-K" per K of ``--fewshot``."""
+    if raw is None:
+        return ["gzsl" if gzsl else "zsl"]
+    if gzsl:
+        raise UsageError("--fewshot and --gzsl are two different evaluation modes; pass one of them (run the command "
+                         "twice for both)")
+    ks = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not re.fullmatch(r"[0-9]+", part) or int(part) < 1:
+            what = "an empty K" if not part else f"{part!r} is not a positive whole number"
+            raise UsageError(f"--fewshot {raw!r}: {what}; give clips per class, comma-separated, e.g. --fewshot 1,2,5")
+        if int(part) not in ks:
+            ks.append(int(part))
+    return [f"fewshot-{k}" for k in ks]
 
 
 def _split_csv(s: str) -> list[str]:
@@ -208,6 +238,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(str(e)) from None
     # every usage error before any run (and before any feature set is generated or loaded)
     seeds = _parse_seeds(args.seeds)
+    modes = _parse_fewshot(args.fewshot, args.gzsl)
+    from .runner import check_method_mode
+
+    for m in methods:  # Method.modes: a few-shot-only method cannot run zsl, and so on
+        try:
+            check_method_mode(m, modes[0])  # every K is one kind, fewshot
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     check_device(args.device)
     if args.protocol and args.split_file:
         raise UsageError(f"--protocol {args.protocol} and --split-file {args.split_file} both choose the folds; pass "
@@ -249,12 +287,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.gzsl and protocol.train_dataset not in (None, d):
             raise UsageError(f"--gzsl needs seen and unseen classes from one dataset; {d}/{protocol.protocol} trains "
                              f"on {protocol.train_dataset}: drop --gzsl or choose another protocol")
-        for fold in parse_folds(args.folds, protocol):
-            for seed in seeds:
-                for m in methods:
-                    specs.append(RunSpec(m, margs[m], d, args.features, protocol, fold, seed, device=args.device,
-                                         descriptions=descriptions, descriptions_source=desc_source,
-                                         progress=not args.no_progress, mode="gzsl" if args.gzsl else "zsl"))
+        for mode in modes:
+            for fold in parse_folds(args.folds, protocol):
+                for seed in seeds:
+                    for m in methods:
+                        specs.append(RunSpec(m, margs[m], d, args.features, protocol, fold, seed, device=args.device,
+                                             descriptions=descriptions, descriptions_source=desc_source,
+                                             progress=not args.no_progress, mode=mode))
     from .trainer import resolve_device
 
     try:
@@ -405,6 +444,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    from .fidelity import render, write
+
+    if args.check:
+        current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
+        if current != render():
+            print(f"{args.out} is out of date: run `python run_bench.py fidelity`", file=sys.stderr)
+            return 1
+        print(f"{args.out} is up to date")
+        return 0
+    print(write(args.out))
+    return 0
+
+
 def cmd_texts(args: argparse.Namespace) -> int:
     from .datasets import get_dataset
     from .text.styles import class_texts
@@ -455,7 +508,7 @@ def cmd_convert_vectors(args: argparse.Namespace) -> int:
     return 0
 
 
-HANDLERS = {"list": cmd_list, "splits": cmd_splits, "report": cmd_report, "texts": cmd_texts,
+HANDLERS = {"list": cmd_list, "splits": cmd_splits, "report": cmd_report, "fidelity": cmd_fidelity, "texts": cmd_texts,
             "wv-coverage": cmd_wv_coverage, "convert-vectors": cmd_convert_vectors}
 
 

@@ -22,15 +22,70 @@ METRICS = [("top1", "Top-1"), ("top5", "Top-5"), ("mean_class_acc", "Mean class 
            ("gzsl_unseen", "GZSL U"), ("gzsl_seen", "GZSL S"), ("gzsl_h", "GZSL H")]
 
 CHEN_HUANG = "Chen and Huang, Elaborative Rehearsal for Zero-shot Action Recognition, ICCV 2021"
+ER_PAPER_INPUTS = "bert-base-uncased, top 2 layers fine-tuned; 'name: description', descriptions ER's"
 # Published reference numbers (real features, the authors' own runs). Only numbers we can source.
 PUBLISHED = [
     {"method": "ER", "dataset": "kinetics", "protocol": "kinetics-zsar", "top1": (42.1, 1.4), "top5": (73.1, 0.3),
-     "source": CHEN_HUANG, "note": "TSM + BiT-21k concepts, BERT; 3 folds"},
+     "source": CHEN_HUANG, "note": "TSM + BiT-21k concepts, BERT; 3 folds", "inputs": ER_PAPER_INPUTS},
     {"method": "ER", "dataset": "hmdb51", "protocol": "random-50-50", "top1": (35.3, 4.6), "source": CHEN_HUANG,
-     "note": "50 random 50/50 splits (the authors' own draws)"},
+     "note": "50 random 50/50 splits (the authors' own draws)", "inputs": ER_PAPER_INPUTS},
     {"method": "ER", "dataset": "ucf101", "protocol": "random-50-50", "top1": (51.8, 2.9), "source": CHEN_HUANG,
-     "note": "50 random 50/50 splits (the authors' own draws)"},
+     "note": "50 random 50/50 splits (the authors' own draws)", "inputs": ER_PAPER_INPUTS},
 ]
+
+
+def inputs_label(params: object, descriptions: object = None) -> str:
+    """What a row's method reads for classes, from its recorded parameters: the text tower (encoder,
+    frozen or fine-tuned layers) or the word vectors, the class-text style, and the descriptions'
+    source when the text uses them. Shown in every leaderboard row, so a published setting never sits
+    beside a different model under the same name."""
+    p = params if isinstance(params, dict) else {}
+    parts = []
+    sem = p.get("semantic")
+    if isinstance(sem, str):
+        if sem.startswith("text:"):
+            parts.append(f"text encoder {sem[5:] or 'minilm'} (frozen)")
+        else:
+            prep = p.get("name_prep")
+            vecs = Path(sem).name if ("/" in sem or "\\" in sem) else sem
+            parts.append(f"word vectors {vecs}" + (f", names prepared {prep}" if prep and prep != "none" else ""))
+    enc = p.get("text_encoder")
+    if isinstance(enc, str):
+        if p.get("tower") == "partial":
+            parts.append(f"{Path(enc).name if '/' in enc else enc}, top {p.get('trainable_layers')} layers fine-tuned")
+        else:
+            parts.append(f"{Path(enc).name if '/' in enc else enc} (frozen, cached)")
+    style = p.get("text_style")
+    if isinstance(style, str) and parts:
+        uses_desc = "description" in style
+        src = descriptions if isinstance(descriptions, str) and descriptions else "builtin"
+        parts.append(f"'{style}'" + (f", descriptions {'project' if src == 'builtin' else Path(src).name}"
+                                     if uses_desc else ""))
+    return "; ".join(parts) or "-"
+
+
+def _current_revision(method: str) -> Optional[int]:
+    """The registered implementation's revision of ``method`` (None for a method not registered here)."""
+    from .method import METHODS
+    from .plugins import load_plugins
+
+    try:
+        load_plugins()
+        return int(METHODS.get(method).revision)
+    except Exception:  # noqa: BLE001  (an unknown or broken plugin: keep its rows)
+        return None
+
+
+def drop_superseded(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Records made by an earlier implementation of a method (``revision`` below the registered one) stay in
+    the records file but leave the leaderboard; returns (kept, {method: records dropped})."""
+    if df.empty:
+        return df, {}
+    rev = df["revision"].fillna(1).astype(int) if "revision" in df else pd.Series(1, index=df.index)
+    current = {m: _current_revision(m) for m in df["method"].unique()}
+    old = pd.Series([current[m] is not None and r < current[m] for m, r in zip(df["method"], rev)], index=df.index)
+    dropped = df[old]["method"].value_counts().to_dict()
+    return df[~old], {str(k): int(v) for k, v in dropped.items()}
 
 
 def summarise(records: Iterable[dict]) -> pd.DataFrame:
@@ -41,6 +96,10 @@ def summarise(records: Iterable[dict]) -> pd.DataFrame:
         return df
     # records written before evaluation modes existed (synthetic-v1) are zero-shot runs
     df["mode"] = df["mode"].fillna("zsl") if "mode" in df else "zsl"
+    df, dropped = drop_superseded(df)
+    if df.empty:
+        df.attrs["superseded"] = dropped
+        return df
     group = ["dataset", "features_id", "protocol", "split_hash", "mode", "method", "config_hash"]
     rows = []
     for key, g in df.groupby(group, sort=True):
@@ -52,6 +111,8 @@ def summarise(records: Iterable[dict]) -> pd.DataFrame:
         row.update({"features": g["features"].iloc[0], "synthetic": bool(g["synthetic"].iloc[0]),
                     "train_dataset": g["train_dataset"].dropna().iloc[0] if "train_dataset" in g and
                     g["train_dataset"].notna().any() else key[0],
+                    "inputs": inputs_label(g["params"].iloc[-1] if "params" in g else None,
+                                           g["descriptions"].iloc[-1] if "descriptions" in g else None),
                     "n_runs": len(g), "n_expected": expected, "n_seeds": n_seeds, "complete": complete,
                     "train_s_per_fold": float(g["train_s"].mean()), "eval_s_per_fold": float(g["eval_s"].mean())})
         for m, _ in METRICS:
@@ -60,7 +121,9 @@ def summarise(records: Iterable[dict]) -> pd.DataFrame:
             row[f"{m}_mean"] = float(vals.mean() * 100) if ok else math.nan
             row[f"{m}_std"] = float(vals.std(ddof=DDOF) * 100) if ok and len(vals) > 1 else (0.0 if ok else math.nan)
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["superseded"] = dropped
+    return out
 
 
 def _cell(mean: float, std: float) -> str:
@@ -101,23 +164,26 @@ def render_table(summary: pd.DataFrame, published: bool = True) -> list[tuple[st
     out = []
     if summary.empty:
         return out
+    is_fewshot = summary["mode"].astype(str).str.startswith("fewshot-")
+    fewshot = render_fewshot_tables(summary[is_fewshot], published)  # their own tables, after the zero-shot ones
+    summary = summary[~is_fewshot]
     keys = ["dataset", "features_id", "protocol", "split_hash", "mode"]
     for (ds, fid, proto, sh, mode), g in summary.groupby(keys, sort=True):
         metrics = GZSL_METRICS if mode == "gzsl" else ZSL_METRICS
         g = g.sort_values(f"{metrics[-1][0] if mode == 'gzsl' else 'top1'}_mean", ascending=False,
                           na_position="last")
-        cols = ["Method", "Config", "Runs"] + [label for _, label in metrics] + ["Train s/fold"]
+        cols = ["Method", "Config", "Class inputs", "Runs"] + [label for _, label in metrics] + ["Train s/fold"]
         body = []
         for _, r in g.iterrows():
             body.append([r["method"] + (" (sanity)" if r["method"] in SANITY_NOTE else ""), r["config_hash"],
-                         f"{r['n_runs']}/{r['n_expected']}"]
+                         r.get("inputs", "-"), f"{r['n_runs']}/{r['n_expected']}"]
                         + [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
                         + [f"{r['train_s_per_fold']:.2f}"])
         notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])]
         if published and mode == "zsl":
             for p in PUBLISHED:
                 if p["dataset"] == ds and p["protocol"] == proto:
-                    body.append([f"{p['method']} (published) †", "", ""]
+                    body.append([f"{p['method']} (published) †", "", p.get("inputs", ""), ""]
                                 + [_cell(*p[m]) if m in p else "" for m, _ in metrics] + [""])
                     notes.append(f"† Published reference, not run here: {p['source']}; {p['note']}. "
                                  "Real features: not comparable with synthetic rows, never averaged with them.")
@@ -148,6 +214,47 @@ def render_table(summary: pd.DataFrame, published: bool = True) -> list[tuple[st
         if notes:
             md += "\n\n" + "\n\n".join(dict.fromkeys(notes))
         out.append((title, md))
+    return out + fewshot
+
+
+# ER's supervised few-shot baselines on the Kinetics-ZSAR test classes (real features): K -> (top-1, top-5), mean +- std
+PUBLISHED_FEWSHOT = {1: ((31.8, 0.8), (60.2, 2.5)), 2: ((45.0, 0.9), (73.2, 0.6)), 5: ((56.5, 1.5), (83.4, 0.8)),
+                     100: ((72.7, 1.4), (93.3, 0.5))}
+
+
+def render_fewshot_tables(summary: pd.DataFrame, published: bool = True) -> list[tuple[str, str]]:
+    """[(title, markdown)]: one few-shot table per (dataset, feature set, protocol, split), one row per (method,
+    config, K) of the ``fewshot-K`` rows of ``summary``; on kinetics-zsar, ER's Table 5 as marked reference rows."""
+    out = []
+    if summary.empty:
+        return out
+    cols = ["Method", "Config", "K (clips/class)", "Runs"] + [label for _, label in ZSL_METRICS] + ["Train s/fold"]
+    for (ds, fid, proto, sh), g in summary.groupby(["dataset", "features_id", "protocol", "split_hash"], sort=True):
+        g = g.assign(k=g["mode"].str.split("-").str[1].astype(int)).sort_values(["method", "config_hash", "k"])
+        body = [[r["method"] + (" (sanity)" if r["method"] in SANITY_NOTE else ""), r["config_hash"], str(r["k"]),
+                 f"{r['n_runs']}/{r['n_expected']}"] + [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in ZSL_METRICS]
+                + [f"{r['train_s_per_fold']:.2f}"] for _, r in g.iterrows()]
+        notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])]
+        if published and ds == "kinetics" and proto == "kinetics-zsar":
+            body += [["supervised (published) ‡", "", str(k), "", _cell(*t1), _cell(*t5), "", ""]
+                     for k, (t1, t5) in PUBLISHED_FEWSHOT.items()]
+            notes.append("‡ Published reference, not run here: ER, ICCV 2021, Table 5 (supervised few-shot baselines "
+                         "on the 160 test classes of each fold, the same visual features as ER). Real features: not "
+                         "comparable with synthetic rows, never averaged with them.")
+        synthetic = bool(g["synthetic"].iloc[0])
+        title = (f"{ds} · {proto} · Few-shot (supervised on K clips of each test class) (split {sh}) · "
+                 f"features {fid}{' (SYNTHETIC)' if synthetic else ''}")
+        header = (f"Mean ± sample std (ddof={DDOF}) in %, over all folds × seeds of the protocol (each seed is its "
+                  "own draw of the K clips). Runs = done/expected; a row with missing runs has empty cells. "
+                  "Few-shot: the model is fit on K clips of each test (unseen) class of a fold and nothing else, "
+                  "and the rest of those classes' clips are classified among the test classes; a K that would leave "
+                  "a class fewer than MIN_EVAL = 5 clips to evaluate (zsar_bench/runner.py) is skipped for that fold.")
+        if synthetic:
+            header += " Features: the embedded synthetic set (see README), not for claims about real videos."
+        md = header + "\n\n" + tabulate(body, headers=cols, tablefmt="github", disable_numparse=True)
+        if notes:
+            md += "\n\n" + "\n\n".join(dict.fromkeys(notes))
+        out.append((title, md))
     return out
 
 
@@ -162,6 +269,11 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
     else:
         gen_note = []
     summary = summarise(records)
+    superseded = summary.attrs.get("superseded") or {}
+    if superseded:
+        gen_note += [f"Not shown: {', '.join(f'{n} {m} record(s)' for m, n in sorted(superseded.items()))} made by an "
+                     "earlier implementation of the method (a lower `revision`, see docs/fidelity.md); they stay in "
+                     "the records file.", ""]
     written = []
     gen = f"Generated by `{command or 'python run_bench.py report'}` from the records; do not edit by hand."
     index = ["# zsar-bench leaderboards", "", gen, ""] + gen_note

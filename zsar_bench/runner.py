@@ -22,12 +22,20 @@ seen class's clips (a fixed draw per feature set) are held out, the model is fit
 the held-out seen clips plus all unseen clips are classified among seen + unseen classes.
 Cross-dataset protocols (``train_dataset`` in the split file, e.g. ``k400-full``) fit on another
 dataset's feature set of the same backbone and test on this dataset's classes.
+Few-shot (mode ``fewshot-K``, ER's Table 5): the fold's test (unseen) classes only. K clips of each
+are drawn for training (``fewshot_draw``: seeded by feature set identity, dataset, fold, seed and K,
+so ``--seeds 0,1,2`` are three draws), the rest of each class's clips are evaluated among those
+classes; no validation classes (fixed schedule). A K that leaves some test class fewer than
+``MIN_EVAL`` clips to evaluate is skipped for that fold (``FewShotSkip``; ``run_specs`` prints one
+note). With a cross-dataset protocol a few-shot run uses the test dataset alone (its unseen classes):
+the few-shot fit never needs the training dataset.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import platform
+import re
 import secrets
 import subprocess
 import time
@@ -49,8 +57,50 @@ from .records import RecordStore, record_key
 from .splits import Fold, Protocol, SplitError
 from .types import ClassInfo, FitData, LabelledVideos, Videos
 
-MODES = ("zsl", "gzsl")
+MODES = ("zsl", "gzsl", "fewshot")  # mode kinds; a few-shot run's mode is "fewshot-K" (K clips per class)
 GZSL_HOLDOUT = 0.2  # Xian et al.: fraction of each seen class's clips held out for generalised ZSL
+FEWSHOT_PREFIX = "fewshot-"
+MIN_EVAL = 5  # few-shot: every test class keeps at least this many clips to evaluate, or that K is skipped
+_FEWSHOT_RE = re.compile(r"fewshot-([1-9][0-9]*)")
+
+
+def fewshot_mode(k: int) -> str:
+    """The mode of a K-shot run, e.g. ``fewshot-5``."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"few-shot K must be a positive integer, got {k!r}")
+    return f"{FEWSHOT_PREFIX}{int(k)}"
+
+
+def fewshot_k(mode: str) -> Optional[int]:
+    """K of a ``fewshot-K`` mode; None for any other mode."""
+    m = _FEWSHOT_RE.fullmatch(mode) if isinstance(mode, str) else None
+    return int(m.group(1)) if m else None
+
+
+def mode_kind(mode: str) -> str:
+    """``zsl``, ``gzsl`` or ``fewshot`` (for ``fewshot-K``); ValueError for anything else."""
+    if mode in ("zsl", "gzsl"):
+        return mode
+    if fewshot_k(mode) is not None:
+        return "fewshot"
+    raise ValueError(f"unknown evaluation mode {mode!r}; choose zsl, gzsl or fewshot-K (K a positive integer, "
+                     "e.g. fewshot-5)")
+
+
+def check_method_mode(method: str, mode: str) -> None:
+    """ValueError unless registered method ``method`` supports ``mode`` (``Method.modes``)."""
+    from .method import METHODS
+
+    kind = mode_kind(mode)
+    supported = tuple(getattr(METHODS.get(method), "modes", ("zsl", "gzsl", "fewshot")))
+    if kind not in supported:
+        hint = ": pass --fewshot K[,K...], e.g. --fewshot 1,2,5" if supported == ("fewshot",) else ""
+        raise ValueError(f"method {method!r} does not support {kind} evaluation (mode {mode}); it supports "
+                         f"{', '.join(supported)}{hint}")
+
+
+class FewShotSkip(SplitError):
+    """A K-shot fold in which some test class has fewer than K + ``MIN_EVAL`` clips: skipped, not an error."""
 
 
 @dataclass
@@ -86,6 +136,29 @@ def gzsl_holdout(fs: FeatureSet) -> np.ndarray:
     return held
 
 
+def fewshot_shortfall(fs: FeatureSet, class_idx: Sequence[int], k: int,
+                      classes: Optional[Sequence[ClassInfo]] = None) -> Optional[str]:
+    """Why a K-shot draw cannot be made over ``class_idx`` (a class with fewer than K + MIN_EVAL clips), or None."""
+    counts = np.bincount(fs.labels, minlength=max(class_idx, default=0) + 1)[np.asarray(class_idx, dtype=np.int64)]
+    if not len(counts) or counts.min() >= k + MIN_EVAL:
+        return None
+    i = int(np.argmin(counts))
+    name = classes[class_idx[i]].identifier if classes is not None else f"#{class_idx[i]}"
+    return (f"{k}-shot needs {k + MIN_EVAL} clips in every test class ({k} to train + MIN_EVAL={MIN_EVAL} to "
+            f"evaluate); {int((counts < k + MIN_EVAL).sum())} class(es) have fewer (least: {name!r}, {int(counts[i])})")
+
+
+def fewshot_draw(fs: FeatureSet, class_idx: Sequence[int], fold: int, seed: int, k: int) -> np.ndarray:
+    """bool [N]: K clips of each class in ``class_idx``, drawn without replacement. The draw is a function of
+    the feature set identity, dataset, fold, seed and K only (different seeds, different draws)."""
+    rng = _seeded_rng("fewshot", fs.identity, fs.dataset, fold, seed, k)
+    train = np.zeros(len(fs.labels), bool)
+    for c in class_idx:
+        rows = np.flatnonzero(fs.labels == c)
+        train[rng.choice(rows, k, replace=False)] = True
+    return train
+
+
 def check_same_backbone(train_fs: FeatureSet, fs: FeatureSet) -> None:
     """Cross-dataset runs need both feature sets from one backbone (one synthetic world, or one extractor)."""
     if train_fs.is_synthetic or fs.is_synthetic:
@@ -105,13 +178,16 @@ def check_same_backbone(train_fs: FeatureSet, fs: FeatureSet) -> None:
 
 def make_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, protocol: Optional[Protocol] = None,
                    mode: str = "zsl", train_fs: Optional[FeatureSet] = None,
-                   train_classes: Optional[Sequence[ClassInfo]] = None) -> FoldData:
+                   train_classes: Optional[Sequence[ClassInfo]] = None, seed: int = 0) -> FoldData:
     """The data of one fold, in the harness's own row order (``execute_run`` blinds it for the method).
 
     ``train_fs``/``train_classes``: the training dataset of a cross-dataset protocol (seen and
-    validation classes are its classes); default: ``fs`` itself."""
-    if mode not in MODES:
-        raise ValueError(f"unknown evaluation mode {mode!r}; choose {' or '.join(MODES)}")
+    validation classes are its classes); default: ``fs`` itself. ``seed``: the K-shot draw of a
+    ``fewshot-K`` mode (other modes ignore it). Raises ``FewShotSkip`` for a K that leaves some test
+    class fewer than ``MIN_EVAL`` clips to evaluate."""
+    kind = mode_kind(mode)
+    if kind == "fewshot":
+        return _fewshot_fold_data(fs, classes, fold, fewshot_k(mode), seed, mode)
     cross = train_fs is not None and train_fs is not fs
     tfs = train_fs if cross else fs
     tclasses = train_classes if cross else classes
@@ -143,6 +219,37 @@ def make_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, pro
     fit = FitData(_labelled(tfs, train_mask, seen, tclasses), concepts=tfs.concepts)
     val_data = _labelled(tfs, np.isin(tfs.labels, val), val, tclasses) if val else None
     return FoldData(fit, val_data, test, cols, mode)
+
+
+def _fewshot_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, k: int, seed: int,
+                       mode: str) -> FoldData:
+    """K-shot: fit on K drawn clips of each test class, evaluate the rest among the test classes; no
+    seen or validation class is touched (the training dataset of a cross-dataset protocol neither)."""
+    ds = get_dataset(fs.dataset)
+    unseen = [ds.index[c] for c in fold.unseen]
+    empty = [classes[i].identifier for i in unseen if not (fs.labels == i).any()]
+    if empty:
+        raise FeatureStoreError(f"{fs.dataset}/{fs.name}: no clips for classes {empty[:10]} named by the split; "
+                                "import their features or use a split without them")
+    short = fewshot_shortfall(fs, unseen, k, classes)
+    if short:
+        raise FewShotSkip(f"{fs.dataset} fold {fold.fold}: {short}")
+    train = fewshot_draw(fs, unseen, fold.fold, seed, k)
+    in_unseen = np.isin(fs.labels, unseen)
+    fit = FitData(_labelled(fs, train, unseen, classes), concepts=fs.concepts)
+    return FoldData(fit, None, _labelled(fs, in_unseen & ~train, unseen, classes), None, mode)
+
+
+def fewshot_skip_note(spec: "RunSpec", fs: FeatureSet) -> Optional[str]:
+    """The one-line note for a few-shot run that ``run_specs`` skips (too few clips), or None."""
+    k = fewshot_k(spec.mode)
+    if k is None:
+        return None
+    ds = get_dataset(fs.dataset)
+    short = fewshot_shortfall(fs, [ds.index[c] for c in spec.fold.unseen if c in ds.index], k, ds.classes())
+    if not short:
+        return None
+    return f"note: skipping {spec.mode} on {spec.dataset}/{spec.protocol.protocol} fold {spec.fold.fold}: {short}"
 
 
 class Blinder:
@@ -228,7 +335,7 @@ class RunSpec:
     progress: bool = False
     data_root: Optional[str] = None
     extra: dict = field(default_factory=dict)
-    mode: str = "zsl"  # "zsl" or "gzsl" (generalised ZSL, its own fit on 80% of the seen clips)
+    mode: str = "zsl"  # "zsl", "gzsl" (generalised ZSL, its own fit on 80% of the seen clips) or "fewshot-K"
 
 
 _feature_cache: dict[tuple, FeatureSet] = {}
@@ -242,10 +349,16 @@ def cached_feature_set(dataset: str, features: str) -> FeatureSet:
     return _feature_cache[key]
 
 
+def spec_cross_dataset(spec: RunSpec) -> Optional[str]:
+    """The training dataset of a cross-dataset run; None otherwise (few-shot runs use the test dataset alone)."""
+    tds = spec.protocol.train_dataset
+    return None if not tds or tds == spec.dataset or fewshot_k(spec.mode) is not None else tds
+
+
 def spec_train_side(spec: RunSpec, fs: FeatureSet) -> tuple[Optional[FeatureSet], Optional[list[ClassInfo]]]:
     """(train feature set, train classes) of a cross-dataset protocol; (None, None) otherwise."""
-    tds = spec.protocol.train_dataset
-    if not tds or tds == spec.dataset:
+    tds = spec_cross_dataset(spec)
+    if tds is None:
         return None, None
     tfs = cached_feature_set(tds, spec.features)
     check_same_backbone(tfs, fs)
@@ -259,8 +372,8 @@ def spec_features_id(spec: RunSpec, fs: FeatureSet) -> str:
 
 def _all_classes(spec: RunSpec) -> list[ClassInfo]:
     classes = get_dataset(spec.dataset).classes(spec.descriptions)
-    tds = spec.protocol.train_dataset
-    if tds and tds != spec.dataset:
+    tds = spec_cross_dataset(spec)
+    if tds:
         classes = get_dataset(tds).classes() + classes
     return classes
 
@@ -277,7 +390,7 @@ def spec_key(spec: RunSpec, features_id: str) -> tuple:
 def _fold_data(spec: RunSpec, fs: FeatureSet) -> FoldData:
     tfs, tclasses = spec_train_side(spec, fs)
     classes = get_dataset(spec.dataset).classes(spec.descriptions)
-    return make_fold_data(fs, classes, spec.fold, spec.protocol, spec.mode, tfs, tclasses)
+    return make_fold_data(fs, classes, spec.fold, spec.protocol, spec.mode, tfs, tclasses, seed=spec.seed)
 
 
 def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
@@ -285,6 +398,7 @@ def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
     in the harness's order, columns = the fold's test candidates) and what fit reported."""
     from .trainer import seed_everything
 
+    check_method_mode(spec.method, spec.mode)
     method = build_method(spec.method, spec.method_args)
     data = _fold_data(spec, fs)
     if method.needs_concepts and (fs.videos.concept_ids is None or fs.concepts is None):
@@ -324,15 +438,16 @@ def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
                          "or with NaN/inf")
     if spec.mode == "gzsl":
         metrics = gzsl_metrics(scores, data.test.labels, data.unseen_columns)
-    else:
+    else:  # zsl and fewshot-K: top-1, top-5, mean class accuracy among the test classes
         metrics = zsl_metrics(scores, data.test.labels)
     info = out.get("info") or {}
     classes = get_dataset(spec.dataset).classes(spec.descriptions)
-    tds = spec.protocol.train_dataset if spec.protocol.train_dataset not in (None, spec.dataset) else None
+    tds = spec_cross_dataset(spec)
     return {
         "method": spec.method,
         "config_hash": run_config_hash(method, _all_classes(spec)),
         "params": method.get_params(),
+        "revision": method.revision,
         "mode": spec.mode,
         "dataset": spec.dataset,
         "train_dataset": tds or spec.dataset,
@@ -453,10 +568,19 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
         return feature_sets[key]
 
     planned: dict[tuple, RunSpec] = {}
+    notes: dict[str, None] = {}  # few-shot runs skipped for too few clips: one note per (dataset, fold, K)
+    n_asked = 0
     for s in specs:
+        note = fewshot_skip_note(s, fs_for(s))
+        if note:
+            notes.setdefault(note)
+            continue
+        n_asked += 1
         planned.setdefault(spec_key(s, spec_features_id(s, fs_for(s))), s)
-    if len(planned) < len(specs):
-        log(f"ignoring {len(specs) - len(planned)} repeated run(s): a run (method, config, dataset, fold, seed) "
+    for note in notes:
+        log(note)
+    if len(planned) < n_asked:
+        log(f"ignoring {n_asked - len(planned)} repeated run(s): a run (method, config, dataset, fold, seed) "
             "asked for more than once runs once")
     existing = {} if overwrite else {record_key(r): r for r in store.read()}
     todo = [(s, k) for k, s in planned.items() if k not in existing]
@@ -475,7 +599,8 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
             note = "; another run recorded it meanwhile: kept that record, not this one"
             rec = next((r for r in reversed(store.read()) if record_key(r) == record_key(rec)), rec)
         done[key] = rec
-        log(f"[{i}/{n}] {spec.method} {spec.dataset} {spec.protocol.protocol}{' gzsl' if spec.mode == 'gzsl' else ''} "
+        mode = "" if spec.mode == "zsl" else f" {spec.mode}"
+        log(f"[{i}/{n}] {spec.method} {spec.dataset} {spec.protocol.protocol}{mode} "
             f"fold {spec.fold.fold} seed {spec.seed}: {headline(rec)}  ({rec['train_s']:.1f}s train, "
             f"{rec['eval_s']:.2f}s eval{note})")
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from zsar_bench import register_method
 from zsar_bench.baselines import SemanticBaseline, chunks, l2_rows
-from zsar_bench.method import FitContext
+from zsar_bench.method import FitContext, Ingredient
 from zsar_bench.projection import to_tensor
 from zsar_bench.types import ClassInfo, FitData, Videos
 
@@ -27,6 +27,19 @@ from zsar_bench.types import ClassInfo, FitData, Videos
 @register_method("conse")
 class ConSE(SemanticBaseline):
     summary = "seen-class softmax; probability-weighted mean of the top-T seen class vectors (T=10)"
+    fidelity = (
+        Ingredient("clip embedding", "f(x) = (1/Z) sum over the T most probable seen classes of p(y_t | x) s(y_t), "
+                   "Z = the sum of those T probabilities", "same", True, "Norouzi et al., ICLR 2014"),
+        Ingredient("T", "1, 10 and 1000 reported", "10 (top_t=10)", True, "Norouzi et al., ICLR 2014 (results tables)"),
+        Ingredient("scoring", "cosine similarity between f(x) and each unseen class vector", "same", True, "Norouzi et al., ICLR 2014"),
+        Ingredient("seen-class classifier", "the softmax of a CNN trained on the seen classes (the 1000 ILSVRC classes)",
+                   "a linear softmax on the standardised clip features, trained through the common trainer "
+                   "(Adam lr 1e-3, 30 epochs, batch 128, weight decay 1e-4)", False, "Norouzi et al., ICLR 2014",
+                   "clip features come precomputed; only a classifier on top of them can be trained"),
+        Ingredient("class vectors", "500-d skip-gram word vectors trained on Wikipedia",
+                   "mean GloVe 6B 50-d vector of the name's words (semantic=glove50), L2-normalised; semantic=PATH "
+                   "for 300-d files", False, "Norouzi et al., ICLR 2014", "the offline default"),
+    )
     test_params = {"epochs": "20"}
 
     def __init__(self, semantic: str = "glove50", text_style: str = "name", top_t: int = 10, lr: float = 1e-3,

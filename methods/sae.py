@@ -22,13 +22,32 @@ import numpy as np
 
 from zsar_bench import register_method
 from zsar_bench.baselines import SemanticBaseline, chunks, l2_rows, sae_solve, stack_scores
-from zsar_bench.method import FitContext
+from zsar_bench.method import FitContext, Ingredient
 from zsar_bench.types import ClassInfo, FitData, Videos
 
 
 @register_method("sae")
 class SAE(SemanticBaseline):
     summary = "closed form: linear semantic autoencoder, one Sylvester equation"
+    fidelity = (
+        Ingredient("objective", "min_W ||X - W^T S||^2 + lambda ||W X - S||^2 (tied encoder W and decoder W^T)",
+                   "same", True, "Kodirov et al., CVPR 2017"),
+        Ingredient("solver", "the Sylvester equation S S^T W + W (lambda X X^T) = (1 + lambda) S X^T, solved with "
+                   "Bartels-Stewart", "the same equation through an eigendecomposition and a tridiagonal reduction "
+                   "(solver=symmetric); solver=schur is scipy's Bartels-Stewart", True, "Kodirov et al., CVPR 2017",
+                   "the same solution (tests/test_baselines.py checks it against scipy.linalg.solve_sylvester)"),
+        Ingredient("test-time space", "semantic space (W x vs s_c) or visual space (x vs W^T s_c), both reported",
+                   "both: space=semantic (default) or space=visual; cosine", True, "Kodirov et al., CVPR 2017"),
+        Ingredient("lambda", "tuned per dataset", "100 (lam=100.0)", False, "Kodirov et al., CVPR 2017",
+                   "set once on a split of the seen classes, for standardised then L2-normalised features"),
+        Ingredient("clip features", "CNN features, L2-normalised in the authors' code",
+                   "standardised with the training mean and standard deviation, then L2-normalised", False,
+                   "Kodirov et al., CVPR 2017; the authors' code as this module's docstring records it (not re-checked here)",
+                   "the harness's common standardisation comes first"),
+        Ingredient("class vectors", "attributes (word vectors where a dataset has no attributes)",
+                   "mean GloVe 6B 50-d vector of the name's words (semantic=glove50), L2-normalised; semantic=PATH "
+                   "or text:SPEC", False, "Kodirov et al., CVPR 2017", "action datasets have no attribute annotations in this harness"),
+    )
 
     def __init__(self, semantic: str = "glove50", text_style: str = "name", lam: float = 100.0,
                  space: str = "semantic", solver: str = "symmetric"):

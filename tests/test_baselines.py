@@ -206,9 +206,12 @@ def test_ranking_losses_match_hand_computed_values():
     # margins m + s_j - s_y for j != y; row 0 with m = 1: [., 0.5, 0.95, 0] ; row 1: [-1, ., -1, -1]
     devise = build_method("devise")  # margin 0.1: row 0 violations [., 0, 0.05, 0], row 1 none
     assert torch.isclose(devise.pair_loss(scores, y), torch.tensor(0.05 / 2))
-    sje = build_method("sje")  # max violation: row 0 0.95, row 1 0
+    for name in ("devise", "ale", "sje"):  # ER's released configs: margin 0.1 for all three
+        assert build_method(name).margin == 0.1
+        assert torch.isclose(build_method(name).pair_loss(scores, y), torch.tensor(0.05 / 2))  # one violator
+    sje = build_method("sje", {"margin": "1.0"})  # max violation: row 0 0.95, row 1 0
     assert torch.isclose(sje.pair_loss(scores, y), torch.tensor(0.95 / 2))
-    ale = build_method("ale")  # row 0: rank 2 violators, weight (1 + 1/2) / 2, sum 1.45
+    ale = build_method("ale", {"margin": "1.0"})  # row 0: rank 2 violators, weight (1 + 1/2) / 2, sum 1.45
     assert torch.isclose(ale.pair_loss(scores, y), torch.tensor(0.75 * 1.45 / 2))
     one = torch.tensor([[0.0, 0.9, -5.0]])  # a single violator: ALE weight 1, equal to SJE's loss
     assert torch.isclose(ale.pair_loss(one, torch.tensor([0])), sje.pair_loss(one, torch.tensor([0])))

@@ -1,14 +1,16 @@
 """Shared pieces of the classic zero-shot baselines (``methods/w2v.py`` ... ``methods/dem.py``).
 
 - ``class_semantics``: one L2-normalised semantic vector per class, from word vectors of the
-  readable name (the default, ``semantic="glove50"`` or a word-vector path such as
-  GoogleNews-vectors-negative300.bin) or from the text encoder (``semantic="text:minilm"``, any
-  encoder spec after ``text:``, with ``text_style`` choosing the class text);
+  readable name (the default, ``semantic="glove50"`` or a 300-d word-vector path such as
+  GoogleNews-vectors-negative300.bin, as Brattoli et al. used, or glove.42B.300d.txt, as ER did),
+  optionally preprocessed as E2E did (``name_prep="e2e"``), or from the text encoder
+  (``semantic="text:minilm"``, any encoder spec after ``text:``, with ``text_style`` choosing the
+  class text);
 - ``SemanticBaseline``: a ``Method`` holding that choice plus the visual-feature preparation
   (standardised with the training clips' mean and standard deviation, optionally ZCA-whitened
   with their covariance; both stored in fit);
-- ``BilinearMethod``: compatibility F(x, c) = (W x)^T s_c trained through the common trainer;
-  DeViSE, ALE and SJE differ only in ``pair_loss``;
+- ``BilinearMethod``: compatibility F(x, c) = (W x)^T s_c trained through the common trainer, with
+  ER's dropout on both inputs during training; DeViSE, ALE and SJE differ only in ``pair_loss``;
 - the closed forms: ``eszsl_solve`` and ``sae_solve`` (with ``solve_sylvester_sym``).
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import scipy.linalg as sla
 import torch
 
-from .method import FitContext, Method
+from .method import FitContext, Ingredient, Method, ParamError
 from .projection import to_tensor
 from .types import ClassInfo, FitData, Videos
 
@@ -34,16 +36,22 @@ def l2_rows(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), eps)
 
 
-def class_semantics(classes: Sequence[ClassInfo], semantic: str = "glove50", text_style: str = "name") -> np.ndarray:
+def class_semantics(classes: Sequence[ClassInfo], semantic: str = "glove50", text_style: str = "name",
+                    name_prep: str = "none") -> np.ndarray:
     """[C, k] float32 class vectors, each row L2-normalised.
 
     ``semantic``: ``text:SPEC`` encodes ``class_text(c, text_style)`` with the text encoder SPEC
     (``minilm``, ``hf:...``, ``st:...``); anything else is a word-vector spec for
     ``load_word_vectors`` (``glove50``, a ``.bin``/``.txt``/``.kv`` path, ``fasttext:PATH``) and a
-    class is the mean vector of its readable name's words (``text_style`` is then unused). A name
-    without any known word gets a zero vector, hence zero similarity to everything.
+    class is the mean vector of its readable name's words (``text_style`` is then unused), the words
+    chosen by ``name_prep`` (``none``: the project's tokeniser; ``e2e``: Brattoli et al.'s
+    preprocessing, see ``text.wordvectors.e2e_name_words``). A name without any known word gets a
+    zero vector, hence zero similarity to everything.
     """
     if semantic.startswith(TEXT_PREFIX):
+        if name_prep != "none":
+            raise ValueError(f"name_prep={name_prep!r} preprocesses names for word vectors; semantic={semantic!r} "
+                             "is a text encoder (use name_prep=none, or word vectors)")
         from .text.encoders import get_text_encoder
         from .text.styles import class_texts
 
@@ -51,7 +59,8 @@ def class_semantics(classes: Sequence[ClassInfo], semantic: str = "glove50", tex
     else:
         from .text.wordvectors import load_word_vectors, name_vectors
 
-        vecs = name_vectors(load_word_vectors(semantic), [c.name for c in classes])
+        vecs = name_vectors(load_word_vectors(semantic), [c.name for c in classes], name_prep,
+                            [c.identifier for c in classes])
     return l2_rows(vecs)
 
 
@@ -61,9 +70,23 @@ class SemanticBaseline(Method):
     semantic: str
     text_style: str
     whiten: float = 0.0  # > 0: ZCA-whiten after standardising, eigenvalues shrunk by whiten * their mean
+    name_prep: str = "none"  # class-name words for word vectors: none | e2e (a parameter where a method offers it)
 
     def class_vectors(self, classes: Sequence[ClassInfo]) -> np.ndarray:
-        return class_semantics(classes, self.semantic, self.text_style)
+        return class_semantics(classes, self.semantic, self.text_style, self.name_prep)
+
+    def validate_params(self) -> None:
+        super().validate_params()
+        from .text.wordvectors import NAME_PREPS
+
+        if self.name_prep not in NAME_PREPS:
+            raise ParamError(f"--method-args {self.name}.name_prep={self.name_prep}: choose one of {', '.join(NAME_PREPS)}")
+        if self.name_prep != "none" and self.semantic.startswith(TEXT_PREFIX):
+            raise ParamError(f"--method-args {self.name}.name_prep={self.name_prep}: it preprocesses class names "
+                             f"for word vectors, but semantic={self.semantic} is a text encoder")
+        p = getattr(self, "dropout", 0.0)
+        if not (isinstance(p, (int, float)) and 0.0 <= float(p) < 1.0):
+            raise ParamError(f"--method-args {self.name}.dropout={p}: must be at least 0 and below 1")
 
     def _fit_features(self, data: FitData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(prepared training features [N, D], labels [N], seen class vectors [z, k]); stores the
@@ -110,13 +133,17 @@ def stack_scores(parts: list, n_classes: int) -> np.ndarray:
 # -- bilinear compatibility (DeViSE, ALE, SJE) ----------------------------------------------------
 class BilinearMethod(SemanticBaseline):
     """F(x, c) = (W x)^T s_c with x standardised and s_c unit-norm; W (no bias) trained through the
-    common trainer on a ranking loss over the seen classes (``pair_loss``)."""
+    common trainer on a ranking loss over the seen classes (``pair_loss``). During training, as in
+    ER's release, dropout (rate ``dropout``) is applied to the clip features and to the (normalised)
+    class vectors before the product; the learning rate warms up exponentially over the first epoch
+    (the trainer's ER-style warmup), then follows a cosine."""
 
     lr: float
     epochs: int
     batch_size: int
     weight_decay: float
     margin: float
+    dropout: float = 0.0
 
     def pair_loss(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """scores [B, z] over the seen classes, y [B] -> scalar loss."""
@@ -133,11 +160,15 @@ class BilinearMethod(SemanticBaseline):
         x, y, s = self._fit_tensors(data, ctx)
         self.W_ = torch.nn.Linear(x.shape[1], s.shape[1], bias=False).to(self.device_)
 
-        def step(idx: torch.Tensor) -> torch.Tensor:
-            return self.pair_loss(self.W_(x[idx]) @ s.T, y[idx])
+        p = float(self.dropout)
 
-        ctx.trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                    weight_decay=self.weight_decay).fit(self, self.W_, len(y), step)
+        def step(idx: torch.Tensor) -> torch.Tensor:  # training only, so dropout is always on here
+            xb = torch.nn.functional.dropout(x[idx], p) if p > 0 else x[idx]
+            sb = torch.nn.functional.dropout(s, p) if p > 0 else s
+            return self.pair_loss(self.W_(xb) @ sb.T, y[idx])
+
+        ctx.trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                    warmup="exponential").fit(self, self.W_, len(y), step)
         return self
 
     @torch.no_grad()
@@ -145,6 +176,62 @@ class BilinearMethod(SemanticBaseline):
         s = to_tensor(self.class_vectors(classes), self.device_)
         out = [(self.W_(to_tensor(self.features(f), self.device_)) @ s.T).float().cpu().numpy() for f in chunks(videos)]
         return stack_scores(out, len(classes))
+
+
+ER_CONFIGS = "zeroshot/configs/zsl_baseline_{}_config.yaml"  # in ER's release (Chen and Huang, ICCV 2021)
+ER_FEATURES = Ingredient(
+    "clip features", "TSM ResNet-50 2048-d features as stored, not normalised", "standardised with the training "
+    "clips' mean and standard deviation", False, "zeroshot/datasets/prevideo.py (ZSLPrecompVideoLabelEmbedDataset)",
+    "the harness's common preparation for every backbone; margins and ridges act on that scale")
+ER_SELECTION = Ingredient(
+    "model selection", "best epoch on the validation classes", "best epoch on the protocol's validation classes; the "
+    "final epoch where a protocol has none", True, "zeroshot/driver/zsl_baselines.py (find_best_val_models)")
+
+
+def er_class_vectors(paper: str, normalised: bool = True) -> Ingredient:
+    """The class-vector ingredient of a baseline that ER's release trained on GloVe 42B vectors."""
+    norm = ", L2-normalised" if normalised else ", not normalised"
+    return Ingredient(
+        "class vectors", f"GloVe 42B 300-d vectors of the class names (labels_glove42b.npy){norm}",
+        "mean GloVe 6B 50-d vector of the name's words (semantic=glove50), L2-normalised; semantic=PATH takes "
+        "glove.42B.300d.txt or any 300-d word2vec/GloVe file", False, ER_CONFIGS.format("*") + " (label_embed_file)",
+        f"the 42B file is not packaged; the release ships ER's 620 x 300 matrix, not how multi-word names were "
+        f"combined; {paper}")
+
+
+def er_schedule(config: str) -> tuple[Ingredient, ...]:
+    """Schedule, gradient clipping and weight decay as ER's baseline configs set them (all the same)."""
+    return (
+        Ingredient("lr schedule", "exponential warmup over 2000 iterations from lr/128, then cosine (T_max 50000 "
+                   "iterations); gradient norm clipped at 10", "exponential warmup over the first epoch (from about "
+                   "lr/148), then cosine to 0 over the run; gradient norm clipped at 10", False,
+                   f"{config} (lr_scheduler, clip_gradient); framework/lr_helper.py",
+                   "the trainer counts in epochs: one Kinetics-400 epoch at batch 128 is about 2000 iterations"),
+    )
+
+
+def er_bilinear_fidelity(method: str, paper_vectors: str) -> tuple[Ingredient, ...]:
+    """What DeViSE, ALE and SJE share in ER's release (zeroshot/models/baselines.py DeviseModel)."""
+    cfg = ER_CONFIGS.format(method)
+    return (
+        Ingredient("compatibility", "Linear(2048 -> 300, no bias) on the clip feature, dot product with the "
+                   "L2-normalised class vector (txt_norm)", "same: W (D -> k, no bias), dot product with the "
+                   "L2-normalised class vector", True, "zeroshot/models/baselines.py (DeviseModel)"),
+        Ingredient("dropout", "0.5 on the clip features and on the normalised class vectors, in training",
+                   "same (dropout=0.5)", True, f"{cfg} (dropout: 0.5); zeroshot/models/baselines.py (DeviseModel)"),
+        er_class_vectors(paper_vectors),
+        ER_FEATURES,
+        Ingredient("optimiser", "Adam, lr 1e-4, batch 128, 30 epochs", "Adam, lr 1e-3, batch 128, 30 epochs", False,
+                   f"{cfg} (optimizer, batch_size, num_epochs)",
+                   "ER's 1e-4 ran for tens of thousands of iterations on Kinetics-400 (about 1.9k per epoch); in 30 "
+                   "epochs a UCF101 fold gets about 1.6k, an HMDB51 fold about 0.8k. On synthetic UCF101 "
+                   "(random-50-50 folds 0-1, glove50) 1e-3 gave the higher unseen top-1 for all three bilinear "
+                   "baselines"),
+        *er_schedule(cfg),
+        Ingredient("weight decay", "none (the bilinear block sets no weight_decay; the optimiser's default is 0)",
+                   "0 (weight_decay=0.0)", True, f"{cfg}; framework/trainer.py (build_optimizer)"),
+        ER_SELECTION,
+    )
 
 
 # -- closed forms ---------------------------------------------------------------------------------

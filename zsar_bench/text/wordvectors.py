@@ -12,9 +12,17 @@ it. They are refused unless trusted explicitly (``--trust-pickle`` on ``wv-cover
 ``run_bench.py convert-vectors IN.kv OUT.txt --trust-pickle`` (word2vec text) and use OUT.txt.
 
 A class name's vector is the mean of its words' vectors. Words are lower-cased and split on
-non-letters; a small hand table (as Brattoli et al. kept one) rewrites names whose words are
-missing or misleading; words still missing are skipped, and a name with no known word gets a zero
-vector (``coverage_report`` lists them).
+non-letters; the project's own small hand table (``HAND_TABLE``/``WORD_TABLE``) rewrites names
+whose words are missing or misleading; words still missing are skipped, and a name with no known
+word gets a zero vector (``coverage_report`` lists them).
+
+``prep="e2e"`` (``e2e_name_words``) reproduces instead the class-name preprocessing of Brattoli et
+al., CVPR 2020 (E2E): their hand table of replacement words (``data/wordvectors/e2e_class_words.tsv``,
+read from their release), else the lower-cased name split on spaces, E2E's stop words dropped,
+anything from a ``(not`` on dropped, parentheses removed, and every word that WordNet knows as a
+verb reduced to its base form with nltk's WordNet lemmatiser ("brushing hair" -> brush, hair).
+It needs WordNet for nltk (``scripts/install_wordnet.sh .venv/nltk_data``; nltk searches
+``<venv>/nltk_data`` by itself).
 """
 from __future__ import annotations
 
@@ -185,16 +193,102 @@ def name_words(name: str) -> list[str]:
 
 def name_vector(kv, name: str) -> tuple[np.ndarray, list[str]]:
     """(mean vector of the known words, words missing)."""
-    words = name_words(name)
-    known = [w for w in words if w in kv.key_to_index]
-    missing = [w for w in words if w not in kv.key_to_index]
-    if not known:
+    return words_vector(kv, name_words(name))
+
+
+def words_vector(kv, words: list[str], lower_fallback: bool = False) -> tuple[np.ndarray, list[str]]:
+    """(mean vector of the words ``kv`` knows, words missing); ``lower_fallback``: a word missing as
+    written is looked up lower-cased too (E2E's table keeps a capital in "Skyjet")."""
+    found, missing = [], []
+    for w in words:
+        key = w if w in kv.key_to_index else w.lower() if lower_fallback and w.lower() in kv.key_to_index else None
+        (found if key is not None else missing).append(key if key is not None else w)
+    if not found:
         return np.zeros(kv.vector_size, np.float32), missing
-    return np.mean([kv[w] for w in known], axis=0).astype(np.float32), missing
+    return np.mean([kv[w] for w in found], axis=0).astype(np.float32), missing
 
 
-def name_vectors(kv, names: list[str]) -> np.ndarray:
-    return np.stack([name_vector(kv, n)[0] for n in names])
+NAME_PREPS = ("none", "e2e")
+
+
+def name_vectors(kv, names: list[str], prep: str = "none", identifiers: Optional[list[str]] = None) -> np.ndarray:
+    """[C, dim] mean word vectors of class names; ``prep``: ``none`` (``name_words``) or ``e2e``
+    (``e2e_name_words``, which also matches E2E's table on ``identifiers``, e.g. UCF101's CamelCase ids)."""
+    if prep == "none":
+        return np.stack([name_vector(kv, n)[0] for n in names])
+    if prep == "e2e":
+        ids = identifiers if identifiers is not None else [None] * len(names)
+        return np.stack([words_vector(kv, e2e_name_words(n, i), lower_fallback=True)[0] for n, i in zip(names, ids)])
+    raise WordVectorError(f"unknown class-name preprocessing {prep!r}; choose one of {', '.join(NAME_PREPS)}")
+
+
+# -- E2E's class-name preprocessing (Brattoli et al., CVPR 2020) ----------------------------------
+# the words E2E removed from Kinetics class names before averaging word2vec vectors
+E2E_STOP_WORDS = frozenset(["a", "an", "the", "of", "and", "or", "at", "on", "in", "do", "using", "with"])
+E2E_TABLE_FILE = ("wordvectors", "e2e_class_words.tsv")
+
+
+@lru_cache(maxsize=1)
+def e2e_table() -> dict[str, tuple[str, ...]]:
+    """E2E's hand table: class name as E2E spelled it -> replacement words (all datasets together;
+    the file says where each row comes from)."""
+    from importlib import resources
+
+    text = resources.files("zsar_bench").joinpath("data", *E2E_TABLE_FILE).read_text(encoding="utf-8")
+    table: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        _dataset, name, words = line.split("\t")
+        table[name] = tuple(words.split())
+    return table
+
+
+@lru_cache(maxsize=1)
+def _e2e_table_lower() -> dict[str, tuple[str, ...]]:
+    return {k.lower(): v for k, v in e2e_table().items()}
+
+
+@lru_cache(maxsize=1)
+def _wordnet():
+    """(wordnet corpus, lemmatiser), or a WordVectorError that says how to install WordNet."""
+    try:
+        from nltk.corpus import wordnet as wn
+        from nltk.stem.wordnet import WordNetLemmatizer
+
+        wn.ensure_loaded()
+    except (ImportError, LookupError, OSError) as e:
+        raise WordVectorError(
+            "name_prep=e2e lemmatises verbs with WordNet, which nltk cannot find here "
+            f"({type(e).__name__}); install it with `scripts/install_wordnet.sh .venv/nltk_data` "
+            "(or set NLTK_DATA to a folder holding corpora/wordnet)") from None
+    return wn, WordNetLemmatizer()
+
+
+@lru_cache(maxsize=4096)
+def verb_base_form(word: str) -> str:
+    """``word``'s verb lemma when WordNet lists a verb sense for it (as E2E did), else ``word``."""
+    wn, lemmatiser = _wordnet()
+    if any(s.pos() == "v" for s in wn.synsets(word)):
+        return lemmatiser.lemmatize(word, "v")
+    return word
+
+
+def e2e_name_words(name: str, identifier: Optional[str] = None) -> list[str]:
+    """The words E2E averaged for a class: its table row (matched on ``identifier`` as written, or on
+    the name case-insensitively), else the lower-cased name split on spaces without E2E's stop words,
+    cut before a ``(not``, parentheses removed, verbs in base form. "brushing hair" -> [brush, hair]."""
+    table = e2e_table()
+    hit = table.get(identifier) if identifier is not None else None
+    if hit is None:
+        hit = _e2e_table_lower().get(name.lower())
+    if hit is not None:
+        return list(hit)
+    words = [w for w in name.lower().split(" ") if w and w not in E2E_STOP_WORDS]
+    if "(not" in words:
+        words = words[:words.index("(not")]
+    words = [w.replace("(", "").replace(")", "") for w in words]
+    return [verb_base_form(w) for w in words if w]
 
 
 def coverage_report(dataset: str, kv) -> dict:

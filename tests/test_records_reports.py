@@ -96,3 +96,14 @@ def test_rows_name_their_class_inputs_and_drop_superseded_revisions(tmp_path, pl
     assert s["inputs"].iloc[0] == "minilm (frozen, cached)"
     write_reports(old + new, tmp_path)
     assert "Not shown: 3 er record(s) made by an earlier implementation" in (tmp_path / "hmdb51.md").read_text()
+
+
+def test_partial_summary_for_the_table_printed_after_a_run():
+    recs = [_rec("a", f, v) for f, v in enumerate([0.30, 0.40, 0.50])] + [_rec("b", 0, 0.9), _rec("b", 2, 0.7)]
+    full = summarise(recs).set_index("method")
+    assert math.isnan(full.loc["b", "top1_mean"])  # reports/: the complete-only rule
+    part = summarise(recs, partial=True).set_index("method")
+    assert part.loc["b", "top1_mean"] == pytest.approx(80.0) and part.loc["b", "partial"]
+    assert not part.loc["a", "partial"]
+    md = render_table(summarise(recs, partial=True))[0][1]
+    assert "2/3 (2 of 3 folds)" in md and "80.0 ± 14.1" in md and "mean over the folds that ran" in md

@@ -1,6 +1,7 @@
 """Command line: ``python run_bench.py`` and the ``zsar-bench`` console script are this module.
 
     run_bench.py --methods label --datasets hmdb51 [--protocol P] [--folds 0-9] [--seeds 0,1] ...
+    run_bench.py --config configs/lr_sweep.yaml [--folds 0] ...   a sweep: methods x parameter grids (planning.py)
     run_bench.py list methods|datasets|protocols|features [--format json]
     run_bench.py splits DATASET PROTOCOL [--format json]
     run_bench.py report
@@ -13,14 +14,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
 from typing import Optional
 
-COMMANDS = ("list", "splits", "report", "fidelity", "texts", "wv-coverage", "convert-vectors", "import-features",
+from .planning import DEVICE_RE  # noqa: F401  (features_cli checks --device with it)
+
+COMMANDS = ("list", "splits", "report", "compare", "fidelity", "texts", "wv-coverage", "convert-vectors", "import-features",
             "extract-features", "overlap")
+COMMAND_HELP = {
+    "list": "list methods, datasets, protocols or feature sets",
+    "splits": "print a protocol's folds (official class identifiers)",
+    "report": "regenerate reports/ from the records (Markdown, CSV, LaTeX, HTML)",
+    "compare": "paired comparison of two methods over folds: difference, 95% CI, Wilcoxon and t p-values",
+    "fidelity": "rewrite docs/fidelity.md from every method's fidelity record",
+    "texts": "print a dataset's class texts in a text style",
+    "wv-coverage": "word-vector coverage of each dataset's class names",
+    "convert-vectors": "convert pickled gensim vectors to word2vec text, once",
+    "import-features": "import real features (ER's release layout, a matrix + index, a Hugging Face dataset)",
+    "extract-features": "extract TSM + BiT features and concepts from videos",
+    "overlap": "list target classes that overlap a pre-training class set",
+}
 DEFAULT_REPORTS = Path("reports")
 DEFAULT_RECORDS = Path("results") / "records.jsonl"
 
@@ -42,10 +57,20 @@ def run_parser() -> argparse.ArgumentParser:
         prog="run_bench.py",
         description="Run zero-shot action recognition methods over every fold of a protocol, append the "
                     "records, print a mean ± std table and regenerate reports/.",
-        epilog="Other commands: " + ", ".join(COMMANDS) + " (run_bench.py COMMAND --help).",
+        epilog="other commands (run_bench.py COMMAND --help):\n" + "\n".join(
+            f"  {c:<18}{COMMAND_HELP.get(c, '')}" for c in COMMANDS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--methods", required=True, help="comma-separated method names (see `list methods`)")
-    p.add_argument("--datasets", required=True, help="comma-separated: olympics, hmdb51, ucf101, kinetics")
+    p.add_argument("--methods", help="comma-separated method names (see `list methods`); required unless --config")
+    p.add_argument("--datasets", help="comma-separated: olympics, hmdb51, ucf101, kinetics; required unless --config")
+    p.add_argument("--save-scores", nargs="?", const="", default=None, metavar="DIR",
+                   help="write each run's test score matrix (video ids, class ids, scores) as Parquet, keyed like its "
+                        "record (default DIR: scores/ next to the records file); `report --per-class` reads them")
+    p.add_argument("--config", metavar="FILE.yaml",
+                   help="a sweep: methods with parameter grids (each point is a configuration, keyed like the same "
+                        "--method-args), datasets, protocols, folds, seeds, mode and any option below under its name "
+                        "(e.g. configs/er_ablations.yaml); options given on the command line override the file's; "
+                        "not with --methods or --method-args")
     p.add_argument("--protocol", help="protocol name (default: random-50-50; kinetics-zsar for kinetics); also e2e10, "
                                       "and k400-full / k400-e2e10 (train on Kinetics-400 minus overlapping classes) "
                                       "for hmdb51 and ucf101; see `list protocols`")
@@ -70,11 +95,35 @@ def run_parser() -> argparse.ArgumentParser:
                    help="override a method hyperparameter; repeat or comma-separate")
     p.add_argument("--descriptions", help="class descriptions file: ER's JSON ([{word, defn}]) or the project's TSV")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes per method (default 1); every run's fit and score happen in a worker "
-                        "that serves one method, and metrics are computed in this process")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs at once: worker processes per method (--executor local), jobs running at once "
+                        "(submitit-local) or submitted at once (slurm, ray); default: this machine's cores for local "
+                        "and submitit-local, no limit for slurm and ray. Every run's fit and score happen in a worker "
+                        "or job that serves one method; metrics are computed and recorded in this process")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads per process (default 1: the models are small, and oversubscribed "
-                        "threads on a shared CPU cost 10x; use --jobs for parallelism)")
+                        "threads on a shared CPU cost 10x; use --jobs for parallelism); every worker and job sets it")
+    p.add_argument("--executor", default=None, choices=["local", "inline", "submitit-local", "slurm", "ray"],
+                   help="where runs are fit and scored (default local): local = --jobs spawned worker processes per "
+                        "method; inline = this process (debugging); slurm = submitit jobs on Slurm (needs "
+                        "--slurm-partition and --slurm-time; data root and records on shared storage); "
+                        "submitit-local = the same jobs as processes on this machine (submitit's local cluster: "
+                        "tries the slurm path without a cluster); ray = Ray tasks (pip install 'zsar-bench[ray]'). "
+                        "Submitit sweeps are restart-safe: rerun the same command after the driver died and it "
+                        "collects the jobs that finished meanwhile and resubmits only what is missing")
+    p.add_argument("--runs-per-job", type=int, default=None, metavar="N",
+                   help="runs batched into one job (default: ceil(target / t), t = the method's median train_s + "
+                        "eval_s on that dataset in the records, target 60 s for slurm/submitit-local and 30 s for "
+                        "ray, 1 run per job for local/inline or when no record gives t; at most half --slurm-time)")
+    p.add_argument("--jobs-dir", default=None, metavar="DIR",
+                   help="submitit: job folders, logs and the restart state (default: RECORDS.jobs/ beside the records)")
+    p.add_argument("--slurm-partition", metavar="P", help="--executor slurm: the partition")
+    p.add_argument("--slurm-time", type=int, metavar="MINUTES", help="--executor slurm: each job's time limit")
+    p.add_argument("--slurm-gpus", type=int, metavar="N", help="--executor slurm: GPUs per job (default 0)")
+    p.add_argument("--slurm-cpus", type=int, metavar="N", help="--executor slurm: CPUs per job (default --threads)")
+    p.add_argument("--slurm-mem", type=float, metavar="GB", help="--executor slurm: memory per job")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="--executor ray: a running cluster (e.g. ray://head:10001 or auto; default: start a local one)")
     p.add_argument("--overwrite", action="store_true", help="redo runs that already have records")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-report", action="store_true", help="do not regenerate reports/ after the run")
@@ -95,8 +144,24 @@ def sub_parsers() -> dict[str, argparse.ArgumentParser]:
     p.add_argument("--format", choices=["text", "json"], default="text")
     ps["splits"] = p
     p = argparse.ArgumentParser(prog="run_bench.py report", description="Regenerate reports/ from the records.")
+    p.add_argument("--format", choices=["all", "markdown", "html", "latex"], default="all",
+                   help="all (default): Markdown + CSV, html/ (static site) and latex/ (booktabs tables); markdown: "
+                        "Markdown + CSV only; html: html/ only; latex: latex/<dataset>.tex only")
     _common(p)
     ps["report"] = p
+    p = argparse.ArgumentParser(prog="run_bench.py compare",
+                                description="Paired comparison of two methods over the (fold, seed) runs both have: "
+                                            "mean difference A - B with its 95%% t interval, Wilcoxon signed-rank and "
+                                            "paired t p-values, wins / ties / losses.")
+    p.add_argument("a", help="method A (a method name in the records)")
+    p.add_argument("b", help="method B")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--protocol", help="default: the dataset's default protocol")
+    p.add_argument("--features-id", help="feature set identity (default: the one both methods have most runs on)")
+    p.add_argument("--mode", default="zsl", help="zsl (default), gzsl or fewshot-K")
+    p.add_argument("--metric", default=None, help="top1 (default; gzsl_h for --mode gzsl), top5, mean_class_acc, ...")
+    _common(p)
+    ps["compare"] = p
     p = argparse.ArgumentParser(prog="run_bench.py fidelity",
                                 description="Rewrite docs/fidelity.md from every method's `fidelity` record "
                                             "(published ingredient, our choice, same or differs, why, source).")
@@ -130,178 +195,98 @@ def sub_parsers() -> dict[str, argparse.ArgumentParser]:
     return ps
 
 
-def _check_name(name: str, what: str) -> None:
-    from .paths import InvalidNameError, check_name
+def _planned(fn, *a, **kw):
+    """Call a planning function; its PlanError is a usage error here."""
+    from .planning import PlanError
 
     try:
-        check_name(name, what)
-    except InvalidNameError as e:
+        return fn(*a, **kw)
+    except PlanError as e:
         raise UsageError(str(e)) from None
-
-
-DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 def check_device(device: str, option: str = "--device") -> str:
     """``device`` if it is auto, cpu, cuda or cuda:N; a UsageError listing them otherwise."""
-    if not DEVICE_RE.match(device or ""):
-        raise UsageError(f"{option} {device!r} is not a device; use auto (CUDA when present), cpu, cuda or cuda:N "
-                         "(N = GPU index, e.g. cuda:0)")
-    return device
+    from . import planning
+
+    return _planned(planning.check_device, device, option)
 
 
 def _parse_seeds(raw: str) -> list[int]:
-    seeds = []
-    for part in raw.split(","):
-        part = part.strip()
-        if not re.fullmatch(r"\d+", part):
-            what = "an empty seed" if not part else f"{part!r} is not a seed"
-            raise UsageError(f"--seeds {raw!r}: {what}; give whole numbers 0 or more, comma-separated, e.g. --seeds 0 "
-                             "or --seeds 0,1,2")
-        seeds.append(int(part))
-    return seeds
+    from . import planning
+
+    return _planned(planning.parse_seeds, raw)
 
 
 def _parse_fewshot(raw: Optional[str], gzsl: bool) -> list[str]:
     """The evaluation modes asked for: ["zsl"], ["gzsl"] or one "fewshot-K" per K of ``--fewshot``."""
-    if raw is None:
-        return ["gzsl" if gzsl else "zsl"]
-    if gzsl:
-        raise UsageError("--fewshot and --gzsl are two different evaluation modes; pass one of them (run the command "
-                         "twice for both)")
-    ks = []
-    for part in raw.split(","):
-        part = part.strip()
-        if not re.fullmatch(r"[0-9]+", part) or int(part) < 1:
-            what = "an empty K" if not part else f"{part!r} is not a positive whole number"
-            raise UsageError(f"--fewshot {raw!r}: {what}; give clips per class, comma-separated, e.g. --fewshot 1,2,5")
-        if int(part) not in ks:
-            ks.append(int(part))
-    return [f"fewshot-{k}" for k in ks]
+    from . import planning
+
+    return _planned(planning.parse_fewshot, raw, gzsl)
 
 
 def _split_csv(s: str) -> list[str]:
     return [x.strip() for x in s.split(",") if x.strip()]
 
 
-# a comma separates two overrides only where METHOD.KEY= follows it: values may contain commas
-_ARG_SEP = re.compile(r",(?=\s*[A-Za-z0-9][\w+-]*\.[A-Za-z_]\w*\s*=)")
-
-
 def parse_method_args(items: list[str], methods: list[str]) -> dict[str, dict[str, str]]:
     """``["label.lr=1e-3,er.epochs=5"]`` -> {method: {key: raw value}}. Items split on commas followed by
     ``METHOD.KEY=`` only, so ``label.text_style=a video of {name}, outdoors`` keeps its comma."""
-    out: dict[str, dict[str, str]] = {m: {} for m in methods}
-    for item in items:
-        for part in (x.strip() for x in _ARG_SEP.split(item)):
-            if not part:
-                continue
-            if "=" not in part or "." not in part.split("=", 1)[0]:
-                raise UsageError(f"--method-args {part!r}: expected METHOD.KEY=VALUE, e.g. label.lr=1e-3")
-            lhs, value = part.split("=", 1)
-            m, key = (x.strip() for x in lhs.split(".", 1))
-            if m not in out:
-                raise UsageError(f"--method-args {part!r}: method {m!r} is not among --methods ({', '.join(methods)})")
-            out[m][key] = value
-    return out
+    from . import planning
+
+    return _planned(planning.parse_method_args, items, methods)
+
+
+def _apply_config(args: argparse.Namespace):
+    """Read ``--config`` (``planning.load_config``) into ``args``: the file's values for every option not given
+    on the command line (an option given there, i.e. not at its default, overrides the file's). Returns the
+    config (its ``methods`` entries and ``mode``)."""
+    from . import planning
+
+    given = [opt for opt, dest in (("--methods", "methods"), ("--method-args", "method_args")) if getattr(args, dest)]
+    if given:
+        raise UsageError(f"{' and '.join(given)} cannot be combined with --config {args.config}: the file's `methods:` "
+                         "names the methods and their parameter grids; edit it (or drop --config)")
+    parser = run_parser()
+    cfg = _planned(planning.load_config, args.config, parser)
+    for dest, value in cfg.options.items():
+        if getattr(args, dest, None) == parser.get_default(dest):
+            setattr(args, dest, value)
+    if cfg.options.get("data_root") and args.data_root == cfg.options["data_root"]:
+        from .paths import set_data_root
+
+        set_data_root(args.data_root)
+    return cfg
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .datasets import DATASETS
-    from .method import METHODS, build_method
-    from .plugins import load_plugins
+    """The run command: options (and ``--config``) -> ``planning.plan_runs`` -> ``runner.run_specs`` -> tables."""
+    from .planning import plan_runs
     from .records import RecordsError, RecordStore
     from .reports import render_table, summarise, write_reports
-    from .runner import RunSpec, run_specs
-    from .splits import default_protocol, load_protocol, load_split_file, parse_folds
+    from .runner import run_specs
 
     import torch
 
     from threadpoolctl import threadpool_limits
 
+    cfg = _apply_config(args) if args.config else None
+    if cfg is None and not (args.methods and args.datasets):
+        missing = ", ".join(o for o, v in (("--methods", args.methods), ("--datasets", args.datasets)) if not v)
+        raise UsageError(f"the following arguments are required: {missing} (or --config FILE.yaml)")
     torch.set_num_threads(max(1, args.threads))
     threadpool_limits(max(1, args.threads))  # numpy/scipy BLAS too (closed-form methods)
-    load_plugins()
-    methods = _split_csv(args.methods)
-    datasets = _split_csv(args.datasets)
-    for m in methods:
-        if m not in METHODS:
-            raise UsageError(METHODS.unknown_message(m))
-    for d in datasets:
-        if d not in DATASETS:
-            raise UsageError(DATASETS.unknown_message(d))
-    margs = parse_method_args(args.method_args, methods)
-    for m in methods:
-        try:
-            build_method(m, margs[m])
-        except (ValueError, TypeError) as e:
-            raise UsageError(str(e)) from None
     # every usage error before any run (and before any feature set is generated or loaded)
-    seeds = _parse_seeds(args.seeds)
-    modes = _parse_fewshot(args.fewshot, args.gzsl)
-    from .runner import check_method_mode
-
-    for m in methods:  # Method.modes: a few-shot-only method cannot run zsl, and so on
-        try:
-            check_method_mode(m, modes[0])  # every K is one kind, fewshot
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-    check_device(args.device)
-    if args.protocol and args.split_file:
-        raise UsageError(f"--protocol {args.protocol} and --split-file {args.split_file} both choose the folds; pass "
-                         "one of them (a split file names its own protocol)")
-    from .splits import SplitError, check_folds_spec
-
-    try:
-        check_folds_spec(args.folds)
-    except SplitError as e:
-        raise UsageError(str(e)) from None
-    _check_name(args.features, "feature set")
-    from .paths import DataRootError, check_data_root
-
-    try:
-        check_data_root()
-    except DataRootError as e:
-        raise UsageError(str(e)) from None
-    descriptions, desc_source = None, "builtin"
-    if args.descriptions:
-        from .text.descriptions import load_descriptions
-
-        if len(datasets) != 1:
-            raise UsageError("--descriptions applies to one dataset at a time; pass a single --datasets")
-        descriptions = load_descriptions(args.descriptions, datasets[0])
-        desc_source = str(args.descriptions)
-
-    specs = []
-    for d in datasets:
-        if args.split_file:
-            protocol = load_split_file(args.split_file)
-            if protocol.dataset != d:
-                raise UsageError(f"--split-file {args.split_file} is for dataset {protocol.dataset!r}, not {d!r}")
-        else:
-            protocol = load_protocol(d, args.protocol or default_protocol(d))
-        if args.exclude_overlap:
-            from .overlap import exclude_overlap
-
-            protocol = exclude_overlap(protocol, args.exclude_overlap)
-        if args.gzsl and protocol.train_dataset not in (None, d):
-            raise UsageError(f"--gzsl needs seen and unseen classes from one dataset; {d}/{protocol.protocol} trains "
-                             f"on {protocol.train_dataset}: drop --gzsl or choose another protocol")
-        for mode in modes:
-            for fold in parse_folds(args.folds, protocol):
-                for seed in seeds:
-                    for m in methods:
-                        specs.append(RunSpec(m, margs[m], d, args.features, protocol, fold, seed, device=args.device,
-                                             descriptions=descriptions, descriptions_source=desc_source,
-                                             progress=not args.no_progress, mode=mode))
-    from .trainer import resolve_device
-
-    try:
-        device = resolve_device(args.device)
-    except RuntimeError as e:
-        raise UsageError(str(e)) from None
-    for s in specs:
-        s.device = device
+    specs = _planned(plan_runs, cfg.methods if cfg else args.methods, args.datasets, protocol=args.protocol,
+                     split_file=args.split_file, folds=args.folds, seeds=args.seeds, features=args.features,
+                     method_args=None if cfg else args.method_args, mode=cfg.mode if cfg else None, gzsl=args.gzsl,
+                     fewshot=args.fewshot, descriptions=args.descriptions, exclude_overlap=args.exclude_overlap,
+                     device=args.device, progress=not args.no_progress,
+                     save_scores=str(_scores_dir(args)) if args.save_scores is not None else None)
+    if cfg is not None:
+        n_conf = len({(m, json.dumps(a, sort_keys=True, default=str)) for m, a in cfg.methods})
+        print(f"config {args.config}: {n_conf} method configuration(s), {len(specs)} run(s) planned",
+              file=sys.stderr, flush=True)
     store = RecordStore(args.records)
     reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
     try:  # before anything is trained: a result that cannot be recorded is lost
@@ -313,12 +298,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     try:
+        from .executors import ExecutorConfig, ExecutorError
+
         records, _ = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
-                               threads=max(1, args.threads))
-    except RecordsError as e:
+                               threads=max(1, args.threads), executor=ExecutorConfig.from_args(args),
+                               device_request=args.device)
+    except (RecordsError, ExecutorError) as e:
         raise UsageError(str(e)) from None
     log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
-    for _, md in render_table(summarise(records)):
+    for _, md in render_table(summarise(records, partial=True)):  # this run's folds, even if not all
         print()
         print(md)
     if reports_dir is not None:
@@ -438,9 +426,90 @@ def cmd_report(args: argparse.Namespace) -> int:
                          "or run the benchmark first")
     reports_dir = reports_dir_for(args.records, args.reports_dir)
     check_reports_dir(reports_dir)
-    written = write_reports(store.read(), reports_dir, source=str(store.path))
+    fmt = getattr(args, "format", "all")
+    if fmt in ("all", "markdown"):
+        written = write_reports(store.read(), reports_dir, source=str(store.path), html=fmt == "all",
+                                latex=fmt == "all")
+    else:  # one format alone, from the same summary
+        from .records import dedupe
+        from .reports import summarise
+
+        records = dedupe(store.read())[0]
+        if fmt == "html":
+            from .html_report import write_html
+
+            written = write_html(records, summarise(records), reports_dir)
+        else:
+            from .latex_report import write_latex
+
+            written = write_latex(summarise(records), reports_dir)
     for w in written:
         print(w)
+    return 0
+
+
+def _scores_dir(args: argparse.Namespace) -> Path:
+    """--save-scores [DIR]: the folder given, or scores/ next to the records file."""
+    from .scores import default_scores_dir
+
+    return Path(args.save_scores) if args.save_scores else default_scores_dir(args.records)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .records import RecordStore, dedupe
+    from .reports import drop_superseded, primary_metric
+    from .splits import default_protocol
+    from .stats import paired
+    from .stats import aligned
+
+    store = RecordStore(args.records)
+    if not store.path.is_file():
+        raise UsageError(f"records file {store.path} does not exist; pass --records PATH.jsonl or run the benchmark first")
+    df = pd.DataFrame(dedupe(store.read())[0])
+    if df.empty:
+        raise UsageError(f"{store.path} holds no records")
+    df["mode"] = df["mode"].fillna("zsl") if "mode" in df else "zsl"
+    df, _ = drop_superseded(df)
+    protocol = args.protocol or default_protocol(args.dataset)
+    metric = args.metric or primary_metric(args.mode)
+    sel = df[(df["dataset"] == args.dataset) & (df["protocol"] == protocol) & (df["mode"] == args.mode)]
+    for m in (args.a, args.b):
+        if not (sel["method"] == m).any():
+            have = ", ".join(sorted(sel["method"].unique())) or "none"
+            raise UsageError(f"no {args.mode} records of {m!r} on {args.dataset}/{protocol} in {store.path}; "
+                             f"methods there: {have}")
+    if metric not in sel:
+        raise UsageError(f"unknown metric {metric!r}; choose one of top1, top5, mean_class_acc, gzsl_h, ...")
+    fid = args.features_id
+    if fid is None:
+        both = sel[sel["method"].isin([args.a, args.b])].groupby("features_id")["method"].nunique()
+        both = both[both == 2]
+        if both.empty:
+            raise UsageError(f"{args.a} and {args.b} share no feature set on {args.dataset}/{protocol}; "
+                             "pass --features-id")
+        counts = sel[sel["features_id"].isin(both.index)].groupby("features_id").size()
+        fid = str(counts.idxmax())
+    sel = sel[sel["features_id"] == fid]
+    lines = []
+    for m in (args.a, args.b):
+        if sel[sel["method"] == m]["config_hash"].nunique() > 1:
+            lines.append(f"note: {m} has several configurations here; the most recent record of each run is used")
+    a, b = aligned(sel, args.a, args.b, metric)
+    if len(a) == 0:
+        raise UsageError(f"{args.a} and {args.b} have no (fold, seed) run in common on {args.dataset}/{protocol}")
+    r = paired(a, b).as_dict()
+    print(f"{args.a} vs {args.b} on {args.dataset} · {protocol} · {args.mode} · features {fid} · {metric} (%)")
+    print(f"paired runs (fold x seed): {r['n']}")
+    print(f"mean {args.a}: {100 * a.mean():.2f}   mean {args.b}: {100 * b.mean():.2f}")
+    print(f"difference A - B: {r['mean_diff']:+.2f}  95% CI [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]")
+    print(f"Wilcoxon signed-rank p = {r['p_wilcoxon']:.4g}   paired t-test p = {r['p_ttest']:.4g}")
+    print(f"wins / ties / losses for {args.a}: {r['wins']} / {r['ties']} / {r['losses']}")
+    if r["n"] < 6:
+        print(f"note: with {r['n']} paired runs the smallest two-sided Wilcoxon p is {2 / 2 ** r['n']:.3g}")
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -508,7 +577,7 @@ def cmd_convert_vectors(args: argparse.Namespace) -> int:
     return 0
 
 
-HANDLERS = {"list": cmd_list, "splits": cmd_splits, "report": cmd_report, "fidelity": cmd_fidelity, "texts": cmd_texts,
+HANDLERS = {"list": cmd_list, "splits": cmd_splits, "report": cmd_report, "compare": cmd_compare, "fidelity": cmd_fidelity, "texts": cmd_texts,
             "wv-coverage": cmd_wv_coverage, "convert-vectors": cmd_convert_vectors}
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from .records import dedupe, duplicates_note
+from .stats import TEST_NOTE
 
 DDOF = 1
 METRICS = [("top1", "Top-1"), ("top5", "Top-5"), ("mean_class_acc", "Mean class acc"),
@@ -88,9 +89,11 @@ def drop_superseded(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     return df[~old], {str(k): int(v) for k, v in dropped.items()}
 
 
-def summarise(records: Iterable[dict]) -> pd.DataFrame:
+def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
     """One row per (dataset, features_id, protocol, split_hash, method, config_hash); each run key counts
-    once (the last of its rows, see ``records.dedupe``)."""
+    once (the last of its rows, see ``records.dedupe``). A row missing runs of its protocol has empty
+    cells (the leaderboard rule), unless ``partial``: then its cells are means over the runs it has and
+    the row is flagged ``partial`` (the table printed after a ``--folds 0-2`` run)."""
     df = pd.DataFrame(dedupe(records)[0])
     if df.empty:
         return df
@@ -113,17 +116,73 @@ def summarise(records: Iterable[dict]) -> pd.DataFrame:
                     g["train_dataset"].notna().any() else key[0],
                     "inputs": inputs_label(g["params"].iloc[-1] if "params" in g else None,
                                            g["descriptions"].iloc[-1] if "descriptions" in g else None),
-                    "n_runs": len(g), "n_expected": expected, "n_seeds": n_seeds, "complete": complete,
+                    "n_runs": len(g), "n_expected": expected, "partial": bool(partial and not complete),
+                    "n_folds_done": int(g["fold"].nunique()), "n_folds": n_folds, "n_seeds": n_seeds, "complete": complete,
                     "train_s_per_fold": float(g["train_s"].mean()), "eval_s_per_fold": float(g["eval_s"].mean())})
         for m, _ in METRICS:
             vals = g[m].dropna() if m in g else pd.Series(dtype=float)
-            ok = complete and len(vals) == len(g) and len(vals) > 0
+            ok = (complete or partial) and len(vals) == len(g) and len(vals) > 0
             row[f"{m}_mean"] = float(vals.mean() * 100) if ok else math.nan
             row[f"{m}_std"] = float(vals.std(ddof=DDOF) * 100) if ok and len(vals) > 1 else (0.0 if ok else math.nan)
         rows.append(row)
     out = pd.DataFrame(rows)
+    out = _with_significance(df, out)
     out.attrs["superseded"] = dropped
     return out
+
+
+def primary_metric(mode: str) -> str:
+    return "gzsl_h" if mode == "gzsl" else "top1"
+
+
+def _with_significance(df: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Per table: the primary metric's 95% interval for every row, and every row against the table's best
+    (paired over folds x seeds, Holm-corrected; ``stats.table_significance``)."""
+    from .stats import mean_ci, table_significance
+
+    keys = ["dataset", "features_id", "protocol", "split_hash", "mode"]
+    parts = []
+    for key, rows in summary.groupby(keys, sort=False):
+        metric = primary_metric(key[-1])
+        recs = df
+        for k, v in zip(keys, key):
+            recs = recs[recs[k] == v]
+        rows = table_significance(recs, rows, metric)
+        lo, hi = [], []
+        for _, r in rows.iterrows():
+            g = recs[(recs["method"] == r["method"]) & (recs["config_hash"] == r["config_hash"])]
+            ok = not math.isnan(r[f"{metric}_mean"])
+            _, a, b = mean_ci(g[metric].dropna() * 100) if ok and metric in g else (0, math.nan, math.nan)
+            lo.append(a)
+            hi.append(b)
+        parts.append(rows.assign(ci_low=lo, ci_high=hi))
+    return pd.concat(parts) if parts else summary
+
+
+def _runs(r) -> str:
+    """Runs done / expected; a partial row (``summarise(partial=True)``) says how many folds its means cover."""
+    if r.get("partial") is True:
+        return f"{r['n_runs']}/{r['n_expected']} ({r['n_folds_done']} of {r['n_folds']} folds)"
+    return f"{r['n_runs']}/{r['n_expected']}"
+
+
+def _mark(r) -> str:
+    """★ the best row of a table, ≈ a row not significantly worse than it (see ``stats``)."""
+    if r.get("is_best") is True:
+        return "★ "
+    return "≈ " if r.get("tied_with_best") is True else ""
+
+
+def _ci(r) -> str:
+    lo, hi = r.get("ci_low", math.nan), r.get("ci_high", math.nan)
+    return "" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else f"[{lo:.1f}, {hi:.1f}]"
+
+
+def _p(r) -> str:
+    p = r.get("p_vs_best", math.nan)
+    if p is None or math.isnan(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _cell(mean: float, std: float) -> str:
@@ -172,19 +231,21 @@ def render_table(summary: pd.DataFrame, published: bool = True) -> list[tuple[st
         metrics = GZSL_METRICS if mode == "gzsl" else ZSL_METRICS
         g = g.sort_values(f"{metrics[-1][0] if mode == 'gzsl' else 'top1'}_mean", ascending=False,
                           na_position="last")
-        cols = ["Method", "Config", "Class inputs", "Runs"] + [label for _, label in metrics] + ["Train s/fold"]
+        first = dict(metrics)[primary_metric(mode)]
+        cols = (["Method", "Config", "Class inputs", "Runs"] + [label for _, label in metrics]
+                + [f"{first} 95% CI", "p vs best", "Train s/fold"])
         body = []
         for _, r in g.iterrows():
-            body.append([r["method"] + (" (sanity)" if r["method"] in SANITY_NOTE else ""), r["config_hash"],
-                         r.get("inputs", "-"), f"{r['n_runs']}/{r['n_expected']}"]
+            body.append([_mark(r) + r["method"] + (" (sanity)" if r["method"] in SANITY_NOTE else ""), r["config_hash"],
+                         r.get("inputs", "-"), _runs(r)]
                         + [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
-                        + [f"{r['train_s_per_fold']:.2f}"])
+                        + [_ci(r), _p(r), f"{r['train_s_per_fold']:.2f}"])
         notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])]
         if published and mode == "zsl":
             for p in PUBLISHED:
                 if p["dataset"] == ds and p["protocol"] == proto:
                     body.append([f"{p['method']} (published) †", "", p.get("inputs", ""), ""]
-                                + [_cell(*p[m]) if m in p else "" for m, _ in metrics] + [""])
+                                + [_cell(*p[m]) if m in p else "" for m, _ in metrics] + ["", "", ""])
                     notes.append(f"† Published reference, not run here: {p['source']}; {p['note']}. "
                                  "Real features: not comparable with synthetic rows, never averaged with them.")
         excluded = _excluded_note(ds, proto, sh)
@@ -195,8 +256,13 @@ def render_table(summary: pd.DataFrame, published: bool = True) -> list[tuple[st
         title = (f"{ds} · {proto}{' · generalised ZSL' if mode == 'gzsl' else ''} (split {sh}) · features {fid}"
                  f"{' (SYNTHETIC)' if synthetic else ''}")
         header = (f"Mean ± sample std (ddof={DDOF}) in %, over all folds × seeds of the protocol "
-                  f"(seeds per row: {', '.join(map(str, n_seeds))}). Runs = done/expected; a row with missing runs "
-                  "has empty cells. ")
+                  f"(seeds per row: {', '.join(map(str, n_seeds))}). Runs = done/expected; "
+                  + ("a row marked 'k of n folds' is a mean over the folds that ran, not comparable with complete "
+                     "rows. " if g.get("partial", pd.Series(False, index=g.index)).any() else
+                     "a row with missing runs has empty cells. ")
+                  + f"★ = best {first}; ≈ = not significantly worse than ★, unmarked = significantly "
+                  f"worse ({TEST_NOTE}); p vs best = that Holm-adjusted p-value; 95% CI = t interval of the mean "
+                  f"{first}. Pairwise: `python run_bench.py compare A B --dataset {ds}`. ")
         if mode == "gzsl":
             header += ("Generalised ZSL (Xian et al.): 20% of each seen class's clips held out and the model fit on the "
                        "rest; candidates = seen + unseen; U/S = mean class accuracy on unseen / held-out seen clips, "
@@ -232,7 +298,7 @@ def render_fewshot_tables(summary: pd.DataFrame, published: bool = True) -> list
     for (ds, fid, proto, sh), g in summary.groupby(["dataset", "features_id", "protocol", "split_hash"], sort=True):
         g = g.assign(k=g["mode"].str.split("-").str[1].astype(int)).sort_values(["method", "config_hash", "k"])
         body = [[r["method"] + (" (sanity)" if r["method"] in SANITY_NOTE else ""), r["config_hash"], str(r["k"]),
-                 f"{r['n_runs']}/{r['n_expected']}"] + [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in ZSL_METRICS]
+                 _runs(r)] + [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in ZSL_METRICS]
                 + [f"{r['train_s_per_fold']:.2f}"] for _, r in g.iterrows()]
         notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])]
         if published and ds == "kinetics" and proto == "kinetics-zsar":
@@ -259,7 +325,7 @@ def render_fewshot_tables(summary: pd.DataFrame, published: bool = True) -> list
 
 
 def write_reports(records: list[dict], reports_dir: Path, command: Optional[str] = None,
-                  source: Optional[str] = None) -> list[Path]:
+                  source: Optional[str] = None, html: bool = True, latex: bool = True) -> list[Path]:
     reports_dir.mkdir(parents=True, exist_ok=True)
     records, n_duplicates = dedupe(records)
     dup_note = duplicates_note(source or "the records", n_duplicates) if n_duplicates else ""
@@ -298,5 +364,16 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
         full.to_csv(csv, index=False, float_format="%.4f")
         written.append(csv)
         index += ["- [leaderboard.csv](leaderboard.csv): every row above, machine-readable"]
+    if html or latex:  # the same tables as a static site (html/) and as booktabs LaTeX (latex/)
+        from .html_report import build_tables, write_html
+        from .latex_report import write_latex
+
+        tables = build_tables(summary)
+        if html:
+            written += write_html(records, summary, reports_dir, command, tables=tables)
+            index += ["- [html/index.html](html/index.html): the same tables as a static site (sortable, with plots)"]
+        if latex and tables:
+            written += write_latex(summary, reports_dir, command, tables=tables)
+            index += ["- `latex/<dataset>.tex`: the same tables in LaTeX (booktabs)"]
     (reports_dir / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
     return written

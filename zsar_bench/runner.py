@@ -32,6 +32,7 @@ the few-shot fit never needs the training dataset.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -39,7 +40,6 @@ import re
 import secrets
 import subprocess
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Optional, Sequence
@@ -336,6 +336,7 @@ class RunSpec:
     data_root: Optional[str] = None
     extra: dict = field(default_factory=dict)
     mode: str = "zsl"  # "zsl", "gzsl" (generalised ZSL, its own fit on 80% of the seen clips) or "fewshot-K"
+    save_scores: Optional[str] = None  # folder for the run's test score matrix (Parquet; zsar_bench/scores.py)
 
 
 _feature_cache: dict[tuple, FeatureSet] = {}
@@ -442,6 +443,20 @@ def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
         metrics = zsl_metrics(scores, data.test.labels)
     info = out.get("info") or {}
     classes = get_dataset(spec.dataset).classes(spec.descriptions)
+    rec = _record(spec, fs, method, data, metrics, out, info, classes)
+    if spec.save_scores:  # the test score matrix, keyed like the record (zsar_bench/scores.py)
+        from .scores import write_scores
+
+        test = data.test
+        path = write_scores(spec.save_scores, rec, test.videos.video_ids if test.videos.video_ids is not None
+                            else np.arange(len(test.videos)), [test.classes[i].identifier for i in test.labels],
+                            [c.identifier for c in test.classes], scores)
+        rec["scores_file"] = path.name
+    return rec
+
+
+def _record(spec: RunSpec, fs: FeatureSet, method: Method, data: FoldData, metrics: dict, out: dict, info: dict,
+            classes: list) -> dict:
     tds = spec_cross_dataset(spec)
     return {
         "method": spec.method,
@@ -486,6 +501,8 @@ def run_fold(spec: RunSpec, fs: FeatureSet) -> dict:
 
 
 def _worker_setup(data_root_path: Optional[str], threads: int) -> None:
+    """A worker process before its first run: ``threads`` torch and BLAS threads (``--threads``), the data
+    root, the method plugins."""
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -497,14 +514,45 @@ def _worker_setup(data_root_path: Optional[str], threads: int) -> None:
     load_plugins()
 
 
+def _run_batch(specs: Sequence[RunSpec], records_path: Optional[str] = None,
+               resolve_device_here: bool = False) -> list:
+    """One job: ``execute_run`` for each spec, in order. Returns a list aligned with ``specs``: the output of
+    ``execute_run`` (plus ``device`` and ``torch_threads``), None for a run another command recorded meanwhile
+    (checked just before it starts, when ``records_path`` is given), or a ``RunFailure``, after which the
+    batch stops (the list is then shorter). Features are cached per process. ``resolve_device_here``: a
+    job on a cluster node resolves the device asked for (``spec.extra["device_request"]``, e.g. auto) there."""
+    import torch
+
+    from .executors import RunFailure
+
+    store = RecordStore(records_path) if records_path is not None else None
+    outs: list = []
+    for spec in specs:
+        try:
+            if resolve_device_here and spec.extra.get("device_request"):
+                from .trainer import resolve_device
+
+                spec.device = resolve_device(spec.extra["device_request"])
+            fs = cached_feature_set(spec.dataset, spec.features)
+            if store is not None and spec_key(spec, spec_features_id(spec, fs)) in store.keys():
+                outs.append(None)
+                continue
+            out = execute_run(spec, fs)
+            out["device"] = spec.device
+            out["torch_threads"] = torch.get_num_threads()
+            outs.append(out)
+        except Exception as e:  # noqa: BLE001 - handed to the driver, which raises it after recording the rest
+            outs.append(RunFailure.capture(e))
+            break
+    return outs
+
+
 def _worker(spec: RunSpec, records_path: Optional[str] = None) -> Optional[dict]:
-    """Worker entry: fit and score one run (``execute_run``); None when another command recorded the run
-    meanwhile (checked just before it starts). Features are cached per worker process."""
-    if records_path is not None:
-        fs = cached_feature_set(spec.dataset, spec.features)
-        if spec_key(spec, spec_features_id(spec, fs)) in RecordStore(records_path).keys():
-            return None
-    return execute_run(spec, cached_feature_set(spec.dataset, spec.features))
+    """One run in a worker (``execute_run``); None when another command recorded it meanwhile."""
+    out = _run_batch([spec], records_path)[0]
+    if not isinstance(out, (dict, type(None))):
+        raise out.exception()
+    return out
 
 
 def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int) -> None:
@@ -540,8 +588,34 @@ def _die_with_driver(driver_pid: int) -> None:
     threading.Thread(target=watch, name="zsar-bench-driver-watch", daemon=True).start()
 
 
-def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite: bool = False,
-              log: Callable[[str], None] = print, isolate: bool = True, threads: int = 1) -> tuple[list[dict], int]:
+def _plan_jobs(todo: list[tuple[RunSpec, tuple]], ex, timings: dict, override: Optional[int],
+               log: Callable[[str], None]) -> list[list[tuple[RunSpec, tuple]]]:
+    """The runs grouped into jobs: one method and dataset per job, ``runs_per_job`` of them (the batching
+    rule, ``executors`` docstring), in the order planned (method by method)."""
+    from .executors import runs_per_job
+
+    groups: dict[tuple[str, str], list] = {}
+    for spec, key in todo:
+        groups.setdefault((spec.method, spec.dataset), []).append((spec, key))
+    by_method: dict[str, list] = {}
+    notes = []
+    for (method, dataset), items in groups.items():
+        t = timings.get((method, dataset))
+        k = runs_per_job(t, ex.batch_target_s, len(items), ex.time_limit_s, override)
+        if k > 1 or override:
+            why = "--runs-per-job" if override else f"{t:.1f}s per run measured in the records"
+            notes.append(f"{method} on {dataset}: {k} run(s) per job ({why})")
+        by_method.setdefault(method, []).extend(items[i:i + k] for i in range(0, len(items), k))
+    jobs = [b for batches in by_method.values() for b in batches]
+    if ex.name != "inline":
+        log(f"executor {ex.name}: {len(todo)} run(s) in {len(jobs)} job(s)" + (f" ({'; '.join(notes)})" if notes else ""))
+    return jobs
+
+
+def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = None, overwrite: bool = False,
+              log: Callable[[str], None] = print, isolate: bool = True, threads: int = 1,
+              executor=None, runs_per_job: Optional[int] = None,
+              device_request: Optional[str] = None) -> tuple[list[dict], int]:
     """Run what is not in the store yet; record each run as soon as it finishes, exactly once.
 
     Runs asked for more than once (``--folds 0,0``, ``--seeds 0,0``, ``--methods a,a``) are planned once.
@@ -552,13 +626,39 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
     keeps the old rows of the runs it had not redone yet. The records path is checked writable before
     anything is trained (``RecordsError``).
 
-    ``isolate`` (default): every run's fit and score happen in a worker process that serves one method
-    only (``jobs`` of them at a time, each with ``threads`` torch/BLAS threads), and the metrics are
-    computed here from the scores it returns, so a plugin that patches harness code at run time cannot
-    change another method's records. ``isolate=False`` runs everything in this process.
+    ``executor`` (``executors.py``): a name (``local``, ``inline``, ``submitit-local``, ``slurm``, ``ray``) or
+    an ``ExecutorConfig``; default ``local``, or ``inline`` with ``isolate=False``. ``local`` (the default):
+    every run's fit and score happen in a worker process that serves one method only (``jobs`` of them at a
+    time, default the machine's cores, each with ``threads`` torch/BLAS threads), and the metrics are
+    computed and recorded here from the scores it returns, so a plugin that patches harness code at run time
+    cannot change another method's records; the other back ends keep that split (a job holds one method's
+    runs, in a process of its own). ``inline`` runs everything in this process. Runs are grouped into jobs
+    by the batching rule (``executors.runs_per_job``; ``runs_per_job`` overrides it). Submitit back ends
+    keep a state file so that the same command, restarted after the driver was killed, collects the jobs
+    that finished meanwhile and resubmits only what is missing. ``device_request`` (``--device`` as given):
+    jobs on cluster nodes resolve it there (``auto`` finds the node's GPU).
 
     Returns (records of the runs asked for, one per run; number of runs skipped as already done)."""
+    from .executors import ExecutorConfig, ExecutorError, check_shared_storage, measured_run_seconds
+
+    if executor is None:
+        cfg = ExecutorConfig("local" if isolate else "inline")
+    elif isinstance(executor, str):
+        cfg = ExecutorConfig(executor)
+    else:
+        cfg = executor
+    if runs_per_job is not None:
+        cfg = dataclasses.replace(cfg, runs_per_job=runs_per_job)
+    if not isolate and cfg.kind != "inline":
+        raise ValueError(f"isolate=False runs in this process: it cannot use executor {cfg.kind!r}")
+    cfg.check()
     store.check_writable(rewrite=overwrite)
+    if cfg.kind == "slurm":
+        from .paths import check_data_root
+
+        check_shared_storage({"data root": data_root(), "records file": store.path,
+                              "jobs folder": cfg.jobs_folder(store.path)})
+        check_data_root()
     feature_sets: dict[tuple, FeatureSet] = {}
 
     def fs_for(spec: RunSpec) -> FeatureSet:
@@ -582,13 +682,16 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
     if len(planned) < n_asked:
         log(f"ignoring {n_asked - len(planned)} repeated run(s): a run (method, config, dataset, fold, seed) "
             "asked for more than once runs once")
-    existing = {} if overwrite else {record_key(r): r for r in store.read()}
+    rows = store.read()
+    existing = {} if overwrite else {record_key(r): r for r in rows}
     todo = [(s, k) for k, s in planned.items() if k not in existing]
     skipped = len(planned) - len(todo)
     if skipped:
         log(f"skipping {skipped} run(s) already in {store.path} (use --overwrite to redo them)")
     done: dict[tuple, dict] = {k: existing[k] for k in planned if k in existing}
     n = len(todo)
+    if not todo:
+        return [done[k] for k in planned if k in done], skipped
 
     def finish(i: int, spec: RunSpec, key: tuple, rec: dict) -> None:
         note = ""
@@ -612,58 +715,144 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: int = 1, overwrite
         if row is not None:
             done[key] = row
 
-    if not isolate:  # everything in this process (tests, benchmarks, debugging)
-        for i, (spec, key) in enumerate(todo, 1):
-            if not overwrite and key in store.keys():  # recorded meanwhile by another command
-                keep_recorded(i, spec, key)
-                continue
-            finish(i, spec, key, run_fold(spec, fs_for(spec)))
-        return [done[k] for k in planned if k in done], skipped
+    if cfg.kind != "inline":
+        # Isolated: fit and score run in worker processes or jobs that each serve one method, so method code
+        # never shares a process with another method's runs, nor with the code below that records the metrics.
+        for spec, _ in todo:
+            spec.data_root = str(data_root())
+            fs_for(spec)  # generate synthetic features once, before the workers race for them
+            if spec.protocol.train_dataset not in (None, spec.dataset):
+                spec_train_side(spec, fs_for(spec))
+    from .executors import JobState, make_executor
 
-    # Isolated: fit and score run in worker processes, one pool per method, so method code never shares a
-    # process with another method's runs, nor with the code below that computes and records the metrics.
-    import multiprocessing as mp
-    import os
-
-    for spec, _ in todo:
-        spec.data_root = str(data_root())
-        fs_for(spec)  # generate synthetic features once, before the workers race for them
-        if spec.protocol.train_dataset not in (None, spec.dataset):
-            spec_train_side(spec, fs_for(spec))
-    groups: dict[str, list] = {}
-    for spec, key in todo:
-        groups.setdefault(spec.method, []).append((spec, key))
+    gpus = 1 if device_request and str(device_request).startswith("cuda") else 0
+    ex = make_executor(cfg, jobs, threads, str(data_root()), store.path, gpus_per_job=gpus)
+    if ex.remote and device_request:
+        for spec, _ in todo:
+            spec.extra["device_request"] = device_request
+    check = None if overwrite else str(store.path)
+    todo_keys = {k: s for s, k in todo}
+    state: Optional[JobState] = None
+    inflight: dict = {}  # Job -> [(spec or None for a run this command did not ask for, key)]
     i = 0
     error: Optional[BaseException] = None
-    for method, group in groups.items():
-        if error is not None:
-            break
-        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(group))), mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(os.getpid(), str(data_root()), threads)) as pool:
-            check = None if overwrite else str(store.path)
-            futs = {pool.submit(_worker, spec, check): (spec, key) for spec, key in group}
-            try:
-                for fut in as_completed(futs):
-                    if fut.cancelled():
-                        continue
-                    exc = fut.exception()
-                    if exc is not None:  # record what the other workers finish, then raise the first error
-                        if error is None:
-                            error = exc
-                            for f in futs:
-                                f.cancel()
-                        continue
-                    i += 1
-                    spec, key = futs[fut]
-                    out = fut.result()
-                    if out is None:  # recorded meanwhile by another command
-                        keep_recorded(i, spec, key)
-                        continue
-                    finish(i, spec, key, finish_record(spec, fs_for(spec), out))
-            except BaseException:
-                for f in futs:
-                    f.cancel()
-                raise
+    cancelled = False
+    warned: list = []
+
+    def collect(job, batch: list) -> None:
+        nonlocal i, error
+        from concurrent.futures import CancelledError
+
+        from .executors import RunFailure
+
+        try:
+            outs = job.result()
+        except CancelledError:
+            outs = []
+        except Exception as e:  # noqa: BLE001 - the job itself failed (killed, timed out, lost)
+            if error is None:
+                error = e
+            outs = []
+        for (spec, key), out in zip(batch, outs):
+            if spec is None:
+                continue  # another command's run (restart): left in the state file for it
+            if isinstance(out, RunFailure):
+                if error is None:
+                    error = out.exception()
+                continue
+            i += 1
+            if out is None:  # recorded meanwhile by another command
+                keep_recorded(i, spec, key)
+                continue
+            if cfg.kind != "inline" and out.get("torch_threads") not in (None, threads) and not warned:
+                warned.append(out["torch_threads"])
+                log(f"warning: a worker ran with {out['torch_threads']} torch threads, not --threads {threads}")
+            if out.get("device") and out["device"] != spec.device:  # resolved on the node
+                spec = dataclasses.replace(spec, device=out["device"])
+            finish(i, spec, key, finish_record(spec, fs_for(spec), out))
+        if state is not None:
+            recorded = store.keys()
+            if all(spec is not None or key in recorded for spec, key in batch) or not outs:
+                state.remove(job.id)
+                job.cleanup()
+
+    try:
+        with ex:
+            claimed: set = set()
+            if ex.restartable:
+                state = JobState(cfg.jobs_folder(store.path)).acquire()
+                claimed = _resume_jobs(ex, state, todo_keys, store, inflight, log)
+            batches = _plan_jobs([(s, k) for s, k in todo if k not in claimed], ex, measured_run_seconds(rows),
+                                 cfg.runs_per_job, log)
+            waves: list[list] = []
+            for b in batches:  # one method at a time where worker processes are reused (local pools)
+                if ex.one_method_at_a_time and waves and waves[-1][-1][0][0].method == b[0][0].method:
+                    waves[-1].append(b)
+                elif ex.one_method_at_a_time or not waves:
+                    waves.append([b])
+                else:
+                    waves[-1].append(b)
+            if not waves:
+                waves = [[]]
+            for wave in waves:
+                queue = list(wave)
+                while queue or inflight:
+                    while queue and error is None and (ex.max_in_flight is None or len(inflight) < ex.max_in_flight):
+                        batch = queue.pop(0)
+                        job = ex.submit(_run_batch, [s for s, _ in batch], check, ex.remote, group=batch[0][0].method)
+                        inflight[job] = batch
+                        if state is not None:
+                            state.add(ex.entry(job), [k for _, k in batch])
+                    if error is not None and (queue or not cancelled):
+                        queue.clear()
+                        ex.cancel(list(inflight))  # what has not started; running jobs finish and are recorded
+                        cancelled = True
+                    if not inflight:
+                        break
+                    for job in ex.wait(list(inflight)):
+                        collect(job, inflight.pop(job))
+                if error is not None:
+                    break
+    except BaseException:
+        if ex.restartable and inflight:
+            log(f"{len(inflight)} job(s) left running; rerun the same command to collect their results "
+                f"(state in {cfg.jobs_folder(store.path)})")
+        raise
+    finally:
+        if state is not None:
+            state.release()
     if error is not None:
         raise error
     return [done[k] for k in planned if k in done], skipped
+
+
+def _resume_jobs(ex, state, todo_keys: dict, store: RecordStore, inflight: dict,
+                 log: Callable[[str], None]) -> set:
+    """A restarted driver: take over the jobs a killed one left (state file). Jobs done meanwhile and jobs
+    still running join ``inflight`` (collected like new ones); jobs that died without a result are dropped,
+    so their runs are submitted again. Returns the run keys these jobs cover."""
+    claimed: set = set()
+    n_done = n_running = n_lost = 0
+    recorded = store.keys()
+    for entry in list(state.jobs):
+        keys = state.keys_of(entry)
+        if all(k in recorded for k in keys):  # collected before the kill, the state not updated yet
+            state.remove(entry["id"])
+            continue
+        if not any(k in todo_keys for k in keys):
+            continue  # another command's runs: left for it
+        job = ex.reload(entry)
+        if job is None:
+            continue
+        if job.done() and not job.has_result():
+            n_lost += 1
+            state.remove(entry["id"])
+            continue
+        n_done += job.done()
+        n_running += not job.done()
+        inflight[job] = [(todo_keys.get(k), k) for k in keys]
+        claimed.update(k for k in keys if k in todo_keys)
+    if n_done or n_running or n_lost:
+        log(f"resuming from {state.path}: {n_done} job(s) finished while no driver was running, {n_running} still "
+            f"running, {n_lost} ended without results (their runs are submitted again)")
+    return claimed

@@ -1,0 +1,32 @@
+"""--save-scores: each run's test score matrix as Parquet keyed like its record; per-class views from them."""
+import numpy as np
+import pandas as pd
+
+from zsar_bench.records import RecordStore
+
+
+def test_saved_scores_reproduce_the_record_and_feed_per_class(tmp_path, plugins, olympics_features):
+    from zsar_bench.runner import RunSpec, run_specs
+    from zsar_bench.scores import per_class, read_scores
+    from zsar_bench.splits import load_protocol
+
+    proto = load_protocol("olympics", "random-50-50")
+    folder = tmp_path / "scores"
+    specs = [RunSpec("eszsl", {}, "olympics", "synthetic", proto, proto.folds[f], 0, save_scores=str(folder))
+             for f in (0, 1)]
+    store = RecordStore(tmp_path / "r.jsonl")
+    recs, _ = run_specs(specs, store, isolate=False, log=lambda m: None)
+    assert len(recs) == 2
+    for rec in recs:
+        df = read_scores(folder / rec["scores_file"])
+        classes = [c for c in df.columns if c not in ("video_id", "label")]
+        assert sorted(classes) == sorted(proto.folds[rec["fold"]].unseen)
+        assert len(df) == rec["n_test_videos"]
+        top1 = float((np.asarray(classes)[df[classes].to_numpy().argmax(1)] == df["label"].to_numpy()).mean())
+        assert abs(top1 - rec["top1"]) < 1e-9  # the saved matrix is the one the metrics came from
+    table, pairs, runs = per_class(store.read(), folder, "eszsl", "olympics", "random-50-50")
+    assert runs == 2
+    unseen = set(proto.folds[0].unseen) | set(proto.folds[1].unseen)
+    assert set(table["class"]) == unseen and table["top1"].between(0, 100).all()
+    assert not pairs.empty and (pairs["true"] != pairs["predicted"]).all()
+    assert isinstance(pairs, pd.DataFrame) and pairs["share_of_true"].max() <= 100

@@ -1,0 +1,259 @@
+"""The Python API: ``evaluate`` runs methods over protocols like ``run_bench.py`` does and returns ``Results``;
+``load_results`` reads a records file into the same object.
+
+    import zsar_bench
+    res = zsar_bench.evaluate(["label", "eszsl"], ["olympics"], folds="0-1")
+    res.df          # one row per run (pandas)
+    res.table()     # the leaderboard summary (mean ± std over folds × seeds)
+    print(res.markdown())
+
+Runs are planned by ``planning.plan_runs``, the function behind the command line, so a run asked for here
+has the same record key (config hash included) as the same run asked for on the command line, and
+``records=PATH`` resumes from, and appends to, the same files.
+
+Methods not registered (a ``Method`` subclass or instance defined in a notebook) are registered under their
+``name`` (or class name) for the duration of the call and run **in this process**: the isolated worker
+processes that run registered methods are started fresh (spawn) and find methods by importing plugins by
+name, so they cannot see a class defined in a notebook or ``__main__``. Such runs are recorded like any
+other; to run them isolated (or with ``jobs`` > 1), put the class in a module and register it as a plugin.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
+
+import pandas as pd
+
+from .method import METHODS, Method, _validate_method
+from .planning import PlanError, plan_runs
+from .registry import RegistryError
+
+
+class Results:
+    """Records of runs: ``df`` (one row per run), ``table()`` (leaderboard summary), ``markdown()``, ``write_reports``."""
+
+    def __init__(self, records: Iterable[dict], source: Optional[str] = None):
+        self.records: list[dict] = list(records)
+        self.source = source
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """The records as a DataFrame, one row per run (method, config hash, dataset, ..., fold, seed, mode)."""
+        return pd.DataFrame(self.records)
+
+    def table(self, partial: bool = False) -> pd.DataFrame:
+        """The leaderboard summary (``reports.summarise``): one row per (dataset, features, protocol, split, mode,
+        method, config hash) with mean and sample std (in %) over folds × seeds, run counts and seconds.
+
+        A row missing folds of its protocol has empty (NaN) cells, as on the leaderboards; ``partial=True``
+        fills them with the mean ± std over the folds that were run (``n_runs`` of ``n_expected`` says how many),
+        for a quick look at a few folds. Such numbers are not the protocol's result."""
+        from .reports import summarise
+
+        full = summarise(self.records)
+        if not partial or full.empty:
+            return full
+        from .records import dedupe
+
+        group = ["dataset", "features_id", "protocol", "split_hash", "mode", "method", "config_hash"]
+        rows = dedupe(self.records)[0]
+        key = lambda r: tuple(r.get(k, "zsl") if k == "mode" else r.get(k) for k in group)  # noqa: E731
+        folds: dict[tuple, set] = {}
+        for r in rows:
+            folds.setdefault(key(r), set()).add(r.get("fold"))
+        done = summarise([{**r, "n_folds": len(folds[key(r)])} for r in rows])  # complete over the folds run
+        true = full.set_index(group)[["n_expected", "complete"]]
+        done = done.drop(columns=["n_expected", "complete"]).join(true, on=group)
+        return done[list(full.columns)].reset_index(drop=True)
+
+    def markdown(self, published: bool = True, partial: bool = False) -> str:
+        """The leaderboard tables as the command line prints them (``reports.render_table``); ``partial``: cells
+        over the folds run (see ``table``)."""
+        from .reports import render_table
+
+        text = "\n\n".join(f"## {title}\n\n{md}" for title, md in
+                            render_table(self.table(partial=partial), published=published))
+        if partial and text:
+            text = ("Partial: cells of rows with missing runs are the mean ± std over the folds run, not the "
+                    "protocol's result.\n\n" + text)
+        return text
+
+    def write_reports(self, reports_dir: Union[str, Path]) -> list[Path]:
+        """Write ``<dataset>.md``, ``leaderboard.csv`` and ``README.md`` into ``reports_dir``; returns the paths."""
+        from .reports import write_reports
+
+        return write_reports(self.records, Path(reports_dir), command="zsar_bench.evaluate",
+                             source=self.source or "zsar_bench.evaluate")
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        methods = sorted({str(r.get("method")) for r in self.records})
+        datasets = sorted({str(r.get("dataset")) for r in self.records})
+        return (f"Results({len(self.records)} run(s); methods: {', '.join(methods) or '-'}; datasets: "
+                f"{', '.join(datasets) or '-'}" + (f"; from {self.source}" if self.source else "") + ")")
+
+    def _repr_markdown_(self) -> str:  # notebooks
+        return self.markdown() or repr(self)
+
+
+def load_results(path: Union[str, Path]) -> Results:
+    """``Results`` from a records JSONL (``results/records.jsonl``, ``evaluate(records=...)``): one row per run
+    (a run recorded more than once counts once, its last row, with a warning). FileNotFoundError if missing."""
+    from .records import RecordStore
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"records file {path} does not exist; pass the JSONL file a run wrote "
+                                "(default results/records.jsonl)")
+    rows, _ = RecordStore(path).read_unique()
+    return Results(rows, source=str(path))
+
+
+def _method_class(obj: Any) -> Optional[type]:
+    if inspect.isclass(obj) and issubclass(obj, Method):
+        return obj
+    if isinstance(obj, Method):
+        return type(obj)
+    return None
+
+
+@contextmanager
+def _temporary_methods(methods: Union[str, Sequence[Any]]) -> Iterator[tuple[list, set[str]]]:
+    """(plan_runs entries, names registered here) with every Method class/instance among ``methods``
+    registered for the block; unregistered again (and its ``name`` restored) afterwards."""
+    if isinstance(methods, (str, Method)) or inspect.isclass(methods):
+        methods = [methods] if not isinstance(methods, str) else methods
+    if isinstance(methods, str):
+        yield methods, set()
+        return
+    entries: list = []
+    added: dict[str, tuple[type, Any]] = {}  # name -> (class, its name attribute before)
+    local: set[str] = set()  # methods to run in this process
+    try:
+        for entry in methods:
+            obj, own = entry, {}
+            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], Mapping):
+                obj, own = entry[0], dict(entry[1])
+            cls = _method_class(obj)
+            if cls is None:
+                if isinstance(obj, str) and obj in METHODS and _defined_here(METHODS.get(obj)):
+                    local.add(obj)  # registered in a notebook or script: workers cannot import it either
+                entries.append(entry)
+                continue
+            name = cls.__dict__.get("name") or cls.__name__
+            if name in METHODS and METHODS.get(name) is not cls:
+                raise PlanError(f"method {name!r} ({cls.__module__}.{cls.__qualname__}) has the name of a registered "
+                                f"method ({METHODS.origin(name)}); give the class another `name`")
+            if _defined_here(cls):
+                local.add(name)
+            if name not in METHODS:
+                try:  # the plugin checks: parameters with defaults, stored as given, fit and score defined
+                    _validate_method(name, cls)
+                except RegistryError as e:
+                    raise PlanError(str(e)) from None
+                added[name] = (cls, cls.__dict__.get("name", None))
+                cls.name = name
+                METHODS.register(name, origin=f"{cls.__module__} (zsar_bench.evaluate, not registered)")(cls)
+            if isinstance(obj, Method):  # an instance: its parameters are its configuration
+                defaults = cls.param_defaults()
+                params = {k: v for k, v in obj.get_params().items() if not _same(v, defaults.get(k))}
+                own = {**params, **own}
+            entries.append((name, own))
+        yield entries, set(added) | local
+    finally:
+        for name, (cls, before) in added.items():
+            METHODS.unregister(name)
+            if before is None:
+                try:
+                    del cls.name
+                except AttributeError:
+                    pass
+            else:
+                cls.name = before
+
+
+def _defined_here(cls: type) -> bool:
+    """True for a class defined in ``__main__`` (a notebook cell, a script): a fresh worker process cannot import it."""
+    return getattr(cls, "__module__", "") in ("__main__", "__mp_main__") or \
+        str(getattr(cls, "__module__", "")).startswith("<")
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@contextmanager
+def _threads(n: int) -> Iterator[None]:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        with threadpool_limits(max(1, n)):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features="synthetic", method_args=None,
+             mode="zsl", records=None, jobs=None, threads=1, device="auto", overwrite=False, progress=False, *,
+             descriptions=None, split_file=None, exclude_overlap=None,
+             log: Optional[Callable[[str], None]] = None, **run_options) -> Results:
+    """Run ``methods`` over the folds of ``datasets`` and return their ``Results``.
+
+    methods: registered names (``"label"``, ``["label", "eszsl"]``), ``(name, {parameter: value})`` pairs (one
+        method may appear several times with different parameters), or ``Method`` subclasses/instances not
+        registered: they are registered under their ``name`` (or class name) for this call and run in this
+        process (see the module docstring); an instance's parameters are its configuration.
+    datasets: names (``"olympics"``, ``["hmdb51", "ucf101"]``).
+    protocol: a protocol name or a list (None: each dataset's default); ``split_file`` instead for your own folds.
+    folds: ``"0-4"``, ``"0,3"``, an int or ints (None: every fold). seeds: an int or ints.
+    method_args: ``{method: {parameter: value}}`` applied to every entry of that method.
+    mode: ``"zsl"``, ``"gzsl"``, ``"fewshot-K"`` or a list of them.
+    records: None keeps the records in a temporary file (nothing is written under results/); a path appends
+        there, and runs already recorded there are not run again (``overwrite=True`` redoes them).
+    jobs, threads: worker processes per method and torch/BLAS threads per process (as ``--jobs``/``--threads``).
+    device: auto (CUDA when present), cpu, cuda or cuda:N, resolved once.
+    log: a function called with each progress line (default: print to stderr).
+    run_options: passed on to ``runner.run_specs`` (e.g. ``isolate=False`` runs every method in this process).
+
+    Raises ``PlanError`` (a ValueError) for anything that cannot run as asked, before any run."""
+    from .records import RecordStore
+    from .runner import run_specs
+
+    if log is None:
+        def log(msg: str) -> None:
+            print(msg, file=sys.stderr, flush=True)
+
+    with _temporary_methods(methods) as (entries, inline), _threads(threads):
+        specs = plan_runs(entries, datasets, protocol=protocol, split_file=split_file, folds=folds, seeds=seeds,
+                          features=features, method_args=method_args, mode=mode, descriptions=descriptions,
+                          exclude_overlap=exclude_overlap, device=device, progress=progress)
+        with tempfile.TemporaryDirectory(prefix="zsar-bench-evaluate-") as tmp:
+            store = RecordStore(Path(records) if records is not None else Path(tmp) / "records.jsonl")
+            opts = dict(run_options)
+            if "device_request" in inspect.signature(run_specs).parameters:
+                opts.setdefault("device_request", device)  # cluster back ends resolve "auto" on their nodes
+            if jobs is not None:
+                opts["jobs"] = jobs
+            out: list[dict] = []
+            isolated = [s for s in specs if s.method not in inline]
+            here = [s for s in specs if s.method in inline]
+            if isolated:
+                out += run_specs(isolated, store, overwrite=overwrite, log=log, threads=max(1, threads), **opts)[0]
+            if here:
+                if jobs not in (None, 1) or any(k not in ("isolate",) for k in run_options):
+                    log(f"running {', '.join(sorted(inline))} in this process (not registered, so worker processes "
+                        "cannot import it); jobs and executor options apply to registered methods only")
+                out += run_specs(here, store, overwrite=overwrite, log=log, isolate=False, threads=max(1, threads))[0]
+    return Results(out, source=str(records) if records is not None else None)

@@ -1,0 +1,122 @@
+"""LaTeX leaderboards: ``<reports_dir>/latex/<dataset>.tex``, one booktabs ``table`` per leaderboard table.
+
+The rows are the Markdown leaderboard's (``html_report.build_tables``); cells are mean ± sample std in % as
+``$40.0 \\pm 10.0$``, the best row's primary metric in bold, rows not significantly worse than the best
+marked $\\approx$ (the caption says so and names the test), published reference rows after a rule and
+marked \\dag / \\ddag. Needs ``\\usepackage{booktabs}`` in the including document.
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+
+from . import reports as R
+from .html_report import Row, Table, build_tables
+
+_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$",
+            "|": r"\textbar{}", "·": r"$\cdot$", "±": r"$\pm$", "×": r"$\times$", "≈": r"$\approx$",
+            "★": r"$\star$", "†": r"\dag{}", "‡": r"\ddag{}", "–": "--", "—": "---", "⁺": r"$^{+}$", "’": "'",
+            "“": "``", "”": "''"}
+_SPECIAL_RE = re.compile("|".join(re.escape(k) for k in _SPECIAL))
+
+
+def escape(text: object) -> str:
+    """``text`` as LaTeX text: the ten special characters and the few non-ASCII marks the tables use."""
+    return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group(0)], str(text))
+
+
+def _pm(mean, std, bold: bool = False) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "--"
+    body = f"{mean:.1f} \\pm {std:.1f}"
+    return f"$\\mathbf{{{body}}}$" if bold else f"${body}$"
+
+
+def _method(t: Table, r: Row) -> str:
+    # "ER (published) †" -> escaped, with the dagger as a superscript mark
+    name = escape(r.label.replace(" †", "").replace(" ‡", ""))
+    if r.published:
+        name += r"\textsuperscript{\ddag}" if "‡" in r.label else r"\textsuperscript{\dag}"
+    if r.tied and t.kind != "fewshot":
+        name = r"$\approx$\," + name
+    return name
+
+
+def _caption(t: Table) -> str:
+    first = dict(t.metrics)[t.primary]
+    cap = (f"{escape(t.title)}. Mean $\\pm$ sample standard deviation (ddof={R.DDOF}) in \\%, over all folds "
+           "$\\times$ seeds of the protocol; Runs = done/expected, a row with missing runs has empty cells (--). ")
+    if t.kind == "fewshot":
+        cap += (f"Few-shot: fit on K clips of each test class. \\textbf{{Bold}}: the best {escape(first)} of each K. ")
+    else:
+        cap += (f"\\textbf{{Bold}}: the best row's {escape(first)}; $\\approx$: not significantly worse than the best "
+                f"({escape(R.TEST_NOTE)}); unmarked rows are significantly worse. $p$ vs best: that Holm-adjusted "
+                f"$p$-value; 95\\% CI: t interval of the mean {escape(first)}. ")
+        if t.kind == "gzsl":
+            cap += "Generalised ZSL: U/S = mean class accuracy on unseen / held-out seen clips, H their harmonic mean. "
+    if any(r.published for r in t.rows):
+        cap += ("\\dag, \\ddag: published reference rows, not run here (real features: not comparable with "
+                "synthetic rows). ")
+    if any(r.method in R.SANITY_NOTE for r in t.rows):
+        cap += "(sanity): a method that learns nothing (README, sanity rows). "
+    if t.synthetic:
+        cap += "Features: the embedded synthetic set, not for claims about real videos."
+    return cap.strip()
+
+
+def render_latex_table(t: Table) -> str:
+    """One booktabs ``table`` environment for ``t``."""
+    fs = t.kind == "fewshot"
+    cols = (["Method", "Config"] + (["K"] if fs else []) + ["Runs"] + [lab for _, lab in t.metrics]
+            + ([] if fs else [f"{dict(t.metrics)[t.primary]} 95\\% CI", "$p$ vs best"]) + ["Train s/fold"])
+    align = "ll" + ("r" if fs else "") + "r" + "r" * len(t.metrics) + ("" if fs else "cr") + "r"
+    ci_col, p_col = len(t.columns) - 3, len(t.columns) - 2  # "<metric> 95% CI", "p vs best"
+
+    def line(r: Row) -> str:
+        cells = [_method(t, r), escape(r.config)] + ([escape(r.k)] if fs else []) + [escape(r.cells[3]) or ""]
+        for m, _ in t.metrics:
+            mean, std = r.values.get(m, (math.nan, math.nan))
+            cells.append(_pm(mean, std, bold=r.best and m == t.primary and not r.published))
+        if not fs:
+            cells += [escape(r.cells[ci_col]) if r.cells[ci_col] else "", escape(r.cells[p_col])]
+        cells.append(escape(r.cells[-1]))
+        return "    " + " & ".join(cells) + r" \\"
+
+    own = [line(r) for r in t.rows if not r.published]
+    pub = [line(r) for r in t.rows if r.published]
+    body = ["\\begin{table}[htbp]", "  \\centering", "  \\small", f"  \\caption{{{_caption(t)}}}",
+            f"  \\label{{tab:{t.slug}}}", f"  \\begin{{tabular}}{{{align}}}", "    \\toprule",
+            "    " + " & ".join(escape(c) if "$" not in c and "\\%" not in c else c for c in cols) + r" \\",
+            "    \\midrule", *own]
+    if pub:
+        body += ["    \\midrule", *pub]
+    body += ["    \\bottomrule", "  \\end{tabular}", "\\end{table}"]
+    notes = [f"% {n}" for n in t.notes]
+    return "\n".join(body + notes)
+
+
+def write_latex(summary: pd.DataFrame, reports_dir: Path, command: Optional[str] = None,
+                tables: Optional[list[Table]] = None) -> list[Path]:
+    """``<reports_dir>/latex/<dataset>.tex`` for every dataset of the summary; .tex files of datasets that went
+    away are removed. Returns the files written."""
+    out = Path(reports_dir) / "latex"
+    out.mkdir(parents=True, exist_ok=True)
+    tables = build_tables(summary) if tables is None else tables
+    gen = f"Generated by `{command or 'python run_bench.py report'}` from the records; do not edit by hand."
+    written = []
+    for ds in sorted({t.dataset for t in tables}):
+        parts = [f"% {ds} leaderboards (zsar-bench). {gen}", "% Needs \\usepackage{booktabs}.", ""]
+        for t in (t for t in tables if t.dataset == ds):
+            parts += [f"% {t.title}", render_latex_table(t), ""]
+        p = out / f"{ds}.tex"
+        p.write_text("\n".join(parts), encoding="utf-8")
+        written.append(p)
+    for stale in out.glob("*.tex"):
+        if stale not in written:
+            stale.unlink()
+    return written

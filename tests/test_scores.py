@@ -30,3 +30,18 @@ def test_saved_scores_reproduce_the_record_and_feed_per_class(tmp_path, plugins,
     assert set(table["class"]) == unseen and table["top1"].between(0, 100).all()
     assert not pairs.empty and (pairs["true"] != pairs["predicted"]).all()
     assert isinstance(pairs, pd.DataFrame) and pairs["share_of_true"].max() <= 100
+
+
+def test_cli_save_scores_and_per_class(tmp_path, capsys):
+    from zsar_bench.cli import main
+
+    rec = tmp_path / "r.jsonl"
+    base = ["--records", str(rec), "--no-report", "--no-progress"]
+    assert main(["--methods", "eszsl", "--datasets", "olympics", "--folds", "0-1", "--save-scores",
+                 "--executor", "inline"] + base) == 0
+    assert len(list((tmp_path / "scores").glob("*.parquet"))) == 2
+    capsys.readouterr()
+    assert main(["report", "--per-class", "eszsl", "--dataset", "olympics", "--records", str(rec)]) == 0
+    out = capsys.readouterr().out
+    assert "per-class top-1" in out and "most confused pairs" in out
+    assert main(["report", "--per-class", "label", "--dataset", "olympics", "--records", str(rec)]) == 2

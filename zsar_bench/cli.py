@@ -147,6 +147,14 @@ def sub_parsers() -> dict[str, argparse.ArgumentParser]:
     p.add_argument("--format", choices=["all", "markdown", "html", "latex"], default="all",
                    help="all (default): Markdown + CSV, html/ (static site) and latex/ (booktabs tables); markdown: "
                         "Markdown + CSV only; html: html/ only; latex: latex/<dataset>.tex only")
+    p.add_argument("--per-class", metavar="METHOD",
+                   help="instead of the leaderboards: METHOD's per-class top-1 over the folds where each class was a "
+                        "test class, and its most confused class pairs, from the scores saved by --save-scores")
+    p.add_argument("--dataset", help="with --per-class: the dataset")
+    p.add_argument("--protocol", help="with --per-class: the protocol (default: the dataset's default)")
+    p.add_argument("--mode", default="zsl", help="with --per-class: zsl (default), gzsl or fewshot-K")
+    p.add_argument("--scores-dir", type=Path, help="with --per-class: where the scores are (default: scores/ next to "
+                                                   "the records file)")
     _common(p)
     ps["report"] = p
     p = argparse.ArgumentParser(prog="run_bench.py compare",
@@ -424,6 +432,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         what = "is a folder, not a records file" if store.path.is_dir() else "does not exist"
         raise UsageError(f"records file {store.path} {what}; pass --records PATH.jsonl (default {DEFAULT_RECORDS}) "
                          "or run the benchmark first")
+    if getattr(args, "per_class", None):
+        return _per_class_report(args, store)
     reports_dir = reports_dir_for(args.records, args.reports_dir)
     check_reports_dir(reports_dir)
     fmt = getattr(args, "format", "all")
@@ -453,6 +463,30 @@ def _scores_dir(args: argparse.Namespace) -> Path:
     from .scores import default_scores_dir
 
     return Path(args.save_scores) if args.save_scores else default_scores_dir(args.records)
+
+
+def _per_class_report(args: argparse.Namespace, store) -> int:
+    from tabulate import tabulate
+
+    from .scores import default_scores_dir, per_class
+    from .splits import default_protocol
+
+    if not args.dataset:
+        raise UsageError("--per-class needs --dataset D")
+    protocol = args.protocol or default_protocol(args.dataset)
+    folder = args.scores_dir or default_scores_dir(args.records)
+    table, pairs, runs = per_class(store.read(), folder, args.per_class, args.dataset, protocol, args.mode)
+    if runs == 0:
+        raise UsageError(f"no saved scores of {args.per_class} on {args.dataset}/{protocol} ({args.mode}) in {folder}; "
+                         f"run it with --save-scores (e.g. python run_bench.py --methods {args.per_class} --datasets "
+                         f"{args.dataset} --save-scores --overwrite)")
+    print(f"{args.per_class} on {args.dataset} · {protocol} · {args.mode}: per-class top-1 (%) over {runs} run(s) "
+          "with saved scores; hardest first")
+    print(tabulate(table.round(1), headers="keys", tablefmt="github", showindex=False))
+    print()
+    print("most confused pairs (share of the true class's test clips predicted as the other class)")
+    print(tabulate(pairs.round(1), headers="keys", tablefmt="github", showindex=False))
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

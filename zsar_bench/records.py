@@ -19,6 +19,11 @@ writers (several commands, ``--jobs`` workers):
   crash before the append leaves the old row, between append and rename both rows (readers take the
   last one, the new one), after the rename the new one alone. Lines a rewrite cannot parse are kept as
   they are; a temporary file left by a crash is removed by the next rewrite.
+- **Rows are versioned** (``record_schema``: the ``Record`` type, its JSON Schema, ``migrate``): reading
+  migrates rows of older versions in memory (version 1, without ``record_version``: ``mode`` "zsl",
+  ``revision`` 1 and ``train_dataset`` = ``dataset`` where missing); the file is never rewritten for it.
+  Fields a row has beyond the type are kept; rows of a newer version are read as they are, with one
+  warning per file and version.
 - **Readers count each key once** (``dedupe``/``read_unique``: the last row of a key wins, as a crash
   mid-supersede leaves the new row last) and say when a file holds duplicates (hand edits, files
   concatenated, or rows written by older versions). Lines that are not JSON objects (``42``, ``null``,
@@ -34,13 +39,49 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-KEY_FIELDS = ("method", "config_hash", "dataset", "features_id", "protocol", "split_hash", "fold", "seed", "mode")
+if __package__:
+    from .record_schema import RECORD_VERSION, Record, is_newer, migrate
+else:  # this file loaded on its own (spec_from_file_location, as the store's stress tests do): its sibling
+    import importlib.util
+    import sys
+
+    _schema = sys.modules.get("zsar_bench_record_schema")
+    if _schema is None:
+        _spec = importlib.util.spec_from_file_location("zsar_bench_record_schema",
+                                                       Path(__file__).with_name("record_schema.py"))
+        _schema = importlib.util.module_from_spec(_spec)
+        sys.modules[_spec.name] = _schema  # pydantic resolves the type's annotations through sys.modules
+        _spec.loader.exec_module(_schema)
+    RECORD_VERSION, Record, is_newer, migrate = _schema.RECORD_VERSION, _schema.Record, _schema.is_newer, _schema.migrate
+
+KEY_FIELDS = Record.KEY_FIELDS
 DEFAULT_RECORDS = Path("results") / "records.jsonl"
 
 
 def record_key(rec: dict) -> tuple:
     """The run's identity; records from before evaluation modes existed count as zero-shot ("zsl")."""
-    return tuple(rec.get(k, "zsl") if k == "mode" else rec.get(k) for k in KEY_FIELDS)
+    return tuple(rec.get(k, Record.DEFAULT_MODE) if k == "mode" else rec.get(k) for k in KEY_FIELDS)
+
+
+_warned_newer: set[tuple[str, str]] = set()  # (file, version) already warned about in this process
+
+
+def migrate_rows(rows: Iterable[dict], source: object = "records") -> list[dict]:
+    """``migrate`` each row (older versions read as the current one; the rows given are not changed). Rows
+    of a newer ``record_version`` than this code knows are kept as they are, with one warning per
+    (``source``, version) in this process."""
+    out, newer = [], {}
+    for r in rows:
+        if is_newer(r):
+            newer[repr(r.get("record_version"))] = newer.get(repr(r.get("record_version")), 0) + 1
+        out.append(migrate(r))
+    for v, n in newer.items():
+        if (str(source), v) not in _warned_newer:
+            _warned_newer.add((str(source), v))
+            warnings.warn(f"{source}: {n} record(s) of record_version {v}, newer than this zsar-bench knows "
+                          f"({RECORD_VERSION}); read as they are (upgrade zsar-bench to read them fully)",
+                          stacklevel=3)
+    return out
 
 
 class RecordsError(Exception):
@@ -117,10 +158,11 @@ class RecordStore:
         return out
 
     def read(self) -> list[dict]:
-        """Every well-formed row in file order (duplicate keys included; see ``read_unique``)."""
+        """Every well-formed row in file order (duplicate keys included; see ``read_unique``), migrated to
+        the current ``record_version`` in memory (``record_schema.migrate``; the file is left as it is)."""
         if not self.path.is_file():
             return []
-        return self._rows_from(self.path.read_bytes())
+        return migrate_rows(self._rows_from(self.path.read_bytes()), self.path)
 
     def read_unique(self) -> tuple[list[dict], int]:
         """(one row per run key, the last; number of duplicate rows), warning when there are duplicates."""

@@ -15,6 +15,7 @@ from typing import Iterable, Optional
 import pandas as pd
 from tabulate import tabulate
 
+from .record_schema import Record
 from .records import dedupe, duplicates_note
 from .stats import TEST_NOTE
 
@@ -82,7 +83,8 @@ def drop_superseded(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     the records file but leave the leaderboard; returns (kept, {method: records dropped})."""
     if df.empty:
         return df, {}
-    rev = df["revision"].fillna(1).astype(int) if "revision" in df else pd.Series(1, index=df.index)
+    rev = (df["revision"].fillna(Record.DEFAULT_REVISION).astype(int) if "revision" in df
+           else pd.Series(Record.DEFAULT_REVISION, index=df.index))
     current = {m: _current_revision(m) for m in df["method"].unique()}
     old = pd.Series([current[m] is not None and r < current[m] for m, r in zip(df["method"], rev)], index=df.index)
     dropped = df[old]["method"].value_counts().to_dict()
@@ -98,12 +100,12 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
     if df.empty:
         return df
     # records written before evaluation modes existed (synthetic-v1) are zero-shot runs
-    df["mode"] = df["mode"].fillna("zsl") if "mode" in df else "zsl"
+    df["mode"] = df["mode"].fillna(Record.DEFAULT_MODE) if "mode" in df else Record.DEFAULT_MODE
     df, dropped = drop_superseded(df)
     if df.empty:
         df.attrs["superseded"] = dropped
         return df
-    group = ["dataset", "features_id", "protocol", "split_hash", "mode", "method", "config_hash"]
+    group = list(Record.GROUP_FIELDS)
     rows = []
     for key, g in df.groupby(group, sort=True):
         n_folds = int(g["n_folds"].max())

@@ -457,35 +457,40 @@ def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
 
 def _record(spec: RunSpec, fs: FeatureSet, method: Method, data: FoldData, metrics: dict, out: dict, info: dict,
             classes: list) -> dict:
+    """The run's record (``record_schema.Record``, validated: a field of the wrong type or a metric outside
+    [0, 1] raises here) as the dict written to the records file."""
+    from .record_schema import RECORD_VERSION, Record
+
     tds = spec_cross_dataset(spec)
-    return {
-        "method": spec.method,
-        "config_hash": run_config_hash(method, _all_classes(spec)),
-        "params": method.get_params(),
-        "revision": method.revision,
-        "mode": spec.mode,
-        "dataset": spec.dataset,
-        "train_dataset": tds or spec.dataset,
-        "features": fs.name,
-        "features_id": spec_features_id(spec, fs),
-        "synthetic": fs.is_synthetic,
-        "protocol": spec.protocol.protocol,
-        "protocol_version": spec.protocol.version,
-        "split_hash": spec.protocol.short_hash,
-        "fold": spec.fold.fold,
-        "n_folds": len(spec.protocol.folds),
-        "seed": spec.seed,
+    return Record(
+        record_version=RECORD_VERSION,
+        method=spec.method,
+        config_hash=run_config_hash(method, _all_classes(spec)),
+        params=method.get_params(),
+        revision=method.revision,
+        mode=spec.mode,
+        dataset=spec.dataset,
+        train_dataset=tds or spec.dataset,
+        features=fs.name,
+        features_id=spec_features_id(spec, fs),
+        synthetic=fs.is_synthetic,
+        protocol=spec.protocol.protocol,
+        protocol_version=spec.protocol.version,
+        split_hash=spec.protocol.short_hash,
+        fold=spec.fold.fold,
+        n_folds=len(spec.protocol.folds),
+        seed=spec.seed,
         **{k: float(v) for k, v in metrics.items()},
-        "n_seen": len(spec.fold.seen), "n_val": len(spec.fold.val), "n_unseen": len(spec.fold.unseen),
-        "n_train_videos": len(data.fit.train.videos), "n_val_videos": len(data.val.videos) if data.val else 0,
-        "n_test_videos": len(data.test.videos),
-        "train_s": round(float(out["train_s"]), 4), "eval_s": round(float(out["eval_s"]), 4),
-        "best_epoch": info.get("best_epoch"), "epochs": info.get("epochs"),
-        "selected_on": info.get("selected_on") or "closed form (no epochs)",
-        "descriptions": spec.descriptions_source, "texts_hash": texts_hash(classes),
-        "device": spec.device, "versions": versions(), "git_sha": git_sha(),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+        n_seen=len(spec.fold.seen), n_val=len(spec.fold.val), n_unseen=len(spec.fold.unseen),
+        n_train_videos=len(data.fit.train.videos), n_val_videos=len(data.val.videos) if data.val else 0,
+        n_test_videos=len(data.test.videos),
+        train_s=round(float(out["train_s"]), 4), eval_s=round(float(out["eval_s"]), 4),
+        best_epoch=info.get("best_epoch"), epochs=info.get("epochs"),
+        selected_on=info.get("selected_on") or "closed form (no epochs)",
+        descriptions=spec.descriptions_source, texts_hash=texts_hash(classes),
+        device=spec.device, versions=versions(), git_sha=git_sha(),
+        time=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    ).to_row()
 
 
 def headline(rec: dict) -> str:

@@ -123,8 +123,11 @@ def project_forward(net, model, x):
 def test_fused_scores_match_the_release(release):
     from zsar_bench.er import ERNet
 
+    torch.manual_seed(0)  # fixed release weights: with seed 0 some object scores are negative (asserted below)
     helper = build(release, 1.0)
     model = helper.model.eval()
+    with torch.no_grad():  # without the shared bias, texts point in diverse directions: some object scores < 0
+        model.txt_encoder.ft_embed.bias.zero_()
     x = inputs()
     with torch.no_grad():
         outs = model(x)

@@ -173,7 +173,7 @@ def test_kill_9_during_overwrite_keeps_the_old_rows_not_redone(tmp_path, base):
     redone = [f for f, v in top1.items() if v != SENTINEL]
     print(f"\nkill -9 during --overwrite: {len(redone)} of {N_BASE} runs redone, {len(rows)} rows left")
     assert len(rows) == N_BASE and sorted(top1) == list(range(N_BASE))  # every run still there, once
-    assert 0 in redone and len(redone) < N_BASE
+    assert 1 <= len(redone) < N_BASE  # the run(s) finished before the kill were replaced, the rest kept
 
 
 def _descendants(pid):
@@ -236,7 +236,7 @@ def test_report_counts_a_duplicated_key_once_and_says_so(tmp_path, base):
     rec = _copy(base, tmp_path / "r.jsonl")
     rows = _rows(rec)
     with open(rec, "a") as f:  # fold 0 twice: an older version or a concatenation did this
-        f.write(json.dumps({**rows[0], "top1": 0.99}) + "\n")
+        f.write(json.dumps({**next(r for r in rows if r["fold"] == 0), "top1": 0.99}) + "\n")
     reports = tmp_path / "out"
     with pytest.warns(UserWarning, match="1 duplicate row"):
         assert cli.main(["report", "--records", str(rec), "--reports-dir", str(reports)]) == 0

@@ -1,6 +1,7 @@
 """--save-scores: each run's test score matrix as Parquet keyed like its record; per-class views from them."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from zsar_bench.records import RecordStore
 
@@ -45,3 +46,10 @@ def test_cli_save_scores_and_per_class(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "per-class top-1" in out and "most confused pairs" in out
     assert main(["report", "--per-class", "label", "--dataset", "olympics", "--records", str(rec)]) == 2
+    # the HTML leaderboard links a per-class page for every method with saved scores
+    pytest.importorskip("jinja2")
+    assert main(["report", "--records", str(rec), "--format", "html"]) == 0
+    html = tmp_path / "reports" / "html"
+    pages = list(html.glob("perclass-*.html"))
+    assert len(pages) == 1 and "most confused pairs" in pages[0].read_text().lower()
+    assert pages[0].name in (html / "olympics.html").read_text()

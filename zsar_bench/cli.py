@@ -448,7 +448,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         if fmt == "html":
             from .html_report import write_html
 
-            written = write_html(records, summarise(records), reports_dir)
+            from .scores import default_scores_dir
+
+            written = write_html(records, summarise(records), reports_dir,
+                                 scores_dir=default_scores_dir(store.path))
         else:
             from .latex_report import write_latex
 

@@ -484,8 +484,36 @@ def _feature_order(df: pd.DataFrame, fids: list[str]) -> list[str]:
     return sorted(fids, key=lambda f: (latest.get(f, ""), f), reverse=True)
 
 
+def _per_class_pages(env, base: dict, records: list[dict], scores_dir: Optional[Path], out: Path) -> dict:
+    """One page per (dataset, method, protocol, mode) with saved scores (``--save-scores``): per-class top-1 and
+    the most confused pairs (``scores.per_class``). Returns {dataset: [{"href", "label"}]}."""
+    links: dict = {}
+    if scores_dir is None or not Path(scores_dir).is_dir():
+        return links
+    from .scores import per_class
+
+    groups = sorted({(r.get("dataset"), r.get("method"), r.get("protocol"), r.get("mode") or "zsl")
+                     for r in records if r.get("scores_file") and (Path(scores_dir) / r["scores_file"]).is_file()})
+    for ds, method, protocol, mode in groups:
+        table, pairs, runs = per_class(records, scores_dir, method, ds, protocol, mode)
+        if not runs:
+            continue
+        name = f"perclass-{_slug(ds, method, protocol, mode)}.html"
+
+        def rows(df):
+            return {"columns": list(df.columns), "rows": [[f"{v:.1f}" if isinstance(v, float) else v for v in r]
+                                                          for r in df.itertuples(index=False)]}
+
+        (out / name).write_text(env.get_template("perclass.html").render(
+            **base, page=ds, title=f"{method} on {ds}: per class", dataset=ds, method=method,
+            about=f"{protocol} · {mode} · {runs} run(s) with saved scores (--save-scores).",
+            classes=rows(table), pairs=rows(pairs)), encoding="utf-8")
+        links.setdefault(ds, []).append({"href": name, "label": f"{method} · {protocol} · {mode} ({runs} runs)"})
+    return links
+
+
 def write_html(records: list[dict], summary: pd.DataFrame, reports_dir: Path, command: Optional[str] = None,
-               tables: Optional[list[Table]] = None) -> list[Path]:
+               tables: Optional[list[Table]] = None, scores_dir: Optional[Path] = None) -> list[Path]:
     """Write ``<reports_dir>/html/``: index.html, one page per dataset, their SVG plots. A plot whose data
     did not change since the last generation (its digest in ``plots.json``) is not drawn again; files of an
     earlier generation that are not rewritten (a dataset or table that went away) are removed. Returns the
@@ -555,11 +583,15 @@ def write_html(records: list[dict], summary: pd.DataFrame, reports_dir: Path, co
             "marks_note": f"★ = best row of a table (its primary metric); ≈ = not significantly worse than ★; "
                           f"unmarked = significantly worse ({R.TEST_NOTE}). † ‡ = published reference rows "
                           "(real features, not run here)."}
+    per_class_links = _per_class_pages(env, base, records, scores_dir, out)
+    for links in per_class_links.values():
+        made.update(out / link["href"] for link in links)
     for ds in datasets:
         ts = [{"t": t, "img": plot(strip_spec(t, folds), f"{t.slug}-folds.svg")} for t in tables if t.dataset == ds]
         p = out / f"{ds}.html"
         p.write_text(env.get_template("dataset.html").render(
             **base, page=ds, title=f"{ds} leaderboard", dataset=ds, tables=ts, time_plots=time_plots.get(ds, []),
+            per_class=per_class_links.get(ds, []),
             md_link=f"../{ds}.md" if (Path(reports_dir) / f"{ds}.md").is_file() else None), encoding="utf-8")
         made.add(p)
         pages.append(p)

@@ -372,7 +372,10 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
 
         tables = build_tables(summary)
         if html:
-            written += write_html(records, summary, reports_dir, command, tables=tables)
+            from .scores import default_scores_dir
+
+            written += write_html(records, summary, reports_dir, command, tables=tables,
+                                  scores_dir=default_scores_dir(source) if source else None)
             index += ["- [html/index.html](html/index.html): the same tables as a static site (sortable, with plots)"]
         if latex and tables:
             written += write_latex(summary, reports_dir, command, tables=tables)

@@ -493,22 +493,17 @@ def _per_class_report(args: argparse.Namespace, store) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from .records import RecordStore, dedupe
-    from .reports import drop_superseded, primary_metric
+    from .records import RecordStore
+    from .reports import primary_metric, records_frame
     from .splits import default_protocol
-    from .stats import paired
-    from .stats import aligned
+    from .stats import aligned, paired
 
     store = RecordStore(args.records)
     if not store.path.is_file():
         raise UsageError(f"records file {store.path} does not exist; pass --records PATH.jsonl or run the benchmark first")
-    df = pd.DataFrame(dedupe(store.read())[0])
+    df, dropped = records_frame(store.read())
     if df.empty:
-        raise UsageError(f"{store.path} holds no records")
-    df["mode"] = df["mode"].fillna("zsl") if "mode" in df else "zsl"
-    df, _ = drop_superseded(df)
+        raise UsageError(f"{store.path} holds no records" + (" of the current method implementations" if dropped else ""))
     protocol = args.protocol or default_protocol(args.dataset)
     metric = args.metric or primary_metric(args.mode)
     sel = df[(df["dataset"] == args.dataset) & (df["protocol"] == protocol) & (df["mode"] == args.mode)]

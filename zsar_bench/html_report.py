@@ -462,11 +462,7 @@ def _env():
 
 def _records_frame(records: list[dict]) -> pd.DataFrame:
     """The records as the leaderboard counts them (mode filled in, superseded method revisions dropped)."""
-    df = pd.DataFrame(records)
-    if df.empty:
-        return df
-    df["mode"] = df["mode"].fillna("zsl") if "mode" in df else "zsl"
-    return R.drop_superseded(df)[0]
+    return R.records_frame(records)[0]
 
 
 def _fold_groups(df: pd.DataFrame) -> dict:

@@ -91,17 +91,23 @@ def drop_superseded(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     return df[~old], {str(k): int(v) for k, v in dropped.items()}
 
 
+def records_frame(records: Iterable[dict]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The records as the leaderboard counts them: one row per run key (the last), mode filled in,
+    records of superseded method revisions dropped; returns (frame, {method: records dropped})."""
+    df = pd.DataFrame(dedupe(records)[0])
+    if df.empty:
+        return df, {}
+    # records written before evaluation modes existed (synthetic-v1) are zero-shot runs
+    df["mode"] = df["mode"].fillna(Record.DEFAULT_MODE) if "mode" in df else Record.DEFAULT_MODE
+    return drop_superseded(df)
+
+
 def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
     """One row per (dataset, features_id, protocol, split_hash, method, config_hash); each run key counts
     once (the last of its rows, see ``records.dedupe``). A row missing runs of its protocol has empty
     cells (the leaderboard rule), unless ``partial``: then its cells are means over the runs it has and
     the row is flagged ``partial`` (the table printed after a ``--folds 0-2`` run)."""
-    df = pd.DataFrame(dedupe(records)[0])
-    if df.empty:
-        return df
-    # records written before evaluation modes existed (synthetic-v1) are zero-shot runs
-    df["mode"] = df["mode"].fillna(Record.DEFAULT_MODE) if "mode" in df else Record.DEFAULT_MODE
-    df, dropped = drop_superseded(df)
+    df, dropped = records_frame(records)
     if df.empty:
         df.attrs["superseded"] = dropped
         return df

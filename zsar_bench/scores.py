@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,3 @@ def per_class(records: Sequence[dict], folder: str | Path, method: str, dataset:
 def default_scores_dir(records_path: str | Path) -> Path:
     """Scores live next to the records file: ``<records dir>/scores/``."""
     return Path(records_path).parent / "scores"
-
-
-def scores_dir_note(folder: Optional[Path]) -> str:
-    return f"scores in {folder}/" if folder else ""

@@ -45,7 +45,7 @@ def bench_store(tmp: Path, rows: int, dim: int) -> None:
     from zsar_bench.features import load_feature_set
     from zsar_bench.features.arrow_store import load_arrow_feature_set, write_arrow_feature_set
     from zsar_bench.features.importers import import_generic
-    from zsar_bench.features.store import feature_root
+    from zsar_bench.features.base import feature_root
 
     ds = get_dataset("kinetics")
     rng = np.random.default_rng(0)

@@ -8,7 +8,8 @@ from zsar_bench.features import load_feature_set
 from zsar_bench.metrics import zsl_metrics
 from zsar_bench.method import FitContext, build_method
 from zsar_bench.plugins import load_plugins
-from zsar_bench.runner import RunSpec, make_fold_data, run_fold
+from zsar_bench.folds import make_fold_data
+from zsar_bench.runner import RunSpec, run_fold
 from zsar_bench.splits import load_protocol
 
 

@@ -1,5 +1,5 @@
 """Known-answer checks of the classic baselines (methods/w2v.py ... methods/dem.py and
-zsar_bench/baselines.py): closed forms against direct solves, losses against hand-computed values,
+zsar_bench/models/semantic.py): closed forms against direct solves, losses against hand-computed values,
 and every method on a small synthetic problem it must solve."""
 import sys
 
@@ -8,7 +8,7 @@ import pytest
 import scipy.linalg as sla
 import torch
 
-from zsar_bench.baselines import (_shifted_tridiagonal_solves, class_semantics, eszsl_solve, l2_rows, sae_solve,
+from zsar_bench.models.semantic import (_shifted_tridiagonal_solves, class_semantics, eszsl_solve, l2_rows, sae_solve,
                                   solve_sylvester_sym)
 from zsar_bench.method import METHODS, FitContext, build_method
 from zsar_bench.plugins import load_plugins

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import reference
-from zsar_bench.baselines import class_semantics, l2_rows
+from zsar_bench.models.semantic import class_semantics, l2_rows
 from zsar_bench.datasets import get_dataset
 from zsar_bench.method import METHODS, FitContext, Ingredient, build_method
 from zsar_bench.plugins import load_plugins

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT
 
-from zsar_bench import cli, runner
+from zsar_bench import cli, sweep
 from zsar_bench.planning import ConfigError, expand_grid, load_config
 from zsar_bench.runner import spec_key
 
@@ -21,7 +21,7 @@ def planned(monkeypatch):
         calls.append((list(specs), kwargs))
         return [], 0
 
-    monkeypatch.setattr(runner, "run_specs", fake_run_specs)
+    monkeypatch.setattr(sweep, "run_specs", fake_run_specs)
 
     def plan(*argv, tmp):
         calls.clear()
@@ -80,7 +80,7 @@ def test_the_default_grid_point_is_the_plain_command(planned, tmp_path):
 
 def test_shipped_configs_plan(planned, tmp_path):
     for name in ("er_ablations", "baselines", "lr_sweep"):
-        cfg = load_config(ROOT / "configs" / f"{name}.yaml")
+        cfg = load_config(ROOT / "configs" / f"{name}.yaml", cli.run_parser())
         assert cfg.methods and cfg.options["datasets"]
     abl, kwargs = planned("--config", str(ROOT / "configs" / "er_ablations.yaml"), tmp=tmp_path)
     assert {s.method for s in abl} == {"er", "er-ed", "er-obj", "er-noer", "er-name"}
@@ -168,7 +168,7 @@ BASE = "datasets: [olympics]\nfolds: 0\n"
 def test_config_mistakes_name_the_file_and_key(text, key, msg, tmp_path, capsys):
     cfg = write(tmp_path, text, "bad.yaml")
     with pytest.raises(ConfigError) as e:
-        load_config(cfg)
+        load_config(cfg, cli.run_parser())
     assert str(cfg) in str(e.value) and key in str(e.value) and msg in str(e.value)
     rc = cli.main(["--config", str(cfg), "--records", str(tmp_path / "r.jsonl"), "--no-report"])
     err = capsys.readouterr().err

@@ -1,13 +1,19 @@
 """Every registered method, with no new test code: fit, score shape, finiteness, class-order
 equivariance, row-order and video-id invariance, determinism, and a different number of unseen
-than seen classes."""
+than seen classes.
+
+A method that needs features of a named model (``feature_model``, e.g. "clip": CLIP video embeddings whose
+manifest records the checkpoint) runs the same checks on such a feature set, built here from a tiny random
+CLIP (tests/clip_fixtures.py) over the same olympics clips, labels and concept detections, and must refuse
+the synthetic features, which record no model."""
 import numpy as np
 import pytest
 
 from zsar_bench.datasets import get_dataset
 from zsar_bench.method import FitContext, build_method
 from zsar_bench.plugins import load_plugins
-from zsar_bench.runner import make_fold_data, score_checked
+from zsar_bench.folds import make_fold_data
+from zsar_bench.runner import score_checked
 from zsar_bench.splits import Fold
 from zsar_bench.types import LabelledVideos
 
@@ -33,6 +39,31 @@ def gzsl_data(olympics_features):
 def fewshot_data(olympics_features):
     classes = get_dataset("olympics").classes()
     return make_fold_data(olympics_features, classes, Fold(0, tuple(SEEN), (), tuple(UNSEEN)), mode="fewshot-5")
+
+
+def feature_model(name):
+    return getattr(__import__("zsar_bench").method.METHODS.get(name), "feature_model", None)
+
+
+@pytest.fixture(scope="module")
+def clip_fold_sets(olympics_features, tmp_path_factory):
+    """{mode: FoldData} of the fold above on a CLIP feature set of a tiny random CLIP: the synthetic set's clips,
+    labels and concept detections; features are random unit vectors of the model's dimension clustered by class
+    (a random CLIP maps random frames too close together to check learning), the manifest records the model."""
+    from clip_fixtures import make_tiny_clip
+    from test_clip_methods import write_tiny_clip_features
+    from zsar_bench.features import load_feature_set
+
+    fs = olympics_features
+    weights = make_tiny_clip(tmp_path_factory.mktemp("conformance-clip"), seed=0)
+    write_tiny_clip_features("olympics", "conformance-clip", weights, labels=fs.labels, video_ids=fs.videos.video_ids,
+                             concepts=fs.concepts, concept_ids=fs.videos.concept_ids,
+                             concept_scores=fs.videos.concept_scores, partition=fs.partition, kind="clusters")
+    clip_fs = load_feature_set("olympics", "conformance-clip")
+    assert clip_fs.manifest["model"]["kind"] == "clip"
+    classes = get_dataset("olympics").classes()
+    fold = Fold(0, tuple(SEEN), (), tuple(UNSEEN))
+    return {mode: make_fold_data(clip_fs, classes, fold, mode=mode) for mode in ("zsl", "gzsl", "fewshot-5")}
 
 
 def _fewshot_conformance(name, data):
@@ -71,8 +102,15 @@ def test_there_are_methods():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_method_conformance(name, fold_data, gzsl_data, request):
+    fewshot_data = None
+    if feature_model(name) is not None:  # needs features of a named model: refuses others, runs on its own
+        assert feature_model(name) == "clip", f"{name}: no conformance feature set for {feature_model(name)!r}"
+        with pytest.raises(ValueError, match="no CLIP model"):
+            _fit(name, gzsl_data)
+        sets = request.getfixturevalue("clip_fold_sets")
+        fold_data, gzsl_data, fewshot_data = sets["zsl"], sets["gzsl"], sets["fewshot-5"]
     if "zsl" not in __import__("zsar_bench").method.METHODS.get(name).modes:  # few-shot only: its own checks
-        return _fewshot_conformance(name, request.getfixturevalue("fewshot_data"))
+        return _fewshot_conformance(name, fewshot_data or request.getfixturevalue("fewshot_data"))
     # fit on the generalised-ZSL training clips (80% of the seen clips), so one model serves every check
     # below, the last included: accuracy on held-out clips of its own seen classes
     m = _fit(name, gzsl_data)

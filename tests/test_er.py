@@ -47,7 +47,8 @@ def test_missing_bert_is_a_clear_error(tmp_path):
 
 def test_er_paper_code_path_on_minilm(plugins, olympics_features):
     from zsar_bench.datasets import get_dataset
-    from zsar_bench.runner import make_fold_data, score_checked
+    from zsar_bench.folds import make_fold_data
+    from zsar_bench.runner import score_checked
     from zsar_bench.splits import load_protocol
 
     fold = load_protocol("olympics", "random-50-50").folds[0]
@@ -82,7 +83,7 @@ def test_er_paper_code_path_on_minilm(plugins, olympics_features):
 
 def test_object_text_shares_the_class_text_module():
     """Point 1: the clip's concept text goes through the same text module as class texts."""
-    from zsar_bench.er import ERNet
+    from zsar_bench.models.er import ERNet
 
     torch.manual_seed(0)
     net = ERNet(16, 8, 4, use_video=False).eval()
@@ -96,7 +97,7 @@ def test_object_text_shares_the_class_text_module():
 
 def test_gates_have_dropout_active_in_training():
     """Point 2: each gate is Linear, ReLU, Dropout(0.5), Linear, Sigmoid; dropout acts in train mode only."""
-    from zsar_bench.er import ERNet
+    from zsar_bench.models.er import ERNet
 
     torch.manual_seed(0)
     net = ERNet(16, 8, 32)
@@ -112,7 +113,7 @@ def test_gates_have_dropout_active_in_training():
 
 def test_text_dropout_acts_on_token_states_before_pooling():
     """Point 3: dropout on [n, L, H] token states, then masked mean, Linear, L2 (hand computation)."""
-    from zsar_bench.er import TextHead
+    from zsar_bench.models.er import TextHead
 
     torch.manual_seed(0)
     head = TextHead(8, 4, dropout=0.5).train()
@@ -131,7 +132,7 @@ def test_text_dropout_acts_on_token_states_before_pooling():
 
 def test_er_loss_uses_the_unclamped_fused_score():
     """Point 4: the ER loss's fused term is v'.c + o'.c, without the class score's clamp."""
-    from zsar_bench.er import ERNet, er_loss
+    from zsar_bench.models.er import ERNet, er_loss
 
     v = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     o = torch.tensor([[0.0, -1.0], [-1.0, 0.0]])  # object scores negative: a clamp would change them
@@ -153,7 +154,7 @@ def test_er_loss_uses_the_unclamped_fused_score():
 
 
 def test_fused_score_is_video_plus_positive_object_part():
-    from zsar_bench.er import ERNet
+    from zsar_bench.models.er import ERNet
 
     v = torch.tensor([[1.0, 0.0]])
     o = torch.tensor([[0.0, 1.0]])

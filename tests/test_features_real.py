@@ -11,7 +11,7 @@ import pytest
 from zsar_bench import cli
 from zsar_bench.datasets import get_dataset
 from zsar_bench.features import FeatureStoreError, list_feature_sets, load_feature_set
-from zsar_bench.features.store import TEST, TRAIN, feature_root
+from zsar_bench.features.base import TEST, TRAIN, feature_root
 from zsar_bench.paths import data_root, set_data_root
 
 DIM = 8

@@ -7,10 +7,11 @@ import pytest
 
 from zsar_bench.datasets import get_dataset
 from zsar_bench.features import load_feature_set
-from zsar_bench.features.store import FeatureSet, FeatureStoreError
+from zsar_bench.features.base import FeatureSet, FeatureStoreError
 from zsar_bench.method import METHODS, Method, register_method
 from zsar_bench.plugins import load_plugins
-from zsar_bench.runner import RunSpec, check_same_backbone, make_fold_data, run_fold, score_checked
+from zsar_bench.folds import check_same_backbone, make_fold_data
+from zsar_bench.runner import RunSpec, run_fold, score_checked
 from zsar_bench.splits import Fold, load_protocol
 from zsar_bench.types import Videos
 

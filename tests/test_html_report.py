@@ -17,8 +17,8 @@ from conftest import ROOT
 pytest.importorskip("jinja2")
 pytest.importorskip("matplotlib")
 
-from zsar_bench import html_report  # noqa: E402
-from zsar_bench.latex_report import escape  # noqa: E402
+from zsar_bench.reports import html as html_report  # noqa: E402
+from zsar_bench.reports.latex import escape  # noqa: E402
 from zsar_bench.records import RecordStore  # noqa: E402
 from zsar_bench.reports import write_reports  # noqa: E402
 

@@ -7,7 +7,7 @@ import pytest
 
 from zsar_bench.features import integrity
 from zsar_bench.features.arrow_store import clean_stale_staging
-from zsar_bench.features.store import FeatureStoreError, feature_root
+from zsar_bench.features.base import FeatureStoreError, feature_root
 from zsar_bench.paths import set_data_root
 
 

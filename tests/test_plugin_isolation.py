@@ -8,7 +8,8 @@ import pytest
 from zsar_bench import metrics, runner
 from zsar_bench.method import METHODS
 from zsar_bench.records import RecordStore
-from zsar_bench.runner import RunSpec, run_specs
+from zsar_bench.runner import RunSpec
+from zsar_bench.sweep import run_specs
 from zsar_bench.splits import load_protocol
 
 EVIL = textwrap.dedent('''

@@ -145,7 +145,8 @@ def test_every_row_of_a_version_1_file_migrates_to_a_valid_record(tmp_path):
 
 @pytest.mark.slow
 def test_the_runner_writes_a_valid_versioned_record(tmp_path, plugins, olympics_features):
-    from zsar_bench.runner import RunSpec, run_specs
+    from zsar_bench.runner import RunSpec
+    from zsar_bench.sweep import run_specs
     from zsar_bench.splits import load_protocol
 
     proto = load_protocol("olympics", "random-50-50")

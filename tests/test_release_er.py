@@ -100,7 +100,7 @@ def inputs(seed: int = 0):
 
 def project_net(model):
     """The project's ERNet carrying the release model's weights."""
-    from zsar_bench.er import ERNet
+    from zsar_bench.models.er import ERNet
 
     net = ERNet(FEAT, HID, DIM)
     with torch.no_grad():
@@ -121,7 +121,7 @@ def project_forward(net, model, x):
 
 
 def test_fused_scores_match_the_release(release):
-    from zsar_bench.er import ERNet
+    from zsar_bench.models.er import ERNet
 
     torch.manual_seed(0)  # fixed release weights: with seed 0 some object scores are negative (asserted below)
     helper = build(release, 1.0)
@@ -146,7 +146,7 @@ def test_fused_scores_match_the_release(release):
 def test_loss_terms_match_the_release(release, seed):
     """Action loss (ER loss weight 0) and total loss (weight 1) of the release's training step; the ER
     loss is their difference. The project computes each term with its own functions."""
-    from zsar_bench.er import ERNet, action_loss, er_loss
+    from zsar_bench.models.er import ERNet, action_loss, er_loss
 
     torch.manual_seed(seed)
     helper_act = build(release, 0.0)

@@ -236,7 +236,7 @@ def test_list_features_shows_a_broken_set_instead_of_crashing(files, capsys):
 @pytest.mark.parametrize("damage", ["truncated features.npy", "missing meta.npz", "object-dtype features.npy",
                                     "corrupt manifest.json"])
 def test_damaged_synthetic_cache_says_delete_and_regenerate(damage, olympics_features, tmp_path, capsys):
-    from zsar_bench.features.store import feature_root
+    from zsar_bench.features.base import feature_root
 
     src = feature_root("olympics", "synthetic")
     root = tmp_path / "root"
@@ -290,7 +290,7 @@ def test_integer_and_validation_rules_apply_to_every_method():
 
 def test_feature_set_names_cannot_leave_the_data_root():
     from zsar_bench.features import FeatureStoreError, load_feature_set
-    from zsar_bench.features.store import feature_root
+    from zsar_bench.features.base import feature_root
 
     for bad in ("../outside", "..", "a/b", "/abs", "", ".hidden", "a..b"):
         with pytest.raises(FeatureStoreError, match="not a plain name"):
@@ -301,7 +301,7 @@ def test_feature_set_names_cannot_leave_the_data_root():
 
 
 def test_kv_pickle_payload_is_never_executed(files, tmp_path):
-    from zsar_bench.baselines import class_semantics
+    from zsar_bench.models.semantic import class_semantics
     from zsar_bench.text.wordvectors import WordVectorError, check_vectors_spec, load_word_vectors
     from zsar_bench.types import ClassInfo
 

@@ -7,7 +7,8 @@ from zsar_bench.records import RecordStore
 
 
 def test_saved_scores_reproduce_the_record_and_feed_per_class(tmp_path, plugins, olympics_features):
-    from zsar_bench.runner import RunSpec, run_specs
+    from zsar_bench.runner import RunSpec
+    from zsar_bench.sweep import run_specs
     from zsar_bench.scores import per_class, read_scores
     from zsar_bench.splits import load_protocol
 

@@ -225,11 +225,11 @@ def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features=
     jobs, threads: worker processes per method and torch/BLAS threads per process (as ``--jobs``/``--threads``).
     device: auto (CUDA when present), cpu, cuda or cuda:N, resolved once.
     log: a function called with each progress line (default: print to stderr).
-    run_options: passed on to ``runner.run_specs`` (e.g. ``isolate=False`` runs every method in this process).
+    run_options: passed on to ``sweep.run_specs`` (e.g. ``isolate=False`` runs every method in this process).
 
     Raises ``PlanError`` (a ValueError) for anything that cannot run as asked, before any run."""
     from .records import RecordStore
-    from .runner import run_specs
+    from .sweep import run_specs
 
     if log is None:
         def log(msg: str) -> None:

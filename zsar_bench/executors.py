@@ -1,9 +1,9 @@
 """Executors: where a sweep's runs are fit and scored. One small interface, five back ends.
 
-``run_specs`` (the driver, ``runner.py``) plans the runs, groups them into jobs, hands the jobs to an
+``run_specs`` (the driver, ``sweep.py``) plans the runs, groups them into jobs, hands the jobs to an
 executor and, as each job completes, computes the metrics and appends the records itself: only the
 driver ever writes records (``finish_record`` + ``RecordStore.append_if_absent``), whatever the back end.
-A job is one call of ``runner._run_batch``: ``execute_run`` for each of its runs (all of one method),
+A job is one call of ``worker._run_batch``: ``execute_run`` for each of its runs (all of one method),
 returning the list of their outputs.
 
 The interface (``Executor``)::
@@ -55,9 +55,8 @@ import math
 import os
 import statistics
 import time
-import traceback
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
@@ -161,8 +160,8 @@ class Executor(ABC):
 
 def _in_worker(setup: tuple, fn: Callable, *args: Any) -> Any:
     """Job entry for back ends whose processes start bare (submitit, ray): data root, plugins and
-    ``--threads`` first (``runner._worker_setup``), then the job."""
-    from .runner import _worker_setup
+    ``--threads`` first (``worker._worker_setup``), then the job."""
+    from .worker import _worker_setup
 
     _worker_setup(*setup)
     return fn(*args)
@@ -178,32 +177,6 @@ def worker_info() -> dict:
 
     return {"pid": os.getpid(), "host": socket.gethostname(), "torch_threads": torch.get_num_threads(),
             "data_root": str(data_root())}
-
-
-@dataclass
-class RunFailure:
-    """A run of a batch raised: the exception (picklable) and its traceback as text. The batch stops there."""
-
-    exc: BaseException
-    trace: str = ""
-    where: str = field(default="")
-
-    @classmethod
-    def capture(cls, exc: BaseException) -> "RunFailure":
-        import pickle
-
-        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        try:
-            pickle.loads(pickle.dumps(exc))
-        except Exception:  # noqa: BLE001 - an exception that cannot travel back: keep its text
-            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-        return cls(exc, trace, f"pid {os.getpid()}")
-
-    def exception(self) -> BaseException:
-        e = self.exc
-        if e.__traceback__ is None and self.trace and hasattr(e, "add_note"):  # it crossed a process boundary
-            e.add_note(f"raised in a job ({self.where}):\n{self.trace.rstrip()}")
-        return e
 
 
 # -- inline ---------------------------------------------------------------------------------------------------
@@ -301,7 +274,7 @@ class LocalExecutor(Executor):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        from .runner import _worker_init
+        from .worker import _worker_init
 
         if self._pool is not None and self._group != group:  # a new method: a fresh pool, never shared
             self._pool.shutdown(wait=True)

@@ -56,7 +56,7 @@ class FitContext:
 
     def seed_everything(self) -> None:
         """Seed python, numpy and torch from ``seed``; call before creating modules."""
-        from .trainer import seed_everything
+        from .runtime import seed_everything
 
         seed_everything(self.seed)
 

@@ -47,7 +47,7 @@ def pretrain_classes(pretrain: str) -> tuple[list[str], list[str]]:
     """(identifiers, readable names) of a pre-training class set."""
     if pretrain == "k400":
         ds = get_dataset("kinetics")
-        return ds.identifiers[:400], ds.names[:400]
+        return ds.identifiers[: ds.seen_pool], ds.names[: ds.seen_pool]
     raise SplitError(f"unknown pre-training class set {pretrain!r}; known: {', '.join(PRETRAIN_SETS)}")
 
 

@@ -1,5 +1,5 @@
 """Run planning: what to run (methods and their arguments, datasets, protocols, folds, seeds, modes) to the
-list of ``RunSpec`` that ``runner.run_specs`` executes.
+list of ``RunSpec`` that ``sweep.run_specs`` executes.
 
 One function, ``plan_runs``, is shared by the command line (``cli.cmd_run``), the Python API
 (``zsar_bench.evaluate``) and config-file sweeps (``run_bench.py --config FILE.yaml``, ``load_config``),
@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
+
+from .runtime import DEVICE_RE
 
 if TYPE_CHECKING:  # imported lazily: the command line imports this module for every command
     from .runner import RunSpec
@@ -112,9 +114,6 @@ def parse_method_args(items: Sequence[str], methods: Sequence[str]) -> dict[str,
                 raise PlanError(f"--method-args {part!r}: method {m!r} is not among --methods ({', '.join(methods)})")
             out[m][key] = value
     return out
-
-
-DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 def check_device(device: str, option: str = "--device") -> str:
@@ -218,10 +217,11 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
     ``gzsl``, ``fewshot-K`` or a list of them; or the command line's ``gzsl``/``fewshot`` (``"1,2,5"`` or
     ints). ``protocol``: a name or a list of names (None: each dataset's default). ``device`` is resolved
     once (auto = CUDA when present) and written into every spec."""
-    from .datasets import DATASETS
+    from .datasets import DATASETS, dataset_names
     from .method import METHODS, build_method
     from .plugins import load_plugins
-    from .runner import RunSpec, check_method_mode, mode_kind
+    from .folds import check_method_mode, mode_kind
+    from .runner import RunSpec
     from .splits import SplitError, check_folds_spec, default_protocol, load_protocol, load_split_file, parse_folds
 
     load_plugins()
@@ -231,7 +231,7 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
     if not entries:
         raise PlanError("no methods given; name at least one (see `run_bench.py list methods`)")
     if not datasets:
-        raise PlanError("no datasets given; name at least one: olympics, hmdb51, ucf101, kinetics")
+        raise PlanError(f"no datasets given; name at least one: {dataset_names()}")
     for m in names:
         if m not in METHODS:
             raise PlanError(METHODS.unknown_message(m))
@@ -338,7 +338,7 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
                 raise PlanError(f"--gzsl needs seen and unseen classes from one dataset; {d}/{pr.protocol} trains "
                                 f"on {pr.train_dataset}: drop --gzsl or choose another protocol")
             chosen.append((d, pr, parse_folds(folds, pr)))
-    from .trainer import resolve_device
+    from .runtime import resolve_device
 
     try:
         resolved = resolve_device(device)
@@ -399,8 +399,9 @@ def _closest(word: str, choices: Iterable[str]) -> str:
     return f" Did you mean: {', '.join(close)}?" if close else ""
 
 
-def load_config(path: Union[str, Path], parser=None) -> Config:
-    """Read and validate a sweep config (YAML). ``ConfigError`` naming the file and key for an unknown key, an
+def load_config(path: Union[str, Path], parser) -> Config:
+    """Read and validate a sweep config (YAML) against ``parser``, the run command's options
+    (``zsar_bench.cli.run_parser()``: a config may set any of them under its name). ``ConfigError`` naming the file and key for an unknown key, an
     unknown method or dataset, a parameter a method lacks, or a value of the wrong type.
 
     Format (every key but ``methods`` and ``datasets`` optional)::
@@ -421,13 +422,9 @@ def load_config(path: Union[str, Path], parser=None) -> Config:
 
     from .datasets import DATASETS
     from .method import METHODS
+    from .folds import mode_kind
     from .plugins import load_plugins
-    from .runner import mode_kind
 
-    if parser is None:
-        from .cli import run_parser
-
-        parser = run_parser()
     path = Path(path)
     where = str(path)
     if not path.is_file():

@@ -107,7 +107,7 @@ def load_protocol(dataset: str, protocol: str) -> Protocol:
 
 
 def default_protocol(dataset: str) -> str:
-    return "kinetics-zsar" if dataset == "kinetics" else "random-50-50"
+    return get_dataset(dataset).default_protocol
 
 
 def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> Protocol:

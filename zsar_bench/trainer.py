@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 import torch
+
+from .runtime import seed_everything
 
 if TYPE_CHECKING:
     from .method import FitContext, Method
@@ -33,20 +34,6 @@ class TrainConfig:
     schedule: str = "cosine"  # cosine | constant
     grad_clip: Optional[float] = 10.0
     drop_last: bool = False
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def resolve_device(device: Optional[str]) -> str:
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu or auto")
-    return device
 
 
 def lr_factor(step: int, total: int, warmup_steps: int, warmup: str, schedule: str) -> float:

@@ -74,6 +74,10 @@ class FitData:
 
     train: LabelledVideos
     concepts: Optional[ConceptVocabulary] = None
+    # The model the features came from, as the feature set's manifest records it ({"kind", "key", "identity"},
+    # e.g. the CLIP checkpoint of CLIP video embeddings); None when it records none. A method that needs the
+    # matching text tower compares ``key`` with its own model's and refuses a mismatch.
+    model: Optional[dict] = None
     feature_dim: int = field(init=False)
 
     def __post_init__(self):

@@ -1,4 +1,5 @@
-"""The four ZSAR datasets, registered by name.
+"""The four ZSAR datasets, registered by name: every fact the harness keeps about a dataset lives here
+(classes, default protocol, the synthetic world's clip count, the Kinetics-400 pool inside Kinetics-ZSAR).
 
 Class lists live as package data (``zsar_bench/data/classes/<name>.tsv``: identifier, readable
 name, in the dataset's canonical order). Descriptions live in
@@ -40,6 +41,11 @@ class Dataset:
     n_classes: int
     source: str
     real_videos: str  # how many clips the real release has, for the docs
+    synthetic_clips: int  # clips in the synthetic world: the real count (Kinetics-ZSAR: 30 per class)
+    default_protocol: str = "random-50-50"  # the protocol a run uses when none is named
+    # Kinetics-ZSAR: its first ``seen_pool`` classes (ER's id order) are Kinetics-400, the seen classes and the
+    # pre-training set of Kinetics backbones (``overlap.py``); None for the other datasets.
+    seen_pool: Optional[int] = None
     extra: dict = field(default_factory=dict)
 
     @cached_property
@@ -83,9 +89,10 @@ def _register(ds: Dataset) -> None:
     DATASETS.register(ds.name, origin="zsar_bench.datasets")(ds)
 
 
-_register(Dataset("olympics", "Olympic Sports", 16, "Niebles et al., ECCV 2010", "783 clips"))
-_register(Dataset("hmdb51", "HMDB51", 51, "Kuehne et al., ICCV 2011", "6,766 clips"))
-_register(Dataset("ucf101", "UCF101", 101, "Soomro et al., arXiv 1212.0402, 2012", "13,320 clips"))
+_register(Dataset("olympics", "Olympic Sports", 16, "Niebles et al., ECCV 2010", "783 clips", synthetic_clips=783))
+_register(Dataset("hmdb51", "HMDB51", 51, "Kuehne et al., ICCV 2011", "6,766 clips", synthetic_clips=6766))
+_register(Dataset("ucf101", "UCF101", 101, "Soomro et al., arXiv 1212.0402, 2012", "13,320 clips",
+                  synthetic_clips=13320))
 _register(
     Dataset(
         "kinetics",
@@ -93,6 +100,22 @@ _register(
         620,
         "Carreira et al. 2018; ZSAR split by Chen and Huang, ICCV 2021",
         "about 240k training clips for the 400 seen classes",
-        extra={"n_seen_pool": 400},
+        synthetic_clips=620 * 30,
+        default_protocol="kinetics-zsar",
+        seen_pool=400,
     )
 )
+
+
+def default_protocols() -> str:
+    """"random-50-50; kinetics-zsar for kinetics": each dataset's default protocol, for help texts."""
+    by = {}
+    for n in DATASETS.names():
+        by.setdefault(get_dataset(n).default_protocol, []).append(n)
+    common = max(by, key=lambda p: len(by[p]))
+    return "; ".join([common] + [f"{p} for {', '.join(ns)}" for p, ns in by.items() if p != common])
+
+
+def dataset_names() -> str:
+    """"olympics, hmdb51, ucf101, kinetics": for help texts and messages."""
+    return ", ".join(DATASETS.names())

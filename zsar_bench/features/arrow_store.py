@@ -36,7 +36,7 @@ import numpy as np
 from ..datasets import get_dataset
 from ..types import ConceptVocabulary, Videos
 from .integrity import IntegrityError, file_digests, verify_files
-from .store import TEST, TRAIN, FeatureSet, FeatureStoreError, feature_root, read_json_checked, read_manifest
+from .base import TEST, TRAIN, FeatureSet, FeatureStoreError, feature_root, read_json_checked, read_manifest
 
 FORMAT_VERSION = 1
 FLOAT16_MAX = float(np.finfo(np.float16).max)

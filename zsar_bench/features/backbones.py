@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .store import FeatureStoreError
+from .base import FeatureStoreError
 
 TSM_MEAN, TSM_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 BIT_MEAN, BIT_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)

@@ -14,6 +14,11 @@ Decoding is PyAV (threads decode the next batch while the networks run). Work is
 finished batches are kept as shards under ``<dataset>/.extract/<name>/`` with a fingerprint of the
 settings; rerunning the same command continues where it stopped, and the feature set is written
 (atomically, through ``write_arrow_feature_set``) only when every video is done.
+
+The engine (``run_extraction``: listing, decoding threads, batches, staging shards, resume, failures,
+the atomic write, throughput) is shared by every backbone; what is per backbone (which frames, their
+pre-processing, the networks, the manifest's backbone entries) is an ``ExtractBackend``:
+``TsmBitBackend`` here, ``extract_clip.ClipBackend`` for CLIP image embeddings.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ import numpy as np
 from ..datasets import get_dataset
 from .arrow_store import _examples, check_name, write_arrow_feature_set
 from .importers import ClassResolver, _read_jsonl, bit_vocabulary
-from .store import FeatureStoreError, feature_root
+from .base import FeatureStoreError, feature_root
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".ogv")
 EXTRACT_VERSION = 1
@@ -115,8 +120,10 @@ def _decode_pass(path: str, wanted: Optional[set[int]]) -> tuple[dict[int, np.nd
     return frames, n
 
 
-def decode_sampled(path: str, num_segments: int = 8, bit_frames: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(frames [F, H, W, 3] uint8, TSM rows into frames, BiT rows into frames, n_frames)."""
+def decode_at(path: str, samplers: Sequence[Callable[[int], np.ndarray]]
+              ) -> tuple[np.ndarray, list[np.ndarray], int]:
+    """Decode the frames that ``samplers`` (n_frames -> frame indices) ask for, once each:
+    (frames [F, H, W, 3] uint8, per sampler its rows into frames, n_frames)."""
     import av
 
     with av.open(path) as container:
@@ -126,8 +133,8 @@ def decode_sampled(path: str, num_segments: int = 8, bit_frames: int = 8) -> tup
     n = guess
     for _ in range(2):
         if n > 0:
-            t_idx, b_idx = tsm_indices(n, num_segments), bit_indices(n, bit_frames)
-            frames, actual = _decode_pass(path, set(t_idx.tolist()) | set(b_idx.tolist()))
+            picks = [np.asarray(f(n), dtype=np.int64) for f in samplers]
+            frames, actual = _decode_pass(path, set().union(*(set(p.tolist()) for p in picks)))
         else:
             frames, actual = _decode_pass(path, None)  # unknown length: count first
         if actual == 0:
@@ -140,7 +147,14 @@ def decode_sampled(path: str, num_segments: int = 8, bit_frames: int = 8) -> tup
     order = sorted(frames)
     pos = {k: i for i, k in enumerate(order)}
     stack = np.stack([frames[k] for k in order])
-    return stack, np.array([pos[int(i)] for i in t_idx]), np.array([pos[int(i)] for i in b_idx]), n
+    return stack, [np.array([pos[int(i)] for i in p], dtype=np.int64) for p in picks], n
+
+
+def decode_sampled(path: str, num_segments: int = 8, bit_frames: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(frames [F, H, W, 3] uint8, TSM rows into frames, BiT rows into frames, n_frames)."""
+    stack, (t_rows, b_rows), n = decode_at(path, [lambda k: tsm_indices(k, num_segments),
+                                                  lambda k: bit_indices(k, bit_frames)])
+    return stack, t_rows, b_rows, n
 
 
 def resize_crop(frames: np.ndarray, scale: int = 256, crop: int = 224):
@@ -227,9 +241,13 @@ class Extractor:
 
 
 def _prepare(item: VideoItem, num_segments: int, bit_frames: int, scale: int, crop: int) -> Clip:
+    frames, t_rows, b_rows, n = decode_sampled(item.path, num_segments, bit_frames)
+    return Clip(item, resize_crop(frames, scale, crop), t_rows, b_rows, n)
+
+
+def _guarded(prepare: Callable[[VideoItem], Clip], item: VideoItem) -> Clip:
     try:
-        frames, t_rows, b_rows, n = decode_sampled(item.path, num_segments, bit_frames)
-        return Clip(item, resize_crop(frames, scale, crop), t_rows, b_rows, n)
+        return prepare(item)
     except Exception as e:  # noqa: BLE001 - any decoding problem is reported per video
         return Clip(item, error=f"{type(e).__name__}: {e}")
 
@@ -259,6 +277,114 @@ def _write_shard(stage: Path, k: int, clips: list[Clip], feats, ids, scores) -> 
     os.replace(tmp, stage / f"shard-{k:06d}.npz")
 
 
+class ExtractBackend:
+    """What ``run_extraction`` needs from a backbone. ``prepare`` runs in decoding threads (decode and
+    pre-process one video; exceptions become that video's failure), ``run`` in the main thread (a batch
+    of prepared clips -> features [n, D] and concept ids/scores or None). Settings that change the
+    features go into ``fingerprint`` (unfinished shards only resume under the same one)."""
+
+    kind: str = "?"
+    dim: int = 0  # feature dimension (for an empty set)
+    objects: bool = False  # whether ``run`` returns object concepts
+
+    def fingerprint(self) -> dict:
+        raise NotImplementedError
+
+    def prepare(self, item: VideoItem) -> Clip:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Load what ``run`` needs; called once, only when some video is left to extract."""
+
+    def run(self, clips: list[Clip]):
+        raise NotImplementedError
+
+    def images(self, clip: Clip) -> int:
+        """Images the networks see for this clip (throughput in frames/s)."""
+        return 0
+
+    def vocabulary(self):
+        """(ConceptVocabulary, WordNet ids or None) for the stored concept ids."""
+        return None, None
+
+    def manifest(self) -> tuple[str, dict, dict]:
+        """(backbone description, entries for manifest["extraction"], top-level manifest entries)."""
+        raise NotImplementedError
+
+
+class TsmBitBackend(ExtractBackend):
+    """ER's TSM ResNet-50 features and BiT-M R50x1 top-k ImageNet-21k concepts."""
+
+    kind = "tsm-bit"
+    dim = 2048
+
+    def __init__(self, dataset: str, videos_dir: str | Path, *, weights_tsm=None, weights_bit=None,
+                 random_init=False, objects=True, bit_lemmas=None, bit_wnids=None, device="cpu", scale_size=256,
+                 crop_size=224, num_segments=8, bit_frames=8, top_k=20, trust_weights=False, log: Log = print):
+        from .backbones import load_bit, load_tsm
+
+        if not random_init:  # say what is missing before listing thousands of videos
+            if weights_tsm is None:
+                load_tsm(None)
+            if objects and weights_bit is None:
+                load_bit(None)
+        if random_init:
+            log("warning: --random-init: networks without --weights-* are randomly initialised; the features are "
+                "meaningless (for tests only)")
+        self.concepts = self.wnids = None
+        if objects:
+            if bit_lemmas:
+                self.concepts, self.wnids = bit_vocabulary(bit_lemmas, bit_wnids, log)
+            elif weights_bit is not None or not random_init:
+                raise FeatureStoreError("object concepts need BiT's ImageNet-21k vocabulary: --bit-lemmas "
+                                        "imagenet21k_wordnet_lemmas.txt [--bit-wnids imagenet21k_wordnet_ids.txt], or "
+                                        "--no-objects")
+        self.dataset, self.videos_dir = dataset, videos_dir
+        self.weights_tsm, self.weights_bit, self.random_init, self.objects = weights_tsm, weights_bit, random_init, objects
+        self.device, self.scale_size, self.crop_size = device, scale_size, crop_size
+        self.num_segments, self.bit_frames, self.top_k, self.trust_weights = num_segments, bit_frames, top_k, trust_weights
+        self.ext: Optional[Extractor] = None
+
+    def fingerprint(self) -> dict:
+        return {
+            "version": EXTRACT_VERSION, "dataset": self.dataset, "videos": str(Path(self.videos_dir).resolve()),
+            "tsm": "random-init" if self.weights_tsm is None else _file_digest(self.weights_tsm),
+            "bit": None if not self.objects else ("random-init" if self.weights_bit is None
+                                                  else _file_digest(self.weights_bit)),
+            "scale": self.scale_size, "crop": self.crop_size, "segments": self.num_segments,
+            "bit_frames": self.bit_frames, "top_k": self.top_k,
+        }
+
+    def prepare(self, item: VideoItem) -> Clip:
+        return _prepare(item, self.num_segments, self.bit_frames, self.scale_size, self.crop_size)
+
+    def start(self) -> None:
+        self.ext = Extractor(self.weights_tsm, self.weights_bit, self.random_init, self.objects, self.device,
+                             self.num_segments, self.bit_frames, self.top_k, self.trust_weights)
+
+    def run(self, clips: list[Clip]):
+        return self.ext.run(clips)
+
+    def images(self, clip: Clip) -> int:
+        return len(clip.tsm_rows) + (len(clip.bit_rows) if self.objects else 0)
+
+    def vocabulary(self):
+        if self.concepts is None:  # random-init test networks: placeholder names for the 21,843 outputs
+            from ..types import ConceptVocabulary
+            from .backbones import IN21K_CLASSES
+
+            return ConceptVocabulary(tuple(f"in21k-{i:05d}" for i in range(IN21K_CLASSES)), ("",) * IN21K_CLASSES,
+                                     source="placeholder (random-init BiT, no lemmas)"), None
+        return self.concepts, self.wnids
+
+    def manifest(self) -> tuple[str, dict, dict]:
+        backbone = "TSM ResNet-50 (8 segments, shift 1/8, blockres)" + (
+            " + BiT-M R50x1 ImageNet-21k top-%d" % self.top_k if self.objects else "")
+        if self.random_init:
+            backbone += " [random-init: test only]"
+        return backbone, {"weights_tsm": self.weights_tsm, "weights_bit": self.weights_bit}, {}
+
+
 def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: Sequence[str] = (),
                      classes: Optional[str] = None, weights_tsm: Optional[str] = None,
                      weights_bit: Optional[str] = None, random_init: bool = False, objects: bool = True,
@@ -269,39 +395,45 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
                      restart: bool = False, trust_weights: bool = False, progress: bool = True,
                      on_batch: Optional[Callable[[int, int], None]] = None, log: Log = print,
                      root: Optional[Path] = None) -> dict:
-    """Extract, resumably, and store the feature set; returns its manifest.
+    """Extract TSM features (and BiT concepts), resumably, and store the feature set; returns its manifest.
 
     ``on_batch(n_done, n_total)`` runs after each saved batch (progress hooks, tests)."""
-    import torch
-    from tqdm import tqdm
+    final = precheck_target(dataset, name, overwrite, root)
+    backend = TsmBitBackend(dataset, videos_dir, weights_tsm=weights_tsm, weights_bit=weights_bit,
+                            random_init=random_init, objects=objects, bit_lemmas=bit_lemmas, bit_wnids=bit_wnids,
+                            device=device, scale_size=scale_size, crop_size=crop_size, num_segments=num_segments,
+                            bit_frames=bit_frames, top_k=top_k, trust_weights=trust_weights, log=log)
+    return run_extraction(dataset, name, videos_dir, backend, final=final, metas=metas, classes=classes,
+                          batch_size=batch_size, workers=workers, threads=threads, allow_missing=allow_missing,
+                          allow_empty_classes=allow_empty_classes, overwrite=overwrite, restart=restart,
+                          progress=progress, on_batch=on_batch, log=log, root=root)
 
+
+def precheck_target(dataset: str, name: str, overwrite: bool, root: Optional[Path] = None) -> Path:
+    """The feature set's folder; an error when the name is invalid or taken (without --overwrite)."""
     check_name(name)
     get_dataset(dataset)
     final = Path(root) if root is not None else feature_root(dataset, name)
     if (final / "manifest.json").exists() and not overwrite:
         raise FeatureStoreError(f"feature set {dataset}/{name} already exists at {final}; pass --overwrite to "
                                 "replace it, or choose another name")
-    from .backbones import load_bit, load_tsm
+    return final
 
-    if not random_init:  # say what is missing before listing thousands of videos
-        if weights_tsm is None:
-            load_tsm(None)
-        if objects and weights_bit is None:
-            load_bit(None)
+
+def run_extraction(dataset: str, name: str, videos_dir: str | Path, backend: ExtractBackend, *, final: Path,
+                   metas: Sequence[str] = (), classes: Optional[str] = None, batch_size: int = 4, workers: int = 2,
+                   threads: Optional[int] = None, allow_missing: bool = False, allow_empty_classes: bool = False,
+                   overwrite: bool = False, restart: bool = False, progress: bool = True,
+                   on_batch: Optional[Callable[[int, int], None]] = None, log: Log = print,
+                   root: Optional[Path] = None) -> dict:
+    """The shared engine: list, decode (threads), run ``backend`` batch by batch into resumable shards,
+    and write the feature set atomically once every video is done; returns its manifest."""
+    import torch
+    from tqdm import tqdm
+
     if batch_size < 1:
         raise FeatureStoreError("--batch-size must be at least 1")
-    if random_init:
-        log("warning: --random-init: networks without --weights-* are randomly initialised; the features are "
-            "meaningless (for tests only)")
     items = list_videos(videos_dir, dataset, metas, classes)
-    concepts = wnids = None
-    if objects:
-        if bit_lemmas:
-            concepts, wnids = bit_vocabulary(bit_lemmas, bit_wnids, log)
-        elif weights_bit is not None or not random_init:
-            raise FeatureStoreError("object concepts need BiT's ImageNet-21k vocabulary: --bit-lemmas "
-                                    "imagenet21k_wordnet_lemmas.txt [--bit-wnids imagenet21k_wordnet_ids.txt], or "
-                                    "--no-objects")
     ds = get_dataset(dataset)
     present = {it.label for it in items}
     if len(present) < ds.n_classes and not allow_empty_classes:
@@ -309,12 +441,7 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
         raise FeatureStoreError(f"{len(empty)} of {ds.n_classes} {dataset} classes have no videos under {videos_dir}: "
                                 f"{_examples(empty)}. Add them, or pass --allow-empty-classes")
 
-    fingerprint = {
-        "version": EXTRACT_VERSION, "dataset": dataset, "videos": str(Path(videos_dir).resolve()),
-        "tsm": "random-init" if weights_tsm is None else _file_digest(weights_tsm),
-        "bit": None if not objects else ("random-init" if weights_bit is None else _file_digest(weights_bit)),
-        "scale": scale_size, "crop": crop_size, "segments": num_segments, "bit_frames": bit_frames, "top_k": top_k,
-    }
+    fingerprint = backend.fingerprint()
     stage = _staging(dataset, name) if root is None else final.parent / ".extract" / final.name
     if restart:
         shutil.rmtree(stage, ignore_errors=True)
@@ -336,6 +463,8 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
     if done:
         log(f"resuming: {len(wanted & set(done))} of {len(items)} videos already extracted in {stage}")
     failed: dict[str, str] = {}
+    n_clips = n_images = 0
+    model_s = 0.0
     t0 = time.perf_counter()
     if todo:
         old_threads = torch.get_num_threads()
@@ -343,8 +472,8 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
             torch.set_num_threads(threads)
         torch.set_flush_denormal(True)  # random or tiny activations: denormals slow CPU kernels 10x
         try:
-            ext = Extractor(weights_tsm, weights_bit, random_init, objects, device, num_segments, bit_frames, top_k,
-                            trust_weights)
+            backend.start()
+            t0 = time.perf_counter()  # throughput counts decoding and the networks, not loading them
             shard_no = max([int(f.stem.split("-")[1]) for f in stage.glob("shard-*.npz")] + [-1]) + 1
             batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
             bar = tqdm(total=len(todo), desc=f"extracting {dataset}/{name}", unit="video", disable=not progress)
@@ -352,7 +481,7 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
                 queue: deque = deque()
 
                 def submit(b):
-                    queue.append([pool.submit(_prepare, it, num_segments, bit_frames, scale_size, crop_size) for it in b])
+                    queue.append([pool.submit(_guarded, backend.prepare, it) for it in b])
 
                 for b in batches[:2]:
                     submit(b)
@@ -365,9 +494,13 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
                         if c.error is not None:
                             failed[c.item.video_id] = c.error
                     if ok:
-                        feats, ids, scores = ext.run(ok)
+                        tm = time.perf_counter()
+                        feats, ids, scores = backend.run(ok)
+                        model_s += time.perf_counter() - tm
                         _write_shard(stage, shard_no, ok, feats, ids, scores)
                         shard_no += 1
+                        n_clips += len(ok)
+                        n_images += sum(backend.images(c) for c in ok)
                     bar.update(len(clips))
                     if on_batch is not None:
                         on_batch(len(items) - len(todo) + sum(len(b) for b in batches[:bi + 1]), len(items))
@@ -376,6 +509,12 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
             torch.set_flush_denormal(False)
             torch.set_num_threads(old_threads)
     elapsed = time.perf_counter() - t0
+    speed = {"seconds_this_run": round(elapsed, 2), "clips_this_run": n_clips, "model_seconds_this_run": round(model_s, 2),
+             "clips_per_s": round(n_clips / elapsed, 3) if n_clips and elapsed > 0 else None,
+             "frames_per_s": round(n_images / elapsed, 2) if n_clips and elapsed > 0 else None}
+    if n_clips:
+        log(f"extracted {n_clips} videos in {elapsed:.1f}s: {speed['clips_per_s']:.2f} videos/s, "
+            f"{speed['frames_per_s']:.1f} frames/s through the networks ({model_s:.1f}s in them)")
     if failed:
         (stage / "failed.json").write_text(json.dumps(failed, indent=1))
         msg = (f"{len(failed)} of {len(items)} videos could not be decoded: "
@@ -387,29 +526,21 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
     done = _read_shards(stage)
     rows = [it for it in items if it.video_id in done]
     missing = [it.video_id for it in items if it.video_id not in done]
-    feats = np.stack([done[it.video_id]["features"] for it in rows]) if rows else np.zeros((0, 2048), np.float32)
-    cids = cscores = None
-    if objects and rows:
+    feats = (np.stack([done[it.video_id]["features"] for it in rows]) if rows
+             else np.zeros((0, backend.dim), np.float32))
+    cids = cscores = concepts = wnids = None
+    if backend.objects and rows:
         cids = np.stack([done[it.video_id]["concept_ids"] for it in rows])
         cscores = np.stack([done[it.video_id]["concept_scores"] for it in rows])
-        if concepts is None:  # random-init test networks: placeholder names for the 21,843 outputs
-            from ..types import ConceptVocabulary
-            from .backbones import IN21K_CLASSES
-
-            concepts = ConceptVocabulary(tuple(f"in21k-{i:05d}" for i in range(IN21K_CLASSES)),
-                                         ("",) * IN21K_CLASSES, source="placeholder (random-init BiT, no lemmas)")
-    backbone = "TSM ResNet-50 (8 segments, shift 1/8, blockres)" + (" + BiT-M R50x1 ImageNet-21k top-%d" % top_k if objects else "")
-    if random_init:
-        backbone += " [random-init: test only]"
-    extra = {"layout": "extract", "extraction": {**fingerprint, "weights_tsm": weights_tsm, "weights_bit": weights_bit,
-                                                 "seconds_this_run": round(elapsed, 2),
-                                                 "n_failed": len(failed)}}
+        concepts, wnids = backend.vocabulary()
+    backbone, ext_extra, top_extra = backend.manifest()
+    extra = {"layout": "extract", **top_extra,
+             "extraction": {"backbone": backend.kind, **fingerprint, **ext_extra, **speed, "n_failed": len(failed)}}
     manifest = write_arrow_feature_set(
         dataset, name, video_ids=[it.video_id for it in rows], labels=np.array([it.label for it in rows], np.int64),
-        features=feats, concept_ids=cids, concept_scores=cscores, concepts=concepts if cids is not None else None,
-        concept_wordnet_ids=wnids if cids is not None else None, source=f"extract: {Path(videos_dir).resolve()}",
-        backbone=backbone, missing=missing, extra=extra, overwrite=overwrite,
-        allow_empty_classes=allow_empty_classes or bool(missing), root=root)
+        features=feats, concept_ids=cids, concept_scores=cscores, concepts=concepts, concept_wordnet_ids=wnids,
+        source=f"extract: {Path(videos_dir).resolve()}", backbone=backbone, missing=missing, extra=extra,
+        overwrite=overwrite, allow_empty_classes=allow_empty_classes or bool(missing), root=root)
     shutil.rmtree(stage, ignore_errors=True)
     _rmdir_quiet(stage.parent)
     return manifest

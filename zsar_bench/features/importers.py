@@ -35,7 +35,7 @@ import numpy as np
 from ..datasets import get_dataset
 from ..types import ConceptVocabulary
 from .arrow_store import _examples, check_name, write_arrow_feature_set
-from .store import TEST, TRAIN, FeatureStoreError, feature_root
+from .base import TEST, TRAIN, FeatureStoreError, feature_root
 
 Log = Callable[[str], None]
 
@@ -291,10 +291,17 @@ def subset(col: Collected, keep: np.ndarray) -> Collected:
 def finish(dataset: str, name: str, col: Collected, *, source: str, backbone: str, layout: str,
            concepts: Optional[ConceptVocabulary] = None, wnids: Optional[list[str]] = None, strict: bool = False,
            allow_empty_classes: bool = False, overwrite: bool = False, expect_dim: Optional[int] = None,
-           log: Log = print, root: Optional[Path] = None) -> dict:
+           log: Log = print, root: Optional[Path] = None, model: Optional[dict] = None,
+           model_dim: Optional[int] = None) -> dict:
+    """Validate and store; ``model`` (CLIP features: {"kind", "key", "identity"}) goes into the manifest,
+    and the features must then have ``model_dim`` (the checkpoint's projection_dim) columns when given."""
     missing = [v for ids in col.missing.values() for v in ids]
     if expect_dim is not None and col.features.shape[1] != expect_dim:
         raise FeatureStoreError(f"features have dimension {col.features.shape[1]}, --dim says {expect_dim}")
+    if model_dim is not None and col.features.shape[1] != model_dim:
+        raise FeatureStoreError(f"features have dimension {col.features.shape[1]}, but the CLIP model given by "
+                                f"--clip-weights ({model['key'] if model else '?'}) embeds in {model_dim} dimensions "
+                                "(projection_dim): were they computed with another checkpoint?")
     if missing:
         detail = "; ".join(f"{why}: {len(ids)} (e.g. {_examples(ids, 3)})" for why, ids in col.missing.items() if ids)
         msg = f"{len(missing)} of {col.n_listed} videos the source lists could not be imported ({detail})"
@@ -307,6 +314,8 @@ def finish(dataset: str, name: str, col: Collected, *, source: str, backbone: st
                                 "(one name per line or name<TAB>definition) or --bit-lemmas/--bit-wnids")
     extra = {"layout": layout, "n_listed": int(col.n_listed),
              "missing_by_reason": {k: len(v) for k, v in col.missing.items() if v}}
+    if model is not None:
+        extra["model"] = model
     return write_arrow_feature_set(
         dataset, name, video_ids=col.video_ids, labels=col.labels, features=col.features,
         concept_ids=col.concept_ids, concept_scores=col.concept_scores, partition=col.partition,
@@ -383,7 +392,8 @@ def import_er(dataset: str, name: str, path: str | Path, *, metas: Sequence[str]
               objects: Optional[str] = None, bit_lemmas=None, bit_wnids=None, concepts_file=None,
               classes: Optional[str] = None, backbone: Optional[str] = None, strict: bool = False,
               allow_empty_classes: bool = False, overwrite: bool = False, dim: Optional[int] = None,
-              progress: bool = True, log: Log = print, root: Optional[Path] = None) -> dict:
+              progress: bool = True, log: Log = print, root: Optional[Path] = None,
+              model: Optional[dict] = None, model_dim: Optional[int] = None) -> dict:
     _precheck(dataset, name, overwrite, root)
     base = Path(path)
     if not base.is_dir():
@@ -448,7 +458,7 @@ def import_er(dataset: str, name: str, path: str | Path, *, metas: Sequence[str]
         backbone = "TSM ResNet-50" + (" + BiT-M R50x1 top-k concepts" if objects else "") + " (ER release layout)"
     return finish(dataset, name, col, source=src, backbone=backbone, layout="er", concepts=concepts,
                   wnids=wn, strict=strict, allow_empty_classes=allow_empty_classes, overwrite=overwrite,
-                  expect_dim=dim, log=log, root=root)
+                  expect_dim=dim, log=log, root=root, model=model, model_dim=model_dim)
 
 
 # --------------------------------------------------------------------------------------- generic layout
@@ -509,7 +519,8 @@ def import_generic(dataset: str, name: str, path: str | Path, *, index: Optional
                    bit_lemmas=None, bit_wnids=None, classes: Optional[str] = None, backbone: Optional[str] = None,
                    strict: bool = False, allow_empty_classes: bool = False, overwrite: bool = False,
                    dim: Optional[int] = None, progress: bool = True, log: Log = print,
-                   root: Optional[Path] = None) -> dict:
+                   root: Optional[Path] = None, model: Optional[dict] = None,
+                   model_dim: Optional[int] = None) -> dict:
     _precheck(dataset, name, overwrite, root)
     if not index:
         raise FeatureStoreError("--from generic needs --index FILE (CSV/TSV/Parquet/JSONL: video id, class[, partition]) "
@@ -547,7 +558,7 @@ def import_generic(dataset: str, name: str, path: str | Path, *, index: Optional
         col.concept_ids, col.concept_scores = np.asarray(cid), np.asarray(csc)
     return finish(dataset, name, col, source=f"generic: {Path(path)} + {Path(index).name}", backbone=backbone or "unknown",
                   layout="generic", concepts=concepts, wnids=wn, strict=strict, allow_empty_classes=allow_empty_classes,
-                  overwrite=overwrite, expect_dim=dim, log=log, root=root)
+                  overwrite=overwrite, expect_dim=dim, log=log, root=root, model=model, model_dim=model_dim)
 
 
 # --------------------------------------------------------------------------------------- hf layout
@@ -586,7 +597,8 @@ def import_hf(dataset: str, name: str, path: str, *, split: Optional[str] = None
               concept_scores_column: Optional[str] = None, concepts_file=None, bit_lemmas=None, bit_wnids=None,
               classes: Optional[str] = None, backbone: Optional[str] = None, strict: bool = False,
               allow_empty_classes: bool = False, overwrite: bool = False, dim: Optional[int] = None,
-              progress: bool = True, log: Log = print, root: Optional[Path] = None) -> dict:
+              progress: bool = True, log: Log = print, root: Optional[Path] = None,
+              model: Optional[dict] = None, model_dim: Optional[int] = None) -> dict:
     import datasets
 
     _precheck(dataset, name, overwrite, root)
@@ -644,7 +656,8 @@ def import_hf(dataset: str, name: str, path: str, *, split: Optional[str] = None
         col.concept_scores = _list_column(table, csc, ids, "concept scores", np.float32)
     return finish(dataset, name, col, source=f"hf: {path}" + (f" [{split}]" if split else ""),
                   backbone=backbone or "unknown", layout="hf", concepts=concepts, wnids=wn, strict=strict,
-                  allow_empty_classes=allow_empty_classes, overwrite=overwrite, expect_dim=dim, log=log, root=root)
+                  allow_empty_classes=allow_empty_classes, overwrite=overwrite, expect_dim=dim, log=log, root=root,
+                  model=model, model_dim=model_dim)
 
 
 IMPORTERS = {"er": import_er, "generic": import_generic, "hf": import_hf}

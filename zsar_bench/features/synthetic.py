@@ -57,7 +57,7 @@ import numpy as np
 from ..datasets import DATASETS, get_dataset, load_class_table
 from ..types import ConceptVocabulary, Videos
 from .integrity import IntegrityError, file_digests, verify_files
-from .store import FeatureSet, FeatureStoreError, feature_root
+from .base import FeatureSet, FeatureStoreError, feature_root
 
 GENERATOR_VERSION = 2
 FEATURE_DIM = 2048
@@ -77,7 +77,6 @@ OBJ_TEMP = 0.03  # a class-mode concentrates its relevance on about 12 concepts 
 S_OBJ_JITTER = 1.0  # the detector sees the clip's action and mode with jitter of its own scale, not the visual noise
 OBJ_MIX = {"relevant": 0.45, "common": 0.25, "clutter": 0.30}
 W_OBJ_PRIVATE = 3.0  # private part of a concept's meaning: where objects appear is mostly visual co-occurrence, not definitions
-CLIP_COUNTS = {"olympics": 783, "hmdb51": 6766, "ucf101": 13320, "kinetics": 620 * 30}
 WORLD_ORDER = ("kinetics", "ucf101", "hmdb51", "olympics")
 TEXT_ENCODER = "minilm"
 WORD_VECTORS = "glove50"
@@ -225,13 +224,13 @@ def _clip_counts(n_classes: int, total: int, rng: np.random.Generator) -> np.nda
 
 
 def generate(dataset: str) -> FeatureSet:
-    if dataset not in CLIP_COUNTS:
-        raise FeatureStoreError(f"no synthetic world for dataset {dataset!r}; known: {', '.join(CLIP_COUNTS)}")
+    if dataset not in WORLD_ORDER:
+        raise FeatureStoreError(f"no synthetic world for dataset {dataset!r}; known: {', '.join(WORLD_ORDER)}")
     w = world()
     ds = get_dataset(dataset)
     n_cls = ds.n_classes
     actions = np.array([w["action_of"][(dataset, i)] for i in range(n_cls)])
-    counts = _clip_counts(n_cls, CLIP_COUNTS[dataset], _rng(dataset, "counts"))
+    counts = _clip_counts(n_cls, ds.synthetic_clips, _rng(dataset, "counts"))
     labels = np.repeat(np.arange(n_cls), counts)
     n = len(labels)
     v = _rng(dataset, "clips")

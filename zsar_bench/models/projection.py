@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .method import FitContext, Method
-from .types import ClassInfo, FitData, Videos
+from ..method import FitContext, Method
+from ..types import ClassInfo, FitData, Videos
 
 
 def to_tensor(x: np.ndarray, device: str, dtype=torch.float32) -> torch.Tensor:

@@ -9,7 +9,7 @@
 - plots are SVG files beside the pages (matplotlib, rendered off-screen), referenced by relative paths.
 
 ``build_tables`` turns a summary (``reports.summarise``) into structured tables whose cells are the
-Markdown leaderboard's cells; the LaTeX writer (``latex_report``) reads the same structure.
+Markdown leaderboard's cells; the LaTeX writer (``latex``) reads the same structure.
 Templates: ``zsar_bench/templates/html/`` (Jinja2, shipped as package data).
 """
 from __future__ import annotations
@@ -27,16 +27,16 @@ from typing import Optional
 
 import pandas as pd
 
-from . import reports as R
+from . import tables as R
 
-TEMPLATES = Path(__file__).resolve().parent / "templates" / "html"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "html"
 TABLE_KEYS = ["dataset", "features_id", "protocol", "split_hash", "mode"]
 RUN_KEYS = TABLE_KEYS + ["method", "config_hash"]
 METRIC_LABEL = dict(R.METRICS)
 
 
 # --------------------------------------------------------------------------------------------------
-# structured tables (shared with latex_report)
+# structured tables (shared with latex)
 # --------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -318,7 +318,7 @@ def draw_strip(Figure, spec: dict, path: Path) -> Path:
 def _default_tables(summary: pd.DataFrame, fid: str) -> pd.DataFrame:
     """The zero-shot rows of feature set ``fid`` on each dataset's default protocol (the current split file's
     hash where it has rows, else the split hash with the most rows)."""
-    from .splits import default_protocol, load_protocol
+    from ..splits import default_protocol, load_protocol
 
     sub = summary[(summary["features_id"] == fid) & (summary["mode"] == "zsl")]
     parts = []
@@ -486,7 +486,7 @@ def _per_class_pages(env, base: dict, records: list[dict], scores_dir: Optional[
     links: dict = {}
     if scores_dir is None or not Path(scores_dir).is_dir():
         return links
-    from .scores import per_class
+    from ..scores import per_class
 
     groups = sorted({(r.get("dataset"), r.get("method"), r.get("protocol"), r.get("mode") or "zsl")
                      for r in records if r.get("scores_file") and (Path(scores_dir) / r["scores_file"]).is_file()})

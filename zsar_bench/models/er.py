@@ -18,6 +18,11 @@ Two text towers: ``frozen`` (the harness's shared encoder, every text embedded o
 the fast default; dropout then acts on the pooled embedding, since token states are not cached)
 and ``partial`` (ER's published setting: top layers fine-tuned, frozen prefix cached; dropout on
 the token states before pooling, as released; see ``text/partial.py``).
+
+CLIP's text tower (``er-clip``): ``text_encoder=clip`` is the text tower of the feature set's own CLIP
+model (``FitData.model``; features without one are refused), ``text_encoder=clip:WEIGHTS`` a named
+checkpoint (refused when the features record another CLIP model). Frozen tower only: its pooled input
+is CLIP's projected, L2-normalised end-token embedding, cached on disk by the model's identity key.
 """
 from __future__ import annotations
 
@@ -28,9 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .method import FitContext, Ingredient, Method
-from .text.styles import class_texts
-from .types import ClassInfo, ConceptVocabulary, FitData, Videos
+from ..method import FitContext, Ingredient, Method
+from ..text.styles import class_texts
+from ..types import ClassInfo, ConceptVocabulary, FitData, Videos
 
 N_OBJECTS = 5
 CONCEPT_SEP = " "  # the release joins the clip's concept texts with a space (datasets/prevideo.py)
@@ -209,12 +214,26 @@ class ElaborativeRehearsal(Method):
         return self.use_objects or self.er_loss
 
     # -- text embeddings ---------------------------------------------------------------------------
+    def _text_spec(self, data: FitData) -> str:
+        """The encoder spec the text module reads: ``text_encoder``, with ``clip`` (the features' own CLIP model)
+        and ``clip:WEIGHTS`` resolved and checked against the feature set's recorded model."""
+        from ..text.encoders import clip_text_spec, is_clip_spec
+
+        if not is_clip_spec(self.text_encoder):
+            return self.text_encoder
+        if self.tower != "frozen":
+            raise ValueError(f"{self.name}: text_encoder={self.text_encoder} (CLIP's text tower) runs frozen only; "
+                             "set tower=frozen")
+        weights = self.text_encoder[len("clip:"):] if self.text_encoder.startswith("clip:") else ""
+        return clip_text_spec(weights, data.model, self.name, max_length=self.max_length,
+                              require_features_model=not weights)
+
     def _embed(self, texts: Sequence[str], grad: bool = False) -> TextInput:
         """Input of the text module: cached pooled embeddings (frozen) or token states (partial tower)."""
         if self.tower == "frozen":
-            from .text.encoders import get_text_encoder
+            from ..text.encoders import get_text_encoder
 
-            enc = get_text_encoder(self.text_encoder, max_length=self.max_length)
+            enc = get_text_encoder(getattr(self, "text_spec_", self.text_encoder), max_length=self.max_length)
             return torch.as_tensor(enc.encode(list(texts)), device=self.device_)
         ids = self.net_.tower.register(texts)
         if grad:
@@ -224,7 +243,9 @@ class ElaborativeRehearsal(Method):
 
     def _check_concepts(self, videos: Videos) -> None:
         if (self.use_objects or self.er_loss) and (videos.concept_ids is None or self.concepts_ is None):
-            raise ValueError(f"{self.name}: needs object concept detections; this feature set has none")
+            raise ValueError(f"{self.name}: needs object concept detections; this feature set has none (import them "
+                             "with import-features --objects, or run without them: use_objects=false, "
+                             "er_loss=false, ER's er-ed ablation)")
 
     # -- fit ---------------------------------------------------------------------------------------
     def fit(self, data: FitData, ctx: FitContext) -> "ElaborativeRehearsal":
@@ -234,17 +255,18 @@ class ElaborativeRehearsal(Method):
         self.device_ = dev = ctx.device
         self.concepts_ = data.concepts
         train = data.train
+        self.text_spec_ = self._text_spec(data)  # first: a CLIP tower on features of another model is refused
         self._check_concepts(train.videos)
         tower = None
         if self.tower == "partial":
-            from .text.partial import PartialFineTuneEncoder
+            from ..text.partial import PartialFineTuneEncoder
 
             tower = PartialFineTuneEncoder(self.text_encoder, self.trainable_layers, self.max_length)
             text_dim = tower.hidden_size
         else:
-            from .text.encoders import get_text_encoder
+            from ..text.encoders import get_text_encoder
 
-            text_dim = get_text_encoder(self.text_encoder, max_length=self.max_length).dim
+            text_dim = get_text_encoder(self.text_spec_, max_length=self.max_length).dim
         self.net_ = ERNet(train.videos.features.shape[1], text_dim, self.dim, self.use_video, self.use_objects,
                           tower=tower).to(dev)
         t = self.temperature

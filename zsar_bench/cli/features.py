@@ -1,21 +1,34 @@
-"""Commands for real features (dispatched from ``zsar_bench.cli``; ``argv[0]`` is the command name)::
+"""Commands for real features::
 
     run_bench.py import-features DATASET NAME --from er|generic|hf PATH [...]
-    run_bench.py extract-features DATASET NAME --videos DIR [--weights-tsm P] [--weights-bit P] [--random-init] ...
+    run_bench.py extract-features DATASET NAME --videos DIR [--backbone tsm-bit|clip] ...
     run_bench.py overlap PRETRAIN DATASET [--reports-dir reports]
 
 Errors users cause are ``FeatureStoreError`` (or ``SplitError``): ``cli.main`` prints them without a
-traceback.
+traceback; warnings are printed as one plain line each.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import sys
 import time
 import warnings
 import zipfile
-from typing import Optional
+
+from ..datasets import dataset_names
+from .common import data_root_option, log
+
+
+def _plain_warnings(handler):
+    """User-facing warnings (a class with few clips, a skipped video) as one plain line each, no source location."""
+    @functools.wraps(handler)
+    def wrapped(a: argparse.Namespace) -> int:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = lambda message, *_a, **_k: log(f"warning: {message}")
+            return handler(a)
+    return wrapped
 
 EPILOG_IMPORT = """layouts:
   er       PATH = folder of per-video .npy files, shape (1, D). Classes from --metas (ER's JSONL:
@@ -33,15 +46,11 @@ reported and written to missing.txt (--strict makes them an error). A failed imp
 as it was."""
 
 
-def _data_root(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-root", help="where features and caches live (default $ZSAR_BENCH_DATA or ~/.cache/zsar-bench)")
-
-
-def import_parser() -> argparse.ArgumentParser:
+def import_features_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run_bench.py import-features", epilog=EPILOG_IMPORT,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="Import precomputed features into the store as feature set NAME of DATASET.")
-    p.add_argument("dataset", help="olympics, hmdb51, ucf101 or kinetics")
+    p.add_argument("dataset", help=dataset_names())
     p.add_argument("name", help="feature set name, e.g. tsm-bit (used with run_bench.py --features NAME)")
     p.add_argument("path", help="the source (see layouts below)")
     p.add_argument("--from", dest="layout", required=True, choices=["er", "generic", "hf"], help="source layout")
@@ -53,6 +62,10 @@ def import_parser() -> argparse.ArgumentParser:
     g.add_argument("--allow-empty-classes", action="store_true", help="accept classes with no videos")
     g.add_argument("--overwrite", action="store_true", help="replace an existing feature set of that name")
     g.add_argument("--backbone", help="describe the backbone in the manifest (e.g. 'TSM ResNet-50, Kinetics-400')")
+    g.add_argument("--clip-weights", metavar="ID_OR_PATH",
+                   help="the features are CLIP video embeddings of this checkpoint (folder or hub id, only looked up "
+                        "in the local cache): records the model in the manifest, for CLIP methods, and checks the "
+                        "dimension against its projection_dim")
     g = p.add_argument_group("er layout")
     g.add_argument("--metas", action="append", default=[], help="metas JSONL (repeatable); partition train")
     g.add_argument("--test-metas", action="append", default=[],
@@ -72,18 +85,31 @@ def import_parser() -> argparse.ArgumentParser:
     g.add_argument("--concept-scores-column", help="hf")
     g.add_argument("--split", help="hf: which split of a DatasetDict (default: train+test as partitions)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    _data_root(p)
+    data_root_option(p)
     return p
 
 
-def extract_parser() -> argparse.ArgumentParser:
+BACKBONES = ("tsm-bit", "clip")
+BATCH = {"tsm-bit": 4, "clip": 16}
+# extract-features options that only the TSM + BiT networks take
+TSM_ONLY = ("weights_tsm", "weights_bit", "bit_lemmas", "bit_wnids", "random_init", "trust_weights", "scale_size",
+            "crop_size")
+
+
+def extract_features_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run_bench.py extract-features",
-        description="Extract ER's features from videos: TSM ResNet-50 (8 segments, 2048-d) and BiT-M R50x1 "
-                    "ImageNet-21k top-20 concepts (8 frames). Resumable: rerun the same command after an "
+        description="Extract features from videos. --backbone tsm-bit (default): ER's TSM ResNet-50 (8 segments, "
+                    "2048-d) and BiT-M R50x1 ImageNet-21k top-20 concepts (8 frames). --backbone clip: CLIP video "
+                    "embeddings (8 frames sampled as ER's BiT frames, CLIP's preprocessing, image embeddings "
+                    "averaged; projection_dim-d, no object concepts). Resumable: rerun the same command after an "
                     "interruption.")
     p.add_argument("dataset")
     p.add_argument("name")
+    p.add_argument("--backbone", choices=BACKBONES, default="tsm-bit", help="which networks (default %(default)s)")
+    p.add_argument("--weights", metavar="ID_OR_PATH",
+                   help="clip: the CLIP checkpoint, a folder saved with save_pretrained or a hub id in the local "
+                        "Hugging Face cache (required with --backbone clip)")
     p.add_argument("--videos", required=True, help="DIR/<class>/<video>.mp4|avi|..., or any layout with --metas")
     p.add_argument("--metas", action="append", default=[], help="ER's JSONL (videoname relative to DIR, label)")
     p.add_argument("--classes", help="what integer labels in --metas mean (see import-features --help)")
@@ -97,18 +123,19 @@ def extract_parser() -> argparse.ArgumentParser:
                    help="randomly initialise networks without --weights-* (tests only: features are meaningless)")
     p.add_argument("--trust-weights", action="store_true",
                    help="allow checkpoints that pickle Python objects (only for files you trust)")
-    p.add_argument("--batch-size", type=int, default=4, help="videos per forward pass (default %(default)s)")
+    p.add_argument("--batch-size", type=int,
+                   help=f"videos per forward pass (default {BATCH['tsm-bit']} for tsm-bit, {BATCH['clip']} for clip)")
     p.add_argument("--workers", type=int, default=2, help="decoding threads (default %(default)s)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
-    p.add_argument("--scale-size", type=int, default=256, help=argparse.SUPPRESS)
-    p.add_argument("--crop-size", type=int, default=224, help=argparse.SUPPRESS)
+    p.add_argument("--scale-size", type=int, help=argparse.SUPPRESS)  # tsm-bit: 256
+    p.add_argument("--crop-size", type=int, help=argparse.SUPPRESS)  # tsm-bit: 224
     p.add_argument("--allow-missing", action="store_true", help="store the set without videos that fail to decode")
     p.add_argument("--allow-empty-classes", action="store_true", help="accept classes with no videos")
     p.add_argument("--overwrite", action="store_true", help="replace an existing feature set of that name")
     p.add_argument("--restart", action="store_true", help="discard an unfinished extraction and start over")
     p.add_argument("--no-progress", action="store_true")
-    _data_root(p)
+    data_root_option(p)
     return p
 
 
@@ -126,29 +153,25 @@ def overlap_parser() -> argparse.ArgumentParser:
                    help="allow a gensim .kv file (a Python pickle: it can run code) for --vectors; only for files you trust")
     p.add_argument("--threshold", type=float, default=0.05, help="cosine distance threshold (default %(default)s)")
     p.add_argument("--format", choices=["text", "json"], default="text")
-    _data_root(p)
+    data_root_option(p)
     return p
 
 
-PARSERS = {"import-features": import_parser, "extract-features": extract_parser, "overlap": overlap_parser}
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def _summary(man: dict, seconds: float) -> str:
-    from .features.store import feature_root
+    from ..features.base import feature_root
 
     root = feature_root(man["dataset"], man["features"])
     size = sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) / 2**20 if root.is_dir() else 0
     objs = f", top-{man['top_k']} of {man['n_concepts']} concepts" if man.get("top_k") else ""
     part = f", {man['n_test_partition']} held-out (test partition)" if man.get("has_partition") else ""
     miss = f"; {man['n_missing']} missing (listed in missing.txt)" if man.get("n_missing") else ""
+    model = man.get("model") if isinstance(man.get("model"), dict) else None
+    clip = f"; CLIP model {model['key']}" if model else ""
+    method = "clip" if model else "label"
     return (f"{man['dataset']}/{man['features']}: {man['n_videos']} videos x {man['dim']} (float16){objs}{part}; "
             f"{man['n_classes_present']}/{man['n_classes']} classes{miss}\n"
-            f"identity {man['identity']}; {size:.1f} MB at {root}; {seconds:.1f}s\n"
-            f"run it: python run_bench.py --methods label --datasets {man['dataset']} --features {man['features']}")
+            f"identity {man['identity']}{clip}; {size:.1f} MB at {root}; {seconds:.1f}s\n"
+            f"run it: python run_bench.py --methods {method} --datasets {man['dataset']} --features {man['features']}")
 
 
 LAYOUT_ONLY = {"metas": "er", "test_metas": "er", "index": "generic", "split": "hf", "feature_column": "hf",
@@ -156,9 +179,10 @@ LAYOUT_ONLY = {"metas": "er", "test_metas": "er", "index": "generic", "split": "
                "id_column": ("generic", "hf"), "label_column": ("generic", "hf"), "partition_column": ("generic", "hf")}
 
 
-def cmd_import(a: argparse.Namespace) -> int:
-    from .features import FeatureStoreError
-    from .features.importers import import_er, import_generic, import_hf
+@_plain_warnings
+def cmd_import_features(a: argparse.Namespace) -> int:
+    from ..features import FeatureStoreError
+    from ..features.importers import import_er, import_generic, import_hf
 
     for opt, layouts in LAYOUT_ONLY.items():
         layouts = (layouts,) if isinstance(layouts, str) else layouts
@@ -167,8 +191,13 @@ def cmd_import(a: argparse.Namespace) -> int:
                                     f"--from {a.layout}")
 
     common = dict(classes=a.classes, backbone=a.backbone, strict=a.strict, allow_empty_classes=a.allow_empty_classes,
-                  overwrite=a.overwrite, dim=a.dim, progress=not a.no_progress, log=_log,
+                  overwrite=a.overwrite, dim=a.dim, progress=not a.no_progress, log=log,
                   concepts_file=a.concepts, bit_lemmas=a.bit_lemmas, bit_wnids=a.bit_wnids)
+    if a.clip_weights:
+        from ..features.extract_clip import clip_for_import
+
+        model, model_dim, backbone = clip_for_import(a.clip_weights, log)
+        common.update(model=model, model_dim=model_dim, backbone=a.backbone or backbone)
     t0 = time.perf_counter()
     try:
         if a.layout == "er":
@@ -196,37 +225,56 @@ def cmd_import(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_extract(a: argparse.Namespace) -> int:
-    from .cli import DEVICE_RE
-    from .features.extract import extract_features
-    from .trainer import resolve_device
+@_plain_warnings
+def cmd_extract_features(a: argparse.Namespace) -> int:
+    from ..features import FeatureStoreError
+    from ..features.extract import extract_features
+    from ..runtime import DEVICE_RE, resolve_device
 
+    if a.backbone == "clip":
+        if not a.weights:
+            raise FeatureStoreError("--backbone clip needs --weights ID_OR_PATH: a CLIP checkpoint folder (saved with "
+                                    "save_pretrained) or a hub id in the local Hugging Face cache, e.g. "
+                                    "openai/clip-vit-base-patch16")
+        given = [o for o in TSM_ONLY if getattr(a, o) not in (None, False)]
+        if given:
+            opts = ", ".join("--" + o.replace("_", "-") for o in given)
+            raise FeatureStoreError(f"{opts} appl{'ies' if len(given) == 1 else 'y'} to --backbone tsm-bit only; "
+                                    "with --backbone clip the checkpoint is --weights, and its preprocessing (sizes, "
+                                    "mean/std) comes from the checkpoint's preprocessor_config.json")
+    elif a.weights:
+        raise FeatureStoreError("--weights is the CLIP checkpoint of --backbone clip; the TSM and BiT networks take "
+                                "--weights-tsm and --weights-bit")
     if not DEVICE_RE.match(a.device or ""):
-        from .features import FeatureStoreError
-
         raise FeatureStoreError(f"--device {a.device!r} is not a device; use auto (CUDA when present), cpu, cuda or "
                                 "cuda:N (N = GPU index, e.g. cuda:0)")
     try:
         device = resolve_device(a.device)
     except RuntimeError as e:
-        from .features import FeatureStoreError
-
         raise FeatureStoreError(str(e)) from None
     t0 = time.perf_counter()
-    man = extract_features(
-        a.dataset, a.name, a.videos, metas=a.metas, classes=a.classes, weights_tsm=a.weights_tsm,
-        weights_bit=a.weights_bit, random_init=a.random_init, objects=not a.no_objects, bit_lemmas=a.bit_lemmas,
-        bit_wnids=a.bit_wnids, batch_size=a.batch_size, workers=a.workers, device=device,
-        threads=a.threads, scale_size=a.scale_size, crop_size=a.crop_size, allow_missing=a.allow_missing,
-        allow_empty_classes=a.allow_empty_classes, overwrite=a.overwrite, restart=a.restart,
-        trust_weights=a.trust_weights, progress=not a.no_progress, log=_log)
+    batch = a.batch_size if a.batch_size is not None else BATCH[a.backbone]
+    shared = dict(metas=a.metas, classes=a.classes, batch_size=batch, workers=a.workers, device=device,
+                  threads=a.threads, allow_missing=a.allow_missing, allow_empty_classes=a.allow_empty_classes,
+                  overwrite=a.overwrite, restart=a.restart, progress=not a.no_progress, log=log)
+    if a.backbone == "clip":
+        from ..features.extract_clip import extract_clip_features
+
+        man = extract_clip_features(a.dataset, a.name, a.videos, weights=a.weights, **shared)
+    else:
+        man = extract_features(
+            a.dataset, a.name, a.videos, weights_tsm=a.weights_tsm, weights_bit=a.weights_bit,
+            random_init=a.random_init, objects=not a.no_objects, bit_lemmas=a.bit_lemmas, bit_wnids=a.bit_wnids,
+            scale_size=256 if a.scale_size is None else a.scale_size,
+            crop_size=224 if a.crop_size is None else a.crop_size, trust_weights=a.trust_weights, **shared)
     print(_summary(man, time.perf_counter() - t0))
     return 0
 
 
+@_plain_warnings
 def cmd_overlap(a: argparse.Namespace) -> int:
-    from .overlap import overlap_document, write_report
-    from .text.wordvectors import check_vectors_spec, trust_pickle
+    from ..overlap import overlap_document, write_report
+    from ..text.wordvectors import check_vectors_spec, trust_pickle
 
     if a.trust_pickle:
         trust_pickle(a.vectors)
@@ -245,27 +293,3 @@ def cmd_overlap(a: argparse.Namespace) -> int:
                   f"(listed for review in the report, not excluded)")
         print(f"report: {out}")
     return 0
-
-
-HANDLERS = {"import-features": cmd_import, "extract-features": cmd_extract, "overlap": cmd_overlap}
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in PARSERS:
-        print(f"usage: run_bench.py {{{','.join(PARSERS)}}} ... (--help for each)", file=sys.stderr)
-        return 2
-    cmd = argv[0]
-    args = PARSERS[cmd]().parse_args(argv[1:])
-    if args.data_root:
-        from .paths import set_data_root
-
-        set_data_root(args.data_root)
-    with warnings.catch_warnings():  # user-facing warnings as one plain line each, no source location
-        warnings.simplefilter("default")
-        warnings.showwarning = lambda message, *a, **k: _log(f"warning: {message}")
-        return HANDLERS[cmd](args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

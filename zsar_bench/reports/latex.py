@@ -1,6 +1,6 @@
 """LaTeX leaderboards: ``<reports_dir>/latex/<dataset>.tex``, one booktabs ``table`` per leaderboard table.
 
-The rows are the Markdown leaderboard's (``html_report.build_tables``); cells are mean ± sample std in % as
+The rows are the Markdown leaderboard's (``html.build_tables``); cells are mean ± sample std in % as
 ``$40.0 \\pm 10.0$``, the best row's primary metric in bold, rows not significantly worse than the best
 marked $\\approx$ (the caption says so and names the test), published reference rows after a rule and
 marked \\dag / \\ddag. Needs ``\\usepackage{booktabs}`` in the including document.
@@ -14,8 +14,8 @@ from typing import Optional
 
 import pandas as pd
 
-from . import reports as R
-from .html_report import Row, Table, build_tables
+from . import tables as R
+from .html import Row, Table, build_tables
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$",

@@ -1,0 +1,168 @@
+"""The main command: run methods over the folds of protocols (``run_bench.py --methods M --datasets D``),
+or a sweep from a config file (``--config FILE.yaml``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..datasets import dataset_names, default_protocols
+from .commands import COMMAND_HELP, COMMANDS
+from .common import UsageError, _planned, _scores_dir, check_reports_dir, common_options, reports_dir_for
+
+def run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run_bench.py",
+        description="Run zero-shot action recognition methods over every fold of a protocol, append the "
+                    "records, print a mean ± std table and regenerate reports/.",
+        epilog="other commands (run_bench.py COMMAND --help):\n" + "\n".join(
+            f"  {c:<18}{COMMAND_HELP.get(c, '')}" for c in COMMANDS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--methods", help="comma-separated method names (see `list methods`); required unless --config")
+    p.add_argument("--datasets", help=f"comma-separated: {dataset_names()}; required unless --config")
+    p.add_argument("--save-scores", nargs="?", const="", default=None, metavar="DIR",
+                   help="write each run's test score matrix (video ids, class ids, scores) as Parquet, keyed like its "
+                        "record (default DIR: scores/ next to the records file); `report --per-class` reads them")
+    p.add_argument("--config", metavar="FILE.yaml",
+                   help="a sweep: methods with parameter grids (each point is a configuration, keyed like the same "
+                        "--method-args), datasets, protocols, folds, seeds, mode and any option below under its name "
+                        "(e.g. configs/er_ablations.yaml); options given on the command line override the file's; "
+                        "not with --methods or --method-args")
+    p.add_argument("--protocol", help=f"protocol name (default: {default_protocols()}); also e2e10, "
+                                      "and k400-full / k400-e2e10 (train on Kinetics-400 minus overlapping classes) "
+                                      "for hmdb51 and ucf101; see `list protocols`")
+    p.add_argument("--split-file", help="your own folds in the split-file format (validated like the built-ins)")
+    p.add_argument("--exclude-overlap", metavar="PRETRAIN", choices=["k400"],
+                   help="drop target classes that overlap these pre-training classes (k400: Kinetics-400; "
+                        "see reports/overlap_k400_<dataset>.md); the protocol gets a '-no-k400' suffix")
+    p.add_argument("--gzsl", action="store_true",
+                   help="generalised ZSL instead of ZSL: 20%% of each seen class's clips held out, the model fit on "
+                        "the rest, held-out seen + unseen clips classified among seen + unseen classes (Xian et al.); "
+                        "recorded and reported separately")
+    p.add_argument("--fewshot", metavar="K[,K...]",
+                   help="few-shot instead of ZSL, one evaluation mode per K (mode fewshot-K, recorded and reported in "
+                        "a few-shot table of its own): fit on K clips of each test (unseen) class of a fold, classify "
+                        "the rest of their clips among those classes; a K that would leave a class fewer than 5 clips "
+                        "to evaluate is skipped for that fold with a note; each seed is another draw of the K clips; "
+                        "e.g. --fewshot 1,2,5,100 (ER's Table 5); not with --gzsl")
+    p.add_argument("--folds", help="fold numbers, e.g. 0-9 or 0,3 (default: all)")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (default %(default)s)")
+    p.add_argument("--features", default="synthetic", help="feature set name (default %(default)s)")
+    p.add_argument("--method-args", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="override a method hyperparameter; repeat or comma-separate")
+    p.add_argument("--descriptions", help="class descriptions file: ER's JSON ([{word, defn}]) or the project's TSV")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs at once: worker processes per method (--executor local), jobs running at once "
+                        "(submitit-local) or submitted at once (slurm, ray); default: this machine's cores for local "
+                        "and submitit-local, no limit for slurm and ray. Every run's fit and score happen in a worker "
+                        "or job that serves one method; metrics are computed and recorded in this process")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads per process (default 1: the models are small, and oversubscribed "
+                        "threads on a shared CPU cost 10x; use --jobs for parallelism); every worker and job sets it")
+    p.add_argument("--executor", default=None, choices=["local", "inline", "submitit-local", "slurm", "ray"],
+                   help="where runs are fit and scored (default local): local = --jobs spawned worker processes per "
+                        "method; inline = this process (debugging); slurm = submitit jobs on Slurm (needs "
+                        "--slurm-partition and --slurm-time; data root and records on shared storage); "
+                        "submitit-local = the same jobs as processes on this machine (submitit's local cluster: "
+                        "tries the slurm path without a cluster); ray = Ray tasks (pip install 'zsar-bench[ray]'). "
+                        "Submitit sweeps are restart-safe: rerun the same command after the driver died and it "
+                        "collects the jobs that finished meanwhile and resubmits only what is missing")
+    p.add_argument("--runs-per-job", type=int, default=None, metavar="N",
+                   help="runs batched into one job (default: ceil(target / t), t = the method's median train_s + "
+                        "eval_s on that dataset in the records, target 60 s for slurm/submitit-local and 30 s for "
+                        "ray, 1 run per job for local/inline or when no record gives t; at most half --slurm-time)")
+    p.add_argument("--jobs-dir", default=None, metavar="DIR",
+                   help="submitit: job folders, logs and the restart state (default: RECORDS.jobs/ beside the records)")
+    p.add_argument("--slurm-partition", metavar="P", help="--executor slurm: the partition")
+    p.add_argument("--slurm-time", type=int, metavar="MINUTES", help="--executor slurm: each job's time limit")
+    p.add_argument("--slurm-gpus", type=int, metavar="N", help="--executor slurm: GPUs per job (default 0)")
+    p.add_argument("--slurm-cpus", type=int, metavar="N", help="--executor slurm: CPUs per job (default --threads)")
+    p.add_argument("--slurm-mem", type=float, metavar="GB", help="--executor slurm: memory per job")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="--executor ray: a running cluster (e.g. ray://head:10001 or auto; default: start a local one)")
+    p.add_argument("--overwrite", action="store_true", help="redo runs that already have records")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-report", action="store_true", help="do not regenerate reports/ after the run")
+    common_options(p)
+    return p
+
+
+def _apply_config(args: argparse.Namespace):
+    """Read ``--config`` (``planning.load_config``) into ``args``: the file's values for every option not given
+    on the command line (an option given there, i.e. not at its default, overrides the file's). Returns the
+    config (its ``methods`` entries and ``mode``)."""
+    from .. import planning
+
+    given = [opt for opt, dest in (("--methods", "methods"), ("--method-args", "method_args")) if getattr(args, dest)]
+    if given:
+        raise UsageError(f"{' and '.join(given)} cannot be combined with --config {args.config}: the file's `methods:` "
+                         "names the methods and their parameter grids; edit it (or drop --config)")
+    parser = run_parser()
+    cfg = _planned(planning.load_config, args.config, parser)
+    for dest, value in cfg.options.items():
+        if getattr(args, dest, None) == parser.get_default(dest):
+            setattr(args, dest, value)
+    if cfg.options.get("data_root") and args.data_root == cfg.options["data_root"]:
+        from ..paths import set_data_root
+
+        set_data_root(args.data_root)
+    return cfg
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The run command: options (and ``--config``) -> ``planning.plan_runs`` -> ``sweep.run_specs`` -> tables."""
+    from ..planning import plan_runs
+    from ..records import RecordsError, RecordStore
+    from ..reports import render_table, summarise, write_reports
+    from ..sweep import run_specs
+
+    import torch
+
+    from threadpoolctl import threadpool_limits
+
+    cfg = _apply_config(args) if args.config else None
+    if cfg is None and not (args.methods and args.datasets):
+        missing = ", ".join(o for o, v in (("--methods", args.methods), ("--datasets", args.datasets)) if not v)
+        raise UsageError(f"the following arguments are required: {missing} (or --config FILE.yaml)")
+    torch.set_num_threads(max(1, args.threads))
+    threadpool_limits(max(1, args.threads))  # numpy/scipy BLAS too (closed-form methods)
+    # every usage error before any run (and before any feature set is generated or loaded)
+    specs = _planned(plan_runs, cfg.methods if cfg else args.methods, args.datasets, protocol=args.protocol,
+                     split_file=args.split_file, folds=args.folds, seeds=args.seeds, features=args.features,
+                     method_args=None if cfg else args.method_args, mode=cfg.mode if cfg else None, gzsl=args.gzsl,
+                     fewshot=args.fewshot, descriptions=args.descriptions, exclude_overlap=args.exclude_overlap,
+                     device=args.device, progress=not args.no_progress,
+                     save_scores=str(_scores_dir(args)) if args.save_scores is not None else None)
+    if cfg is not None:
+        n_conf = len({(m, json.dumps(a, sort_keys=True, default=str)) for m, a in cfg.methods})
+        print(f"config {args.config}: {n_conf} method configuration(s), {len(specs)} run(s) planned",
+              file=sys.stderr, flush=True)
+    store = RecordStore(args.records)
+    reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
+    try:  # before anything is trained: a result that cannot be recorded is lost
+        store.check_writable(rewrite=args.overwrite)
+    except RecordsError as e:
+        raise UsageError(str(e)) from None
+    if reports_dir is not None:
+        check_reports_dir(reports_dir)
+    t0 = time.perf_counter()
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        from ..executors import ExecutorConfig, ExecutorError
+
+        records, _ = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
+                               threads=max(1, args.threads), executor=ExecutorConfig.from_args(args),
+                               device_request=args.device)
+    except (RecordsError, ExecutorError) as e:
+        raise UsageError(str(e)) from None
+    log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
+    for _, md in render_table(summarise(records, partial=True)):  # this run's folds, even if not all
+        print()
+        print(md)
+    if reports_dir is not None:
+        write_reports(store.read(), reports_dir, source=str(store.path))
+        log(f"reports regenerated in {reports_dir}/")
+    return 0

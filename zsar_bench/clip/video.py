@@ -1,0 +1,77 @@
+"""CLIP video embeddings: frames -> CLIP preprocessing (pure torch) -> image tower -> frame average.
+
+Preprocessing is OpenAI CLIP's (``Resize(S, BICUBIC)``, ``CenterCrop(S)``, ``ToTensor``,
+``Normalize``) done in torch, because PIL/torchvision (and so ``CLIPImageProcessor``) are not
+usable here: the shorter side is resized to ``bundle.resize_size`` with antialiased bicubic and
+rounded back to uint8 levels (PIL resizes uint8 images), centre-cropped to ``bundle.image_size``
+as torchvision's CenterCrop does, scaled to [0, 1] and normalised with the checkpoint's mean/std.
+Antialiased bicubic in torch matches PIL's to within a grey level or so, not bit for bit.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..features.extract import bit_indices
+from .model import ClipBundle, embedding_dim, projected
+
+
+def sample_frame_indices(n_frames: int, num_frames: int = 8) -> np.ndarray:
+    """ER's per-clip frame sampling (its BiT branch): ``round(linspace(0, n - 1, num_frames))``, all
+    frames when ``n <= num_frames``, so CLIP sees the very frames ER's object concepts came from."""
+    return bit_indices(n_frames, num_frames)
+
+
+def preprocess_frames(frames: np.ndarray, bundle: ClipBundle) -> torch.Tensor:
+    """uint8 [T, H, W, 3] RGB -> float32 [T, 3, S, S] (S = ``bundle.image_size``), on the CPU."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be [T, H, W, 3] RGB, got shape {frames.shape}")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8, got {frames.dtype}")
+    size, crop = int(bundle.resize_size), int(bundle.image_size)
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+    h, w = x.shape[-2:]
+    if w <= h:
+        ow, oh = size, int(size * h / w)
+    else:
+        oh, ow = size, int(size * w / h)
+    if (oh, ow) != (h, w):
+        x = F.interpolate(x, size=(oh, ow), mode="bicubic", align_corners=False, antialias=True)
+        x = x.round_().clamp_(0, 255)  # bicubic overshoots; PIL clips to uint8
+    top, left = int(round((oh - crop) / 2.0)), int(round((ow - crop) / 2.0))
+    x = x[:, :, top:top + crop, left:left + crop].div_(255.0)
+    mean = torch.tensor(bundle.mean, dtype=x.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(bundle.std, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def encode_clip_frames(bundle: ClipBundle, frames_batch: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
+    """One embedding per clip, float32 [n, D]: frames go through the image tower in batches of
+    ``batch_size`` frames; each frame's projected embedding is L2-normalised, the clip's frames are
+    averaged, and the mean is L2-normalised again.
+
+    Normalising each frame first gives every frame the same weight whatever its norm (the mean
+    direction is what CLIP's zero-shot video evaluation and ActionCLIP's mean pooling use); the
+    final normalisation makes the dot product with normalised text embeddings a cosine."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if len(frames_batch) == 0:
+        return np.zeros((0, embedding_dim(bundle)), np.float32)
+    pixels = [preprocess_frames(f, bundle) for f in frames_batch]
+    counts = [len(p) for p in pixels]
+    if min(counts) == 0:
+        raise ValueError(f"clip {counts.index(0)} has no frames")
+    allpix = torch.cat(pixels)
+    dtype = next(bundle.model.parameters()).dtype
+    feats = []
+    with torch.inference_mode():
+        for i in range(0, len(allpix), batch_size):
+            x = allpix[i:i + batch_size].to(device=bundle.device, dtype=dtype)
+            f = projected(bundle.model.get_image_features(pixel_values=x)).float()
+            feats.append(F.normalize(f, dim=-1).cpu())
+        per_clip = torch.stack([c.mean(0) for c in torch.cat(feats).split(counts)])
+        return F.normalize(per_clip, dim=-1).numpy().astype(np.float32)

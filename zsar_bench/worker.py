@@ -1,0 +1,130 @@
+"""What runs inside a job's process: worker set-up (threads, data root, plugins) and a job (``run_batch``),
+which calls ``runner.execute_run`` for each of its runs and returns scores or a ``RunFailure``.
+
+Every executor back end (``executors.py``) runs these functions; only the driver (``sweep.py``) records.
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from .paths import set_data_root
+from .records import RecordStore
+from .runner import RunSpec, cached_feature_set, execute_run, spec_features_id, spec_key
+
+
+@dataclass
+class RunFailure:
+    """A run of a batch raised: the exception (picklable) and its traceback as text. The batch stops there."""
+
+    exc: BaseException
+    trace: str = ""
+    where: str = field(default="")
+
+    @classmethod
+    def capture(cls, exc: BaseException) -> "RunFailure":
+        import pickle
+
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:  # noqa: BLE001 - an exception that cannot travel back: keep its text
+            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+        return cls(exc, trace, f"pid {os.getpid()}")
+
+    def exception(self) -> BaseException:
+        e = self.exc
+        if e.__traceback__ is None and self.trace and hasattr(e, "add_note"):  # it crossed a process boundary
+            e.add_note(f"raised in a job ({self.where}):\n{self.trace.rstrip()}")
+        return e
+
+
+
+def _worker_setup(data_root_path: Optional[str], threads: int) -> None:
+    """A worker process before its first run: ``threads`` torch and BLAS threads (``--threads``), the data
+    root, the method plugins."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(max(1, threads))
+    threadpool_limits(max(1, threads))
+    set_data_root(data_root_path)
+    from .plugins import load_plugins
+
+    load_plugins()
+
+
+def _run_batch(specs: Sequence[RunSpec], records_path: Optional[str] = None,
+               resolve_device_here: bool = False) -> list:
+    """One job: ``execute_run`` for each spec, in order. Returns a list aligned with ``specs``: the output of
+    ``execute_run`` (plus ``device`` and ``torch_threads``), None for a run another command recorded meanwhile
+    (checked just before it starts, when ``records_path`` is given), or a ``RunFailure``, after which the
+    batch stops (the list is then shorter). Features are cached per process. ``resolve_device_here``: a
+    job on a cluster node resolves the device asked for (``spec.extra["device_request"]``, e.g. auto) there."""
+    import torch
+
+
+    store = RecordStore(records_path) if records_path is not None else None
+    outs: list = []
+    for spec in specs:
+        try:
+            if resolve_device_here and spec.extra.get("device_request"):
+                from .runtime import resolve_device
+
+                spec.device = resolve_device(spec.extra["device_request"])
+            fs = cached_feature_set(spec.dataset, spec.features)
+            if store is not None and spec_key(spec, spec_features_id(spec, fs)) in store.keys():
+                outs.append(None)
+                continue
+            out = execute_run(spec, fs)
+            out["device"] = spec.device
+            out["torch_threads"] = torch.get_num_threads()
+            outs.append(out)
+        except Exception as e:  # noqa: BLE001 - handed to the driver, which raises it after recording the rest
+            outs.append(RunFailure.capture(e))
+            break
+    return outs
+
+
+def _worker(spec: RunSpec, records_path: Optional[str] = None) -> Optional[dict]:
+    """One run in a worker (``execute_run``); None when another command recorded it meanwhile."""
+    out = _run_batch([spec], records_path)[0]
+    if not isinstance(out, (dict, type(None))):
+        raise out.exception()
+    return out
+
+
+def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int) -> None:
+    _die_with_driver(driver_pid)
+    _worker_setup(data_root_path, threads)
+
+
+def _die_with_driver(driver_pid: int) -> None:
+    """Pool worker initializer: a worker never outlives its driver (kill -9 of a ``--jobs`` run included).
+
+    On Linux the kernel kills the worker when the driver dies (PR_SET_PDEATHSIG); everywhere, a daemon
+    thread exits the worker once its parent is no longer the driver (it was re-parented)."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != driver_pid:  # the driver died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="zsar-bench-driver-watch", daemon=True).start()

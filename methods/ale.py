@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 
 from zsar_bench import register_method
-from zsar_bench.baselines import ER_CONFIGS, BilinearMethod, er_bilinear_fidelity
+from zsar_bench.models.semantic import ER_CONFIGS, BilinearMethod, er_bilinear_fidelity
 from zsar_bench.method import Ingredient
 
 

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from zsar_bench import register_method
-from zsar_bench.baselines import SemanticBaseline, chunks, l2_rows
+from zsar_bench.models.semantic import SemanticBaseline, chunks, l2_rows
 from zsar_bench.method import FitContext, Ingredient
-from zsar_bench.projection import to_tensor
+from zsar_bench.models.projection import to_tensor
 from zsar_bench.types import ClassInfo, FitData, Videos
 
 

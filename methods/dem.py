@@ -29,10 +29,10 @@ import numpy as np
 import torch
 
 from zsar_bench import register_method
-from zsar_bench.baselines import (ER_CONFIGS, ER_FEATURES, ER_SELECTION, SemanticBaseline, chunks, er_class_vectors,
+from zsar_bench.models.semantic import (ER_CONFIGS, ER_FEATURES, ER_SELECTION, SemanticBaseline, chunks, er_class_vectors,
                                   er_schedule, stack_scores)
 from zsar_bench.method import FitContext, Ingredient
-from zsar_bench.projection import to_tensor
+from zsar_bench.models.projection import to_tensor
 from zsar_bench.types import ClassInfo, FitData, Videos
 
 

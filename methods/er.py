@@ -8,11 +8,16 @@
 - ``er-obj``: object stream + descriptions + ER loss.
 - ``er-noer``: the full model without the ER loss.
 - ``er-name``: the full model with class names in place of descriptions.
+- ``er-clip``: the full model on CLIP video features with the text tower of the features' own CLIP
+  checkpoint (``text_encoder=clip``), frozen and cached. Features that record no CLIP model are refused.
+  It uses object concepts as ``er`` does: a CLIP feature set without concept detections is refused with
+  the fix (import them, or ``use_objects=false,er_loss=false``: the ``er-ed`` configuration), not run
+  silently as another model under the same name.
 """
 from dataclasses import replace
 
 from zsar_bench import register_method
-from zsar_bench.er import ElaborativeRehearsal
+from zsar_bench.models.er import ElaborativeRehearsal
 from zsar_bench.method import Ingredient
 
 
@@ -27,7 +32,7 @@ def _ablation(what: str) -> tuple:
                                        "the same switch on this implementation")])
 
 
-def _variant(name: str, summary: str, test_params=None, fidelity=None, **defaults):
+def _variant(name: str, summary: str, test_params=None, fidelity=None, attrs=None, **defaults):
     base = ElaborativeRehearsal.__init__
 
     def __init__(self, **kw):
@@ -38,7 +43,7 @@ def _variant(name: str, summary: str, test_params=None, fidelity=None, **default
     sig = inspect.signature(base)
     params = [p.replace(default=defaults.get(k, p.default)) if k != "self" else p for k, p in sig.parameters.items()]
     __init__.__signature__ = sig.replace(parameters=params)
-    attrs = {"__init__": __init__, "summary": summary, "__doc__": summary}
+    attrs = {**(attrs or {}), "__init__": __init__, "summary": summary, "__doc__": summary}
     if test_params is not None:
         attrs["test_params"] = test_params
     if fidelity is not None:
@@ -68,3 +73,26 @@ _variant("er-obj", "ER ablation: object stream + descriptions + ER loss (no spat
 _variant("er-noer", "ER ablation: full model without the ER loss", fidelity=_ablation("no ER loss"), er_loss=False)
 _variant("er-name", "ER ablation: full model with class names instead of descriptions",
          fidelity=_ablation("class names instead of descriptions"), text_style="name")
+
+_F = {i.name: i for i in ElaborativeRehearsal.fidelity}
+_CLIP_WHY = "the CLIP-era configuration: video and text towers from one CLIP checkpoint"
+_variant("er-clip", "ER on CLIP video features with the features' own CLIP text tower (frozen, cached)",
+         text_encoder="clip", max_length=77, attrs={"feature_model": "clip"},
+         fidelity=_fidelity([
+             replace(_F["text encoder"], ours="the text tower of the checkpoint the video features came from "
+                     "(text_encoder=clip, identity key matched), frozen and cached; texts truncated at CLIP's "
+                     "77-token context (the joined top-5 object texts often are)", same=False,
+                     why=f"{_CLIP_WHY}; fine-tuning CLIP's top layers (er-paper's partial tower) is not implemented"),
+             replace(_F["text module"], ours="dropout 0.5 on the cached CLIP text embedding (projected, L2-normalised "
+                     "end token: CLIP's pooling, not a mean), Linear(D_clip -> 512), L2", same=False,
+                     why="CLIP pools its end token and projects into the joint space; token states are not cached"),
+             replace(_F["video stream"], ours="Linear(D_clip -> 512) on the CLIP video embedding, no dropout, L2",
+                     same=False, why=_CLIP_WHY),
+             replace(_F["concepts"], ours="the CLIP feature set's concept detections; a set without them is refused "
+                     "(use_objects=false, er_loss=false runs the er-ed configuration instead)",
+                     why="real detections need the BiT extractor; a silent fallback would record another model "
+                     "under this name"),
+         ], extra=[Ingredient("video features", "TSM ResNet-50 (Kinetics-400) clip features, 2048-d",
+                              "CLIP video embeddings: frame image embeddings (ER's 8 BiT frames), L2-normalised, "
+                              "averaged, normalised again; the manifest records the CLIP checkpoint", False,
+                              "ER paper (ICCV 2021), Sec. 4.1", _CLIP_WHY)]))

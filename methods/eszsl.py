@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from zsar_bench import register_method
-from zsar_bench.baselines import ER_FEATURES, SemanticBaseline, chunks, er_class_vectors, eszsl_solve, stack_scores
+from zsar_bench.models.semantic import ER_FEATURES, SemanticBaseline, chunks, er_class_vectors, eszsl_solve, stack_scores
 from zsar_bench.method import FitContext, Ingredient
 from zsar_bench.types import ClassInfo, FitData, Videos
 

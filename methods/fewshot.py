@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from zsar_bench import register_method
-from zsar_bench.baselines import chunks, l2_rows, stack_scores
+from zsar_bench.models.semantic import chunks, l2_rows, stack_scores
 from zsar_bench.method import FitContext, Ingredient, Method
-from zsar_bench.projection import to_tensor
+from zsar_bench.models.projection import to_tensor
 from zsar_bench.types import ClassInfo, FitData, Videos
 
 ER_TABLE5 = "Chen and Huang, ICCV 2021, Sec. 5.4 / Table 5"

@@ -22,7 +22,7 @@ import numpy as np
 
 from zsar_bench import register_method
 from zsar_bench.method import Ingredient
-from zsar_bench.projection import ProjectionMethod
+from zsar_bench.models.projection import ProjectionMethod
 from zsar_bench.text.encoders import get_text_encoder
 from zsar_bench.text.styles import class_texts
 from zsar_bench.types import ClassInfo

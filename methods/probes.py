@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from zsar_bench import Method, register_method
-from zsar_bench.er import object_texts
+from zsar_bench.models.er import object_texts
 from zsar_bench.text.encoders import get_text_encoder
 from zsar_bench.text.styles import class_texts
 from zsar_bench.types import ClassInfo, FitData, Videos

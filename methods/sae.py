@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from zsar_bench import register_method
-from zsar_bench.baselines import SemanticBaseline, chunks, l2_rows, sae_solve, stack_scores
+from zsar_bench.models.semantic import SemanticBaseline, chunks, l2_rows, sae_solve, stack_scores
 from zsar_bench.method import FitContext, Ingredient
 from zsar_bench.types import ClassInfo, FitData, Videos
 

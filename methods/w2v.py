@@ -30,9 +30,9 @@ from typing import Sequence
 import numpy as np
 
 from zsar_bench import register_method
-from zsar_bench.baselines import SemanticBaseline
+from zsar_bench.models.semantic import SemanticBaseline
 from zsar_bench.method import Ingredient
-from zsar_bench.projection import ProjectionMethod
+from zsar_bench.models.projection import ProjectionMethod
 from zsar_bench.types import ClassInfo
 
 E2E = "Brattoli et al., CVPR 2020 (E2E); release auxiliary/auxiliary_word2vec.py"

@@ -191,20 +191,6 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-@contextmanager
-def _threads(n: int) -> Iterator[None]:
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        with threadpool_limits(max(1, n)):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features="synthetic", method_args=None,
              mode="zsl", records=None, jobs=None, threads=1, device="auto", overwrite=False, progress=False, *,
              descriptions=None, split_file=None, exclude_overlap=None,
@@ -234,6 +220,8 @@ def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features=
     if log is None:
         def log(msg: str) -> None:
             print(msg, file=sys.stderr, flush=True)
+
+    from .runtime import using_threads as _threads
 
     with _temporary_methods(methods) as (entries, inline), _threads(threads):
         specs = plan_runs(entries, datasets, protocol=protocol, split_file=split_file, folds=folds, seeds=seeds,

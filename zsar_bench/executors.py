@@ -73,8 +73,10 @@ class ExecutorError(Exception):
 
 
 def default_jobs() -> int:
-    """Worker processes when ``--jobs`` is not given: the machine's cores (at least 1)."""
-    return max(1, os.cpu_count() or 1)
+    """Worker processes when ``--jobs`` is not given: the cores this process may use (at least 1)."""
+    from .runtime import available_cores
+
+    return available_cores()
 
 
 # -- the interface --------------------------------------------------------------------------------------------

@@ -66,6 +66,16 @@ class FitContext:
         return Trainer(self, TrainConfig(**config))
 
 
+@dataclass(frozen=True)
+class TextEncoding:
+    """Texts a method configuration will embed with a frozen, disk-cached text encoder (``text.encoders``):
+    ``get_text_encoder(encoder, max_length=max_length).encode(texts)``."""
+
+    encoder: str
+    max_length: int
+    texts: tuple[str, ...]
+
+
 class Method:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
@@ -117,6 +127,16 @@ class Method:
 
     def score(self, videos: Videos, classes: Sequence[ClassInfo]) -> np.ndarray:
         raise NotImplementedError
+
+    # -- optional ------------------------------------------------------------------------------
+    def text_encodings(self, classes: Sequence[ClassInfo], concepts, concept_ids: Optional[np.ndarray]
+                       ) -> list[TextEncoding]:
+        """The texts this configuration will embed with a frozen, cached encoder over a whole feature set
+        (``classes``: every class of the dataset; ``concepts``, ``concept_ids``: its concept vocabulary and each
+        clip's top concepts, or None). The driver encodes them once into the disk cache with every core before
+        any job starts, so workers (one thread each) find them there instead of each encoding them again. A
+        plan, not a fit: the method object is discarded and sees no embedding here. Default: nothing."""
+        return []
 
 
 def _validate_method(name: str, cls: Any) -> None:

@@ -4,9 +4,11 @@ Kept apart from the trainer so the method interface, the text encoders and the r
 without importing the training loop (and without an import circle method <-> trainer)."""
 from __future__ import annotations
 
+import os
 import random
 import re
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -31,3 +33,27 @@ def resolve_device(device: Optional[str]) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu or auto")
     return device
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS says, else every core)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def using_threads(n: int) -> Iterator[int]:
+    """Torch and BLAS (numpy, scipy) at ``n`` threads inside the block; the previous torch setting after it."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    n = max(1, int(n))
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(n):
+            yield n
+    finally:
+        torch.set_num_threads(before)

@@ -8,13 +8,55 @@ repeating a run.
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
 from typing import Callable, Optional
 
 from .features import FeatureSet, load_feature_set
 from .paths import data_root
 from .records import RecordStore, record_key
 from .runner import RunSpec, fewshot_skip_note, finish_record, headline, spec_features_id, spec_key, spec_train_side
+from .runtime import available_cores, using_threads
 from .worker import _run_batch
+
+
+def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], log: Callable[[str], None]) -> int:
+    """The one-time text encodings of the runs to do (``Method.text_encodings``: class, concept and per-clip
+    object texts), computed here once with every core into the disk cache, before any job starts; returns
+    how many texts were encoded. Without it each worker (one thread) would encode the same texts again on
+    its first run. Texts already cached cost a lookup."""
+    from .datasets import get_dataset
+    from .method import build_method
+    from .text.encoders import get_text_encoder
+
+    wanted: dict[tuple[str, int], dict[str, None]] = {}
+    seen: set = set()
+    for s in specs:
+        sides = [(s.dataset, fs_for(s))]
+        tfs, _ = spec_train_side(s, sides[0][1])
+        if tfs is not None:
+            sides.append((tfs.dataset, tfs))
+        for ds, fs in sides:
+            key = (s.method, json.dumps(s.method_args, sort_keys=True, default=str), ds, fs.identity,
+                   json.dumps(s.descriptions, sort_keys=True) if s.descriptions else None)
+            if key in seen:
+                continue
+            seen.add(key)
+            m = build_method(s.method, s.method_args)
+            for enc in m.text_encodings(get_dataset(ds).classes(s.descriptions), fs.concepts, fs.videos.concept_ids):
+                wanted.setdefault((enc.encoder, enc.max_length), {}).update(dict.fromkeys(enc.texts))
+    n_new = 0
+    with using_threads(available_cores()) as n_threads:
+        for (spec, max_length), texts in wanted.items():
+            enc = get_text_encoder(spec, max_length=max_length)
+            missing = len(texts) - len(enc.cache.get_many(texts))
+            if missing:
+                log(f"encoding {missing} texts once with {spec} on {n_threads} thread(s) (cached for every run)")
+                t0 = time.perf_counter()
+                enc.encode(list(texts))
+                log(f"encoded in {time.perf_counter() - t0:.1f}s")
+                n_new += missing
+    return n_new
 
 
 def _plan_jobs(todo: list[tuple[RunSpec, tuple]], ex, timings: dict, override: Optional[int],
@@ -99,13 +141,14 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     planned: dict[tuple, RunSpec] = {}
     notes: dict[str, None] = {}  # few-shot runs skipped for too few clips: one note per (dataset, fold, K)
     n_asked = 0
-    for s in specs:
-        note = fewshot_skip_note(s, fs_for(s))
-        if note:
-            notes.setdefault(note)
-            continue
-        n_asked += 1
-        planned.setdefault(spec_key(s, spec_features_id(s, fs_for(s))), s)
+    with using_threads(available_cores()):  # a synthetic world generated here (once per data root) uses every core
+        for s in specs:
+            note = fewshot_skip_note(s, fs_for(s))
+            if note:
+                notes.setdefault(note)
+                continue
+            n_asked += 1
+            planned.setdefault(spec_key(s, spec_features_id(s, fs_for(s))), s)
     for note in notes:
         log(note)
     if len(planned) < n_asked:
@@ -121,6 +164,7 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     n = len(todo)
     if not todo:
         return [done[k] for k in planned if k in done], skipped
+    pre_encode([s for s, _ in todo], fs_for, log)
 
     def finish(i: int, spec: RunSpec, key: tuple, rec: dict) -> None:
         note = ""

@@ -112,11 +112,18 @@ def _apply_config(args: argparse.Namespace):
     return cfg
 
 
+def _tables(records: list[dict]) -> str:
+    """The tables printed after a run: this run's records, partial folds marked."""
+    from ..reports import render_table, summarise
+
+    return "".join(f"\n{md}\n" for _, md in render_table(summarise(records, partial=True)))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The run command: options (and ``--config``) -> ``planning.plan_runs`` -> ``sweep.run_specs`` -> tables."""
     from ..planning import plan_runs
     from ..records import RecordsError, RecordStore
-    from ..reports import render_table, summarise, write_reports
+    from ..reports.stamp import cached_text, reports_up_to_date
     from ..sweep import run_specs
 
     import torch
@@ -153,16 +160,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         from ..executors import ExecutorConfig, ExecutorError
 
-        records, _ = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
+        records, n_skipped = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
                                threads=max(1, args.threads), executor=ExecutorConfig.from_args(args),
                                device_request=args.device)
     except (RecordsError, ExecutorError) as e:
         raise UsageError(str(e)) from None
     log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
-    for _, md in render_table(summarise(records, partial=True)):  # this run's folds, even if not all
-        print()
-        print(md)
+    print(cached_text(records, lambda: _tables(records)), end="")  # this run's folds, even if not all
     if reports_dir is not None:
-        write_reports(store.read(), reports_dir, source=str(store.path))
-        log(f"reports regenerated in {reports_dir}/")
+        if n_skipped == len(records) and reports_up_to_date(str(store.path), reports_dir):
+            log(f"reports in {reports_dir}/ are up to date (nothing new was recorded)")
+        else:
+            from ..reports import write_reports
+
+            write_reports(store.read(), reports_dir, source=str(store.path))
+            log(f"reports regenerated in {reports_dir}/")
     return 0

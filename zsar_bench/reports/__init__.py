@@ -1,5 +1,19 @@
 """Leaderboards from records: ``tables`` (the summary over folds, significance marks, Markdown tables),
-``write`` (every format into a reports folder), ``html`` (static site with plots), ``latex`` (booktabs)."""
-from .tables import (METRICS, PUBLISHED, inputs_label, primary_metric, records_frame, render_fewshot_tables,  # noqa: F401
-                     render_table, summarise)
-from .write import write_reports  # noqa: F401
+``write`` (every format into a reports folder), ``html`` (static site with plots), ``latex`` (booktabs),
+``stamp`` (what lets a rerun that recorded nothing new skip the work).
+
+The names below load their module (pandas, scipy) on first use, so ``reports.stamp`` stays light."""
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {name: "tables" for name in ("METRICS", "PUBLISHED", "inputs_label", "primary_metric", "records_frame",
+                                      "render_fewshot_tables", "render_table", "summarise")}
+_LAZY["write_reports"] = "write"
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,10 @@ from typing import Optional
 import pandas as pd
 
 from ..records import dedupe, duplicates_note
+from .stamp import write_stamp
 from .tables import METRICS, PUBLISHED, render_table, summarise
+
+
 
 
 def write_reports(records: list[dict], reports_dir: Path, command: Optional[str] = None,
@@ -67,4 +70,6 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
             written += write_latex(summary, reports_dir, command, tables=tables)
             index += ["- `latex/<dataset>.tex`: the same tables in LaTeX (booktabs)"]
     (reports_dir / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    if source:
+        write_stamp(source, reports_dir)
     return written

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from ..datasets import dataset_names, default_protocols
 from .commands import COMMAND_HELP, COMMANDS
@@ -121,19 +122,35 @@ def _tables(records: list[dict]) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The run command: options (and ``--config``) -> ``planning.plan_runs`` -> ``sweep.run_specs`` -> tables."""
-    from ..planning import plan_runs
+    from .. import rerun
     from ..records import RecordsError, RecordStore
     from ..reports.stamp import cached_text, reports_up_to_date
-    from ..sweep import run_specs
 
-    import torch
-
-    from threadpoolctl import threadpool_limits
-
-    cfg = _apply_config(args) if args.config else None
-    if cfg is None and not (args.methods and args.datasets):
+    if not args.config and not (args.methods and args.datasets):
         missing = ", ".join(o for o, v in (("--methods", args.methods), ("--datasets", args.datasets)) if not v)
         raise UsageError(f"the following arguments are required: {missing} (or --config FILE.yaml)")
+    digest = rerun.request_digest(args)
+    done = rerun.recorded(digest, Path(args.records))
+    if done is not None:  # the same request again, every run recorded: nothing to plan, build or import
+        print(cached_text(done, lambda: _tables(done)), end="")
+        reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
+        if reports_dir is not None and not reports_up_to_date(args.records, reports_dir):
+            from ..reports import write_reports
+
+            store = RecordStore(args.records)
+            write_reports(store.read(), reports_dir, source=str(store.path))
+            print(f"reports regenerated in {reports_dir}/", file=sys.stderr)
+        print(f"all {len(done)} run(s) already in {args.records} (use --overwrite to redo them)", file=sys.stderr)
+        return 0
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from ..planning import plan_runs
+    from ..records import record_key
+    from ..sweep import run_specs
+
+    cfg = _apply_config(args) if args.config else None
     torch.set_num_threads(max(1, args.threads))
     threadpool_limits(max(1, args.threads))  # numpy/scipy BLAS too (closed-form methods)
     # every usage error before any run (and before any feature set is generated or loaded)
@@ -166,6 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (RecordsError, ExecutorError) as e:
         raise UsageError(str(e)) from None
     log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
+    rerun.remember(digest, [record_key(r) for r in records])
     print(cached_text(records, lambda: _tables(records)), end="")  # this run's folds, even if not all
     if reports_dir is not None:
         if n_skipped == len(records) and reports_up_to_date(str(store.path), reports_dir):

@@ -95,4 +95,4 @@ _variant("er-clip", "ER on CLIP video features with the features' own CLIP text 
          ], extra=[Ingredient("video features", "TSM ResNet-50 (Kinetics-400) clip features, 2048-d",
                               "CLIP video embeddings: frame image embeddings (ER's 8 BiT frames), L2-normalised, "
                               "averaged, normalised again; the manifest records the CLIP checkpoint", False,
-                              "ER paper (ICCV 2021), Sec. 4.1", _CLIP_WHY)]))
+                              "ER paper (ICCV 2021), implementation details", _CLIP_WHY)]))

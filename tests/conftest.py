@@ -12,6 +12,7 @@ SHARED_REF = ROOT.parent / "shared" / "reference" / "er-zsar"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ["ZSAR_BENCH_RERUN_CACHE"] = "0"  # clean clone or working tree: the same behaviour (reports/stamp.py)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -51,3 +51,47 @@ def test_table_cache_renders_once_per_content(committed):
     committed["v"] = None  # uncommitted code: never cached
     assert stamp.cached_text(recs, render) == "table 3"
     assert stamp.cached_text(recs, render) == "table 4"
+
+
+def test_caches_are_off_in_the_test_suite():
+    assert stamp._code.__module__ == "zsar_bench.reports.stamp"
+    import os
+
+    assert os.environ.get("ZSAR_BENCH_RERUN_CACHE") == "0"
+
+
+def test_rerun_answers_from_the_remembered_plan_without_torch(tmp_path):
+    """A clean clone of this commit, the same command twice: the second plans nothing and never imports torch."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                      text=True).stdout.strip():  # a working tree with edits: the clone lacks them; copy the package
+        import shutil
+
+        shutil.rmtree(clone / "zsar_bench")
+        shutil.copytree(ROOT / "zsar_bench", clone / "zsar_bench", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "methods", clone / "methods", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run(["git", "add", "-A"], cwd=clone, check=True)
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "wip"], cwd=clone, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "ZSAR_BENCH_RERUN_CACHE"}
+    env["ZSAR_BENCH_DATA"] = str(tmp_path / "data")
+    cmd = [sys.executable, "-c", "import sys; sys.argv[0] = 'run_bench.py'; from zsar_bench.cli import main; rc = main("
+           "['--methods', 'chance', '--datasets', 'olympics', '--folds', '0-1', '--records', sys.argv[1], '--no-progress']); "
+           "print('TORCH', 'torch' in sys.modules); sys.exit(rc)", str(tmp_path / "r.jsonl")]
+    first = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    assert "TORCH True" in first.stdout and "TORCH False" in second.stdout
+    assert "all 2 run(s) already in" in second.stderr
+    assert first.stdout.replace("TORCH True", "") == second.stdout.replace("TORCH False", "")  # the same table
+    (tmp_path / "r.jsonl").write_text("")  # every record gone: planned and run again the full way
+    third = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    assert third.returncode == 0 and "TORCH True" in third.stdout

@@ -14,10 +14,16 @@ from typing import Callable, Iterable, Optional
 
 
 def _code() -> Optional[str]:
-    """The code's identity, or None when it has uncommitted changes (or no git)."""
+    """The code's identity, or None when it has uncommitted changes (or no git), or when
+    ``ZSAR_BENCH_RERUN_CACHE=0`` turns these caches off (the test suite does, so that it behaves the same
+    in a clean clone and in a working tree)."""
+    import os
+
     from .. import __version__
     from ..runner import git_sha
 
+    if os.environ.get("ZSAR_BENCH_RERUN_CACHE") == "0":
+        return None
     sha = git_sha()
     return None if sha == "unknown" or sha.endswith("-dirty") else f"{__version__}@{sha}"
 

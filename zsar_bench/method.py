@@ -80,6 +80,9 @@ class Method:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     needs_concepts: ClassVar[bool] = False  # True: uses object concept detections
+    # The kind of model the features must come from (their manifest's "model": e.g. "clip" for methods that
+    # read CLIP video embeddings with the matching text tower); None = any features. Checked at planning.
+    feature_model: ClassVar[Optional[str]] = None
     learns: ClassVar[bool] = True  # False: a sanity row that learns nothing (chance, training-free probes)
     # Evaluation modes it supports: zsl, gzsl, fewshot (any K; fit on K clips of each test class). A zero-shot
     # method can run few-shot; a purely supervised one (fewshot-linear) declares ("fewshot",) and cannot run zsl.

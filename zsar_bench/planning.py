@@ -312,6 +312,8 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
         check_data_root()
     except DataRootError as e:
         raise PlanError(str(e)) from None
+    for name in names:
+        _check_feature_model(name, METHODS.get(name).feature_model, datasets, features)
     desc, desc_source = None, "builtin"
     if descriptions:
         from .text.descriptions import load_descriptions
@@ -354,6 +356,34 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
                                              descriptions=desc, descriptions_source=desc_source, progress=progress,
                                              mode=md, save_scores=save_scores))
     return specs
+
+
+def _check_feature_model(method: str, kind: Optional[str], datasets: Sequence[str], features: str) -> None:
+    """A method that needs features of a named model kind (``Method.feature_model``) refuses, before any run, a
+    feature set whose manifest records another model or none (a set not installed fails later, as any)."""
+    if kind is None:
+        return
+    import json
+
+    from .features.base import feature_root
+
+    for d in datasets:
+        if features == "synthetic":
+            why = "the synthetic set was made by no such model"
+        else:
+            try:
+                man = json.loads((feature_root(d, features) / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            got = (man.get("model") or {}).get("kind") if isinstance(man, dict) else None
+            if got == kind:
+                continue
+            why = f"its manifest records {'a ' + repr(got) + ' model' if got else 'no model'}"
+        raise PlanError(
+            f"method {method!r} needs {kind.upper()} features (a feature set whose manifest records the {kind} model "
+            f"they came from), and {d}/{features}: {why}. Extract them with `run_bench.py extract-features {d} NAME "
+            f"--videos DIR --backbone {kind} --weights W` or import yours with `import-features {d} NAME --from ... "
+            f"--{kind}-weights W`, then pass --features NAME")
 
 
 # -- config files (run_bench.py --config FILE.yaml) -------------------------------------------------------

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..method import FitContext, Ingredient, Method
+from ..method import FitContext, Ingredient, Method, TextEncoding
 from ..text.styles import class_texts
 from ..types import ClassInfo, ConceptVocabulary, FitData, Videos
 
@@ -227,6 +227,21 @@ class ElaborativeRehearsal(Method):
         weights = self.text_encoder[len("clip:"):] if self.text_encoder.startswith("clip:") else ""
         return clip_text_spec(weights, data.model, self.name, max_length=self.max_length,
                               require_features_model=not weights)
+
+    def text_encodings(self, classes: Sequence[ClassInfo], concepts: Optional[ConceptVocabulary],
+                       concept_ids: Optional[np.ndarray]) -> list[TextEncoding]:
+        """The frozen tower's texts over a whole feature set: every class text, the concept texts (ER loss) and
+        every clip's object text (object stream), so the driver encodes them once with every core. A CLIP
+        tower that names no checkpoint (``clip``: the features' own) is resolved at fit and left out here."""
+        if self.tower != "frozen" or self.text_encoder == "clip":
+            return []
+        texts = class_texts(classes, self.text_style)
+        if concepts is not None:
+            if self.er_loss:
+                texts += concepts.texts()
+            if self.use_objects and concept_ids is not None:
+                texts += object_texts(concepts, concept_ids)
+        return [TextEncoding(self.text_encoder, self.max_length, tuple(texts))]
 
     def _embed(self, texts: Sequence[str], grad: bool = False) -> TextInput:
         """Input of the text module: cached pooled embeddings (frozen) or token states (partial tower)."""

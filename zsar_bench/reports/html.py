@@ -189,6 +189,22 @@ def build_tables(summary: pd.DataFrame, published: bool = True) -> list[Table]:
     fs = summary["mode"].astype(str).str.startswith("fewshot-")
     out = [_zsl_table(key, g, published) for key, g in summary[~fs].groupby(TABLE_KEYS, sort=True)]
     out += [_fewshot_table(key, g, published) for key, g in summary[fs].groupby(TABLE_KEYS[:4], sort=True)]
+    if published:
+        out += [t for ds in sorted(set(summary["dataset"])) for t in _reference_tables(ds)]
+    return out
+
+
+def _reference_tables(ds: str) -> list[Table]:
+    """Published results of other backbones (``tables.render_reference_tables``): a table of their own."""
+    out = []
+    for title, md in R.render_reference_tables(ds):
+        header, notes = _split_md(md)
+        rows = [Row([f"{p['method']} (published) §", R.CLIP_ERA_BACKBONE, R._cell(*p["top1"]), p["source"]],
+                    [None, None, p["top1"][0], None], p["method"], f"{p['method']} (published) §", published=True,
+                    values={"top1": tuple(p["top1"])}) for p in R.REFERENCE_DATASETS[ds]]
+        out.append(Table(title, ds, "published", "reference", "", "reference",
+                         ["Method", "Backbone and pre-training", "Top-1", "Source"], [("top1", "Top-1")], "top1",
+                         rows, header, notes, False, _slug(ds, "reference")))
     return out
 
 

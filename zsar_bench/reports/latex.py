@@ -111,7 +111,7 @@ def write_latex(summary: pd.DataFrame, reports_dir: Path, command: Optional[str]
     written = []
     for ds in sorted({t.dataset for t in tables}):
         parts = [f"% {ds} leaderboards (zsar-bench). {gen}", "% Needs \\usepackage{booktabs}.", ""]
-        for t in (t for t in tables if t.dataset == ds):
+        for t in (t for t in tables if t.dataset == ds and t.kind != "reference"):  # references: cite them
             parts += [f"% {t.title}", render_latex_table(t), ""]
         p = out / f"{ds}.tex"
         p.write_text("\n".join(parts), encoding="utf-8")

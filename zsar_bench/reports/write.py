@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..records import dedupe, duplicates_note
 from .stamp import write_stamp
-from .tables import METRICS, PUBLISHED, render_table, summarise
+from .tables import METRICS, PUBLISHED, PUBLISHED_CLIP_ERA, render_reference_tables, render_table, summarise
 
 
 
@@ -38,7 +38,7 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
         index.append("No records yet: run `python run_bench.py --methods label --datasets hmdb51`.")
     else:
         for ds, g in summary.groupby("dataset", sort=True):
-            sections = render_table(g)
+            sections = render_table(g) + render_reference_tables(ds)
             path = reports_dir / f"{ds}.md"
             text = [f"# {ds} leaderboard", "", gen, ""] + gen_note
             for title, md in sections:
@@ -50,7 +50,10 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
         pub = pd.DataFrame([{"dataset": p["dataset"], "protocol": p["protocol"], "method": p["method"],
                              "published": True, "source": p["source"],
                              **{f"{m}_mean": p[m][0] for m, _ in METRICS if m in p},
-                             **{f"{m}_std": p[m][1] for m, _ in METRICS if m in p}} for p in PUBLISHED])
+                             **{f"{m}_std": p[m][1] for m, _ in METRICS if m in p}} for p in PUBLISHED]
+                           + [{"dataset": "kinetics", "protocol": "kinetics600-zs (CLIP-era, ViT-B/16)",
+                               "method": p["method"], "published": True, "source": p["source"],
+                               "top1_mean": p["top1"][0], "top1_std": p["top1"][1]} for p in PUBLISHED_CLIP_ERA])
         full = pd.concat([summary.assign(published=False), pub], ignore_index=True)
         full.to_csv(csv, index=False, float_format="%.4f")
         written.append(csv)

@@ -193,7 +193,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features="synthetic", method_args=None,
              mode="zsl", records=None, jobs=None, threads=1, device="auto", overwrite=False, progress=False, *,
-             descriptions=None, split_file=None, exclude_overlap=None,
+             descriptions=None, split_file=None, exclude_overlap=None, pretrain_names=None,
              log: Optional[Callable[[str], None]] = None, **run_options) -> Results:
     """Run ``methods`` over the folds of ``datasets`` and return their ``Results``.
 
@@ -226,7 +226,8 @@ def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features=
     with _temporary_methods(methods) as (entries, inline), _threads(threads):
         specs = plan_runs(entries, datasets, protocol=protocol, split_file=split_file, folds=folds, seeds=seeds,
                           features=features, method_args=method_args, mode=mode, descriptions=descriptions,
-                          exclude_overlap=exclude_overlap, device=device, progress=progress)
+                          exclude_overlap=exclude_overlap,
+                          pretrain_names=pretrain_names, device=device, progress=progress)
         with tempfile.TemporaryDirectory(prefix="zsar-bench-evaluate-") as tmp:
             store = RecordStore(Path(records) if records is not None else Path(tmp) / "records.jsonl")
             opts = dict(run_options)

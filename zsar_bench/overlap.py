@@ -17,6 +17,12 @@ Criterion 3 with 50-d GloVe flags some pairs that are not the same action (the r
 distance and the matched class, so a reader can judge); criteria 1-2 catch rephrasings the word
 vectors miss. A target class is listed once with every pre-training class it matched.
 
+Pre-training sources: ``k400`` is built in (the first 400 classes of the kinetics dataset); any other source,
+e.g. ``clip`` (the concepts or class names a CLIP checkpoint was trained or prompted with), or a Kinetics-400 list
+of one's own, is a names file the user supplies (``names=``, ``--names FILE``: one name per line, or
+``identifier<TAB>name``; '#' comments); nothing is downloaded. The file's hash goes into the report and into
+the name-independent hash of a protocol without those classes.
+
 The Kinetics-400 lists for UCF101 and HMDB51 ship as package data (``zsar_bench/data/overlap/``,
 written by ``scripts/make_overlap.py``) so that excluding them needs no word vectors at run time;
 ``exclude_overlap`` computes other pairs on the fly.
@@ -40,15 +46,50 @@ from .splits import Fold, Protocol, SplitError
 OVERLAP_VERSION = 1
 THRESHOLD = 0.05  # Brattoli et al.'s cosine distance
 STOP_WORDS = frozenset("a an the of on in at with and or to for from by its his her their".split())
-PRETRAIN_SETS = {"k400": "Kinetics-400 (the first 400 classes of the kinetics dataset, ER's id order)"}
+PRETRAIN_SETS = {"k400": "Kinetics-400 (the first 400 classes of the kinetics dataset, ER's id order)",
+                 "clip": "CLIP's vocabulary (names supplied with --names)"}
+NAMES_HINT = ("pass its names with --names FILE (Python: names=FILE): one name per line, or identifier<TAB>name; "
+              "'#' starts a comment")
 
 
-def pretrain_classes(pretrain: str) -> tuple[list[str], list[str]]:
-    """(identifiers, readable names) of a pre-training class set."""
+def read_names(path: str | Path) -> tuple[list[str], list[str], str]:
+    """(identifiers, names, sha256) of a names file; a SplitError naming the file for a missing or empty one."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SplitError(f"names file {p} cannot be read ({type(e).__name__}: {e}); {NAMES_HINT}") from None
+    ids, names = [], []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        ident, _, name = line.partition("\t")
+        name = (name or ident).strip()
+        ids.append(ident.strip() if _ else exact_key(name) or name)
+        names.append(name)
+    if not names:
+        raise SplitError(f"names file {p} lists no names; {NAMES_HINT}")
+    return ids, names, hashlib.sha256(raw).hexdigest()
+
+
+def pretrain_classes(pretrain: str, names: Optional[str | Path] = None) -> tuple[list[str], list[str]]:
+    """(identifiers, readable names) of a pre-training class set: ``names`` (a file the user supplies) when
+    given, else the built-in list (``k400`` only)."""
+    from .paths import InvalidNameError, check_name
+
+    try:
+        check_name(pretrain, "pre-training set")
+    except InvalidNameError as e:
+        raise SplitError(str(e)) from None
+    if names is not None:
+        ids, nms, _ = read_names(names)
+        return ids, nms
     if pretrain == "k400":
         ds = get_dataset("kinetics")
         return ds.identifiers[: ds.seen_pool], ds.names[: ds.seen_pool]
-    raise SplitError(f"unknown pre-training class set {pretrain!r}; known: {', '.join(PRETRAIN_SETS)}")
+    raise SplitError(f"pre-training set {pretrain!r} has no built-in class list (built in: k400); {NAMES_HINT}")
 
 
 def _camel_split(s: str) -> str:
@@ -88,14 +129,15 @@ def near_identical(a: str, b: str) -> bool:
     return sa == sb or ja == jb
 
 
-def find_overlap(pretrain: str, dataset: str, vectors: str = "glove50", threshold: float = THRESHOLD) -> list[dict]:
+def find_overlap(pretrain: str, dataset: str, vectors: str = "glove50", threshold: float = THRESHOLD,
+                 names: Optional[str | Path] = None) -> list[dict]:
     """Target classes of ``dataset`` that overlap ``pretrain``'s classes, in canonical order.
 
     Each entry: {identifier, name, matches: [{pretrain_identifier, pretrain_name, criterion, distance}]}.
     """
     from .text.wordvectors import load_word_vectors, name_vector
 
-    p_ids, p_names = pretrain_classes(pretrain)
+    p_ids, p_names = pretrain_classes(pretrain, names)
     ds = get_dataset(dataset)
     kv = load_word_vectors(vectors)
 
@@ -131,13 +173,14 @@ def find_overlap(pretrain: str, dataset: str, vectors: str = "glove50", threshol
     return out
 
 
-def find_related(pretrain: str, dataset: str, skip: set[str] = frozenset()) -> list[dict]:
+def find_related(pretrain: str, dataset: str, skip: set[str] = frozenset(), names: Optional[str | Path] = None
+                 ) -> list[dict]:
     """Target classes whose stemmed words contain, or are contained in, a pre-training class's words.
 
     Listed in the report for a human to review ("surfing" / "surfing water", but also "hammering" /
     "hammer throw"); never excluded automatically."""
     st = _stemmer()
-    p_ids, p_names = pretrain_classes(pretrain)
+    p_ids, p_names = pretrain_classes(pretrain, names)
     p_stems = [frozenset(st.stem(w) for w in _content_words(n)) for n in p_names]
     ds = get_dataset(dataset)
     out = []
@@ -151,11 +194,18 @@ def find_related(pretrain: str, dataset: str, skip: set[str] = frozenset()) -> l
     return out
 
 
-def overlap_document(pretrain: str, dataset: str, vectors: str = "glove50", threshold: float = THRESHOLD) -> dict:
-    entries = find_overlap(pretrain, dataset, vectors, threshold)
-    related = find_related(pretrain, dataset, {e["identifier"] for e in entries})
+def overlap_document(pretrain: str, dataset: str, vectors: str = "glove50", threshold: float = THRESHOLD,
+                     names: Optional[str | Path] = None) -> dict:
+    entries = find_overlap(pretrain, dataset, vectors, threshold, names)
+    related = find_related(pretrain, dataset, {e["identifier"] for e in entries}, names)
+    desc = PRETRAIN_SETS.get(pretrain, pretrain)
+    src = {}
+    if names is not None:
+        _, nms, sha = read_names(names)
+        desc = f"{desc.split(' (')[0]}: {len(nms)} names from {Path(names).name} (sha256 {sha[:16]})"
+        src = {"names_file": str(names), "names_sha256": sha, "n_pretrain": len(nms)}
     return {
-        "pretrain": pretrain, "pretrain_description": PRETRAIN_SETS.get(pretrain, pretrain), "dataset": dataset,
+        "pretrain": pretrain, "pretrain_description": desc, "dataset": dataset, **src,
         "version": OVERLAP_VERSION, "vectors": vectors, "threshold": threshold,
         "criteria": ["exact name", "near-identical name (stop words dropped, Porter stems, any order)",
                      f"word-vector cosine distance < {threshold} (mean of word vectors, Brattoli et al.)"],
@@ -170,9 +220,11 @@ def _packaged(pretrain: str, dataset: str) -> Optional[dict]:
     return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else None
 
 
-def load_overlap(pretrain: str, dataset: str) -> dict:
-    """The packaged document when one ships, else computed now with the default settings."""
-    pretrain_classes(pretrain)  # validates the name
+def load_overlap(pretrain: str, dataset: str, names: Optional[str | Path] = None) -> dict:
+    """The packaged document when one ships (built-in lists only), else computed now with the default settings."""
+    pretrain_classes(pretrain, names)  # validates the name and the names file
+    if names is not None:
+        return overlap_document(pretrain, dataset, names=names)
     doc = _packaged(pretrain, dataset)
     if doc is None:
         if dataset == "kinetics" and pretrain == "k400":
@@ -182,18 +234,18 @@ def load_overlap(pretrain: str, dataset: str) -> dict:
     return doc
 
 
-def overlapping_identifiers(pretrain: str, dataset: str) -> list[str]:
-    return [e["identifier"] for e in load_overlap(pretrain, dataset)["overlap"]]
+def overlapping_identifiers(pretrain: str, dataset: str, names: Optional[str | Path] = None) -> list[str]:
+    return [e["identifier"] for e in load_overlap(pretrain, dataset, names)["overlap"]]
 
 
-def exclude_overlap(protocol: Protocol, pretrain: str) -> Protocol:
+def exclude_overlap(protocol: Protocol, pretrain: str, names: Optional[str | Path] = None) -> Protocol:
     """``protocol`` with the classes that overlap ``pretrain`` dropped from seen, val and unseen.
 
     The returned protocol is named ``<protocol>-no-<pretrain>``; its sha256 covers the original
     split file's hash, the pre-training set and the excluded classes, so records and leaderboards
     never mix it with the full protocol.
     """
-    doc = load_overlap(pretrain, protocol.dataset)
+    doc = load_overlap(pretrain, protocol.dataset, names)
     drop = [e["identifier"] for e in doc["overlap"]]
     dropset = set(drop)
     folds = []
@@ -206,7 +258,8 @@ def exclude_overlap(protocol: Protocol, pretrain: str) -> Protocol:
                              f"{len(drop)} classes that overlap {pretrain}")
         folds.append(nf)
     blob = json.dumps({"base_sha256": protocol.sha256, "pretrain": pretrain, "overlap_version": doc.get("version"),
-                       "vectors": doc.get("vectors"), "threshold": doc.get("threshold"), "excluded": sorted(drop)},
+                       "vectors": doc.get("vectors"), "threshold": doc.get("threshold"), "excluded": sorted(drop),
+                       **({"names_sha256": doc["names_sha256"]} if doc.get("names_sha256") else {})},
                       sort_keys=True)
     return replace(
         protocol,
@@ -227,8 +280,10 @@ def render_markdown(doc: dict) -> str:
         f"{doc['n_overlap']} target classes overlap. Criteria (any one): " + "; ".join(doc["criteria"]) + ".",
         f"Word vectors: {doc['vectors']}; overlap version {doc['version']}.",
         "",
-        f"Exclude them from a run with `python run_bench.py ... --exclude-overlap {doc['pretrain']}` "
-        f"(or `zsar_bench.overlap.exclude_overlap(protocol, {doc['pretrain']!r})`); the protocol is then named "
+        f"Exclude them from a run with `python run_bench.py ... --exclude-overlap {doc['pretrain']}"
+        + (f" --pretrain-names {doc['names_file']}" if doc.get("names_file") else "") + "` "
+        f"(or `zsar_bench.overlap.exclude_overlap(protocol, {doc['pretrain']!r}"
+        + (f", {doc['names_file']!r}" if doc.get("names_file") else "") + ")`); the protocol is then named "
         f"`<protocol>-no-{doc['pretrain']}` with its own hash.",
         "",
     ]

@@ -204,7 +204,8 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
               mode: Union[None, str, Sequence[str]] = None, gzsl: bool = False,
               fewshot: Union[None, str, int, Iterable[int]] = None,
               descriptions: Union[None, str, Path] = None, exclude_overlap: Optional[str] = None,
-              device: str = "auto", progress: bool = False, save_scores: Optional[str] = None) -> list[RunSpec]:
+              pretrain_names: Union[None, str, Path] = None, device: str = "auto", progress: bool = False,
+              save_scores: Optional[str] = None) -> list[RunSpec]:
     """Every run asked for, as ``RunSpec``s in the command line's order (dataset, protocol, mode, fold, seed,
     method); raises ``PlanError`` (the command line's messages) before anything runs.
 
@@ -332,10 +333,12 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
                     raise PlanError(f"--split-file {split_file} is for dataset {pr.dataset!r}, not {d!r}")
             else:
                 pr = load_protocol(d, proto_name or default_protocol(d))
+            if pretrain_names and not exclude_overlap:
+                raise PlanError("--pretrain-names names the classes of --exclude-overlap PRETRAIN; pass both")
             if exclude_overlap:
                 from .overlap import exclude_overlap as _exclude
 
-                pr = _exclude(pr, exclude_overlap)
+                pr = _exclude(pr, exclude_overlap, pretrain_names)
             if any(mode_kind(md) == "gzsl" for md in modes) and pr.train_dataset not in (None, d):
                 raise PlanError(f"--gzsl needs seen and unseen classes from one dataset; {d}/{pr.protocol} trains "
                                 f"on {pr.train_dataset}: drop --gzsl or choose another protocol")

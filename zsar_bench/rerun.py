@@ -19,7 +19,7 @@ from typing import Optional
 _NOT_PLANNING = {"jobs", "threads", "executor", "runs_per_job", "jobs_dir", "slurm_partition", "slurm_time",
                  "slurm_gpus", "slurm_cpus", "slurm_mem", "ray_address", "no_progress", "no_report", "reports_dir",
                  "records", "device"}
-_FILE_OPTIONS = ("split_file", "descriptions", "config")
+_FILE_OPTIONS = ("split_file", "descriptions", "config", "pretrain_names")
 
 
 def _file_digest(path: str) -> str:

@@ -145,7 +145,10 @@ def overlap_parser() -> argparse.ArgumentParser:
         description="List target classes that overlap a pre-training class set (exact or near-identical names, "
                     "word-vector cosine distance < 0.05 as in Brattoli et al.) and write "
                     "REPORTS_DIR/overlap_<pretrain>_<dataset>.md.")
-    p.add_argument("pretrain", help="pre-training classes: k400")
+    p.add_argument("pretrain", help="pre-training classes: k400 (built in), or any name (e.g. clip) with --names")
+    p.add_argument("--names", metavar="FILE",
+                   help="the pre-training class names, one per line (or id<TAB>name), e.g. CLIP's vocabulary or your "
+                        "own Kinetics-400 list; required for any source but k400; nothing is downloaded")
     p.add_argument("dataset")
     p.add_argument("--reports-dir", default="reports", help="where the report goes (default %(default)s)")
     p.add_argument("--vectors", default="glove50", help="word vectors (default: packaged GloVe 6B 50-d)")
@@ -279,7 +282,7 @@ def cmd_overlap(a: argparse.Namespace) -> int:
     if a.trust_pickle:
         trust_pickle(a.vectors)
     check_vectors_spec(a.vectors, trust_pickle=a.trust_pickle)  # before any work: a clear refusal of a pickle
-    doc = overlap_document(a.pretrain, a.dataset, a.vectors, a.threshold)
+    doc = overlap_document(a.pretrain, a.dataset, a.vectors, a.threshold, names=a.names)
     out = write_report(doc, a.reports_dir)
     if a.format == "json":
         print(json.dumps(doc, indent=1))

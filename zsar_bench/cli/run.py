@@ -35,9 +35,13 @@ def run_parser() -> argparse.ArgumentParser:
                                       "and k400-full / k400-e2e10 (train on Kinetics-400 minus overlapping classes) "
                                       "for hmdb51 and ucf101; see `list protocols`")
     p.add_argument("--split-file", help="your own folds in the split-file format (validated like the built-ins)")
-    p.add_argument("--exclude-overlap", metavar="PRETRAIN", choices=["k400"],
-                   help="drop target classes that overlap these pre-training classes (k400: Kinetics-400; "
-                        "see reports/overlap_k400_<dataset>.md); the protocol gets a '-no-k400' suffix")
+    p.add_argument("--exclude-overlap", metavar="PRETRAIN",
+                   help="drop target classes that overlap these pre-training classes: k400 (Kinetics-400, built in; "
+                        "see reports/overlap_k400_<dataset>.md) or any name with --pretrain-names FILE (e.g. clip); "
+                        "the protocol gets a '-no-PRETRAIN' suffix and its own hash")
+    p.add_argument("--pretrain-names", metavar="FILE",
+                   help="with --exclude-overlap: the pre-training class names, one per line (or id<TAB>name), e.g. "
+                        "CLIP's vocabulary or your Kinetics-400 list; nothing is downloaded")
     p.add_argument("--gzsl", action="store_true",
                    help="generalised ZSL instead of ZSL: 20%% of each seen class's clips held out, the model fit on "
                         "the rest, held-out seen + unseen clips classified among seen + unseen classes (Xian et al.); "
@@ -158,6 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                      split_file=args.split_file, folds=args.folds, seeds=args.seeds, features=args.features,
                      method_args=None if cfg else args.method_args, mode=cfg.mode if cfg else None, gzsl=args.gzsl,
                      fewshot=args.fewshot, descriptions=args.descriptions, exclude_overlap=args.exclude_overlap,
+                     pretrain_names=args.pretrain_names,
                      device=args.device, progress=not args.no_progress,
                      save_scores=str(_scores_dir(args)) if args.save_scores is not None else None)
     if cfg is not None:

@@ -1,6 +1,6 @@
 """The main job's speed, old code against new, side by side on this machine (issue 12; not a test).
 
-    python benchmarks/main_job_speed.py --old REV [--new HEAD] [--folds 0-49] [--out results.json]
+    python benchmarks/main_job_speed.py --old REV [--old REV2 ...] [--new HEAD] [--folds 0-49] [--out results.json]
 
 For each revision: a clean clone (so its git sha is clean, as in CI) and a fresh data root, then
   1. ``make bench``'s command from scratch (synthetic world, one-time text encodings, every fold of er and w2v
@@ -69,14 +69,15 @@ def measure(rev: str, folds: str, work: Path, log) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--old", required=True, help="the revision to compare against (e.g. the commit before issue 12)")
+    ap.add_argument("--old", required=True, action="append",
+                    help="a revision to compare against (repeatable), e.g. the code when issue 12 was filed")
     ap.add_argument("--new", default="HEAD")
     ap.add_argument("--folds", default="", help="fewer folds for a trial (default: all 50, as make bench)")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON")
     a = ap.parse_args(argv)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="zsar-speed-") as tmp:
-        res = [measure(rev, a.folds, Path(tmp), log) for rev in (a.old, a.new)]
+        res = [measure(rev, a.folds, Path(tmp), log) for rev in (*a.old, a.new)]
     rows = []
     for r in res:
         rows.append([r["sha"], f"{r['cold_s']:.0f}", f"{statistics.median(r['warm_s']):.2f}",
@@ -88,7 +89,8 @@ def main(argv=None) -> int:
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for row in rows:
         print("| " + " | ".join(row) + " |")
-    print(f"\ncold speed-up: {res[0]['cold_s'] / res[1]['cold_s']:.2f}x")
+    for r in res[:-1]:
+        print(f"\nmake bench from scratch, {r['sha']} -> {res[-1]['sha']}: {r['cold_s'] / res[-1]['cold_s']:.2f}x faster")
     if a.out:
         a.out.write_text(json.dumps(res, indent=1))
     return 0

@@ -56,7 +56,7 @@ def embedding_dim(bundle: ClipBundle) -> int:
 
 
 # ------------------------------------------------------------------------------------------ identity
-def _looks_like_path(weights: str) -> bool:
+def looks_like_path(weights: str) -> bool:
     """Hub ids are ``name`` or ``org/name``; anything else that is not on disk is a missing folder."""
     return weights.startswith(("/", ".", "~")) or weights.count("/") > 1 or "\\" in weights
 
@@ -162,7 +162,7 @@ def load_clip(weights: str, device: Optional[str] = "cpu") -> ClipBundle:
         if not (local / "config.json").is_file() or not _weight_files(local):
             raise _missing_folder(str(local))
         src, pp_file = str(local), str(local / "preprocessor_config.json")
-    elif local.exists() or _looks_like_path(weights):
+    elif local.exists() or looks_like_path(weights):
         raise _missing_folder(weights)
     else:
         src, pp_file = weights, _cached_file(weights, "preprocessor_config.json")

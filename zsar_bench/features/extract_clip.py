@@ -147,11 +147,11 @@ def clip_for_import(weights: str, log: Log = print) -> tuple[dict, Optional[int]
     looked up in the local cache (its config, for the dimension and the revision), never downloaded:
     not cached, the identity's revision is ``"unknown"`` and the dimension is not checked."""
     from ..clip import ClipError, load_clip, model_identity
-    from ..clip.model import _looks_like_path  # the same rule load_clip uses for "a folder, not a hub id"
+    from ..clip.model import looks_like_path  # the same rule load_clip uses: a folder, not a hub id
 
     weights = str(weights)
     local = Path(weights).expanduser()
-    if local.exists() or _looks_like_path(weights):
+    if local.exists() or looks_like_path(weights):
         try:
             bundle = load_clip(str(local), "cpu")
         except ClipError as e:

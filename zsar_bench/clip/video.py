@@ -9,7 +9,7 @@ Antialiased bicubic in torch matches PIL's to within a grey level or so, not bit
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -65,12 +65,22 @@ def encode_clip_frames(bundle: ClipBundle, frames_batch: Sequence[np.ndarray], b
     counts = [len(p) for p in pixels]
     if min(counts) == 0:
         raise ValueError(f"clip {counts.index(0)} has no frames")
-    allpix = torch.cat(pixels)
+    return encode_pixels(bundle, pixels, batch_size)
+
+
+def encode_pixels(bundle, pixels: Sequence, batch_size: Optional[int] = None) -> np.ndarray:
+    """``encode_clip_frames`` after pre-processing: per clip a float [T, 3, S, S] tensor from
+    ``preprocess_frames`` -> float32 [n, D] (per-frame L2-normalised projected embeddings, averaged,
+    L2-normalised again). ``batch_size`` frames go through the tower at a time (all at once when None);
+    the extractor calls this with frames pre-processed in its decoding threads."""
+    counts = [len(p) for p in pixels]
+    allpix = torch.cat(list(pixels))
+    step = batch_size or len(allpix)
     dtype = next(bundle.model.parameters()).dtype
     feats = []
     with torch.inference_mode():
-        for i in range(0, len(allpix), batch_size):
-            x = allpix[i:i + batch_size].to(device=bundle.device, dtype=dtype)
+        for i in range(0, len(allpix), step):
+            x = allpix[i:i + step].to(device=bundle.device, dtype=dtype)
             f = projected(bundle.model.get_image_features(pixel_values=x)).float()
             feats.append(F.normalize(f, dim=-1).cpu())
         per_clip = torch.stack([c.mean(0) for c in torch.cat(feats).split(counts)])

@@ -20,7 +20,6 @@ import warnings
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-import numpy as np
 
 from .base import FeatureStoreError
 from .extract import EXTRACT_VERSION, Clip, ExtractBackend, Log, VideoItem, decode_at, precheck_target, run_extraction
@@ -85,6 +84,8 @@ class ClipBackend(ExtractBackend):
         return Clip(item, preprocess_frames(frames[rows], self.bundle), bit_rows=rows, n_frames=n)
 
     def run(self, clips: list[Clip]):
+        from ..clip.video import encode_pixels
+
         return encode_pixels(self.bundle, [c.frames for c in clips]), None, None
 
     def images(self, clip: Clip) -> int:
@@ -96,28 +97,6 @@ class ClipBackend(ExtractBackend):
         return backbone, {"weights": self.weights, "device": str(self.bundle.device), "objects": False}, \
             {"model": self.model_entry}
 
-
-def encode_pixels(bundle, pixels: Sequence, batch_size: Optional[int] = None) -> np.ndarray:
-    """``encode_clip_frames`` after pre-processing: per clip a float [T, 3, S, S] tensor from
-    ``preprocess_frames`` -> float32 [n, D] (per-frame L2-normalised projected embeddings, averaged,
-    L2-normalised again). All frames go through the tower at once unless ``batch_size`` is given."""
-    import torch
-    import torch.nn.functional as F
-
-    from ..clip.model import projected
-
-    counts = [len(p) for p in pixels]
-    allpix = torch.cat(list(pixels))
-    step = batch_size or len(allpix)
-    dtype = next(bundle.model.parameters()).dtype
-    feats = []
-    with torch.inference_mode():
-        for i in range(0, len(allpix), step):
-            x = allpix[i:i + step].to(device=bundle.device, dtype=dtype)
-            f = projected(bundle.model.get_image_features(pixel_values=x)).float()
-            feats.append(F.normalize(f, dim=-1).cpu())
-        per_clip = torch.stack([c.mean(0) for c in torch.cat(feats).split(counts)])
-        return F.normalize(per_clip, dim=-1).numpy().astype(np.float32)
 
 
 def extract_clip_features(dataset: str, name: str, videos_dir: str | Path, *, weights: str,

@@ -53,7 +53,7 @@ def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], lo
             if missing:
                 log(f"encoding {missing} texts once with {spec} on {n_threads} thread(s) (cached for every run)")
                 t0 = time.perf_counter()
-                enc.encode(list(texts))
+                enc.encode(list(texts), model_batch=16 if getattr(enc.encoder, "device", "cpu") == "cpu" else None)
                 log(f"encoded in {time.perf_counter() - t0:.1f}s")
                 n_new += missing
     return n_new

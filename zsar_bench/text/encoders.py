@@ -205,30 +205,45 @@ class CachedTextEncoder:
         self.namespace = ns
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 256, model_batch: Optional[int] = None) -> np.ndarray:
+        """Embeddings of ``texts`` (cached ones looked up; the rest encoded ``batch_size`` at a time and stored).
+        ``model_batch``: the encoder's own batch for this call (e.g. 16 on a CPU, where small batches of
+        length-sorted texts run about 15% faster than 64); the embeddings differ at most in float rounding."""
         texts = list(texts)
         with self._lock:
-            found = self.cache.get_many(texts)
-            # sorted by length: batches of similar lengths waste little on padding
-            missing = sorted((t for t in dict.fromkeys(texts) if t not in found), key=len)
-            if missing:
-                bar = None
-                if self.progress and len(missing) > 1000:
-                    from tqdm.auto import tqdm
-
-                    bar = tqdm(total=len(missing), desc="encoding texts", unit="text", disable=None)  # None: off when not a TTY
-                for i in range(0, len(missing), batch_size):
-                    chunk = missing[i:i + batch_size]
-                    vecs = self.encoder.encode(chunk)
-                    self.cache.put_many(chunk, vecs)
-                    found.update(zip(chunk, vecs))
-                    if bar:
-                        bar.update(len(chunk))
-                if bar:
-                    bar.close()
+            inner = getattr(self.encoder, "batch_size", None)
+            if model_batch and inner is not None:
+                self.encoder.batch_size = model_batch
+            try:
+                found = self._lookup_or_encode(texts, batch_size)
+            finally:
+                if model_batch and inner is not None:
+                    self.encoder.batch_size = inner
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         return np.stack([found[t] for t in texts]).astype(np.float32)
+
+    def _lookup_or_encode(self, texts: list[str], batch_size: int) -> dict:
+        """Cached embeddings of ``texts``, the missing ones encoded and stored (the caller holds the lock)."""
+        found = self.cache.get_many(texts)
+        # sorted by length: batches of similar lengths waste little on padding
+        missing = sorted((t for t in dict.fromkeys(texts) if t not in found), key=len)
+        if missing:
+            bar = None
+            if self.progress and len(missing) > 1000:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(missing), desc="encoding texts", unit="text", disable=None)  # None: off when not a TTY
+            for i in range(0, len(missing), batch_size):
+                chunk = missing[i:i + batch_size]
+                vecs = self.encoder.encode(chunk)
+                self.cache.put_many(chunk, vecs)
+                found.update(zip(chunk, vecs))
+                if bar:
+                    bar.update(len(chunk))
+            if bar:
+                bar.close()
+        return found
 
 
 def parse_encoder_spec(spec: str) -> tuple[str, str]:

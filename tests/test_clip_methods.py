@@ -309,12 +309,14 @@ def test_end_to_end_through_the_harness(tiny, data_root):
     for _, r in df.sort_values(["method", "fold"]).iterrows():
         print(f"{r.method:13s} fold {r.fold}: train {r.train_s:.2f} s, eval {r.eval_s:.2f} s, top1 {r.top1:.3f}")
     print(f"total wall {wall:.1f} s")
-    # a feature set that records no CLIP model: each method's run fails with the message, nothing is recorded
+    # a feature set that records no CLIP model: refused at planning (Method.feature_model), nothing runs
+    from zsar_bench.planning import PlanError
+
     write_tiny_clip_features("hmdb51", "tinyclip-nomodel", tiny, model=None)
-    with pytest.raises(Exception) as e:
+    with pytest.raises(PlanError) as e:
         zsar_bench.evaluate(["clip"], ["hmdb51"], folds="0", features="tinyclip-nomodel", device="cpu",
                             executor="inline", log=lambda m: None)
-    assert "no CLIP model identity" in str(e.value)
+    assert "needs CLIP features" in str(e.value) and "records no model" in str(e.value)
 
 
 def test_methods_declare_the_clip_feature_model(plugins):

@@ -522,7 +522,7 @@ def test_exclude_overlap_protocol():
         assert set(g.seen) | set(g.unseen) == (set(f.seen) | set(f.unseen)) - drop
     other = exclude_overlap(load_protocol("hmdb51", "e2e10"), "k400")
     assert other.protocol == "e2e10-no-k400" and other.sha256 != ex.sha256
-    with pytest.raises(SplitError, match="unknown pre-training"):
+    with pytest.raises(SplitError, match="no built-in class list .* --names FILE"):
         exclude_overlap(pr, "imagenet")
 
 

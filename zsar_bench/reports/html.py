@@ -263,7 +263,7 @@ def _num(x) -> Optional[float]:
 def strip_spec(t: Table, folds: dict) -> Optional[dict]:
     """What the per-run plot of ``t`` shows: per row, its primary metric on every (fold, seed) run (%);
     published rows as their mean ± std."""
-    if not t.rows:
+    if not t.rows or t.kind == "reference":  # published means of other backbones: the table says it all
         return None
     metric = t.primary
     configs: dict = {}

@@ -1,7 +1,7 @@
 """CLIP text embeddings and prompt ensembling over class names."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -24,9 +24,12 @@ TEMPLATE_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def encode_texts(bundle: ClipBundle, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """L2-normalised projected text embeddings, float32 [n, D]. Texts longer than the model's context
-    (``max_position_embeddings``) are truncated; the end token, which CLIP pools, is kept."""
+def encode_texts(bundle: ClipBundle, texts: Sequence[str], batch_size: int = 64,
+                 max_length: Optional[int] = None) -> np.ndarray:
+    """L2-normalised projected text embeddings, float32 [n, D]. Texts longer than ``max_length`` tokens (default
+    and at most: the model's context, ``max_position_embeddings``) are truncated; the end token, which CLIP
+    pools, is kept."""
+    max_length = bundle.max_length if max_length is None else min(int(max_length), bundle.max_length)
     texts = list(texts)
     if not texts:
         return np.zeros((0, embedding_dim(bundle)), np.float32)
@@ -34,7 +37,7 @@ def encode_texts(bundle: ClipBundle, texts: Sequence[str], batch_size: int = 64)
     with torch.inference_mode():
         for i in range(0, len(texts), batch_size):
             enc = bundle.tokenizer(texts[i:i + batch_size], padding=True, truncation=True,
-                                   max_length=bundle.max_length, return_tensors="pt")
+                                   max_length=max_length, return_tensors="pt")
             out = bundle.model.get_text_features(input_ids=enc["input_ids"].to(bundle.device),
                                                  attention_mask=enc["attention_mask"].to(bundle.device))
             outs.append(F.normalize(projected(out).float(), dim=-1).cpu())

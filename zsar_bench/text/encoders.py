@@ -173,23 +173,9 @@ class ClipTextEncoder:
         self.dim = self.bundle.dim
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-        import torch.nn.functional as F
+        from ..clip import encode_texts
 
-        from ..clip.model import projected
-
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        b, outs = self.bundle, []
-        with torch.inference_mode():
-            for i in range(0, len(texts), self.batch_size):
-                enc = b.tokenizer(texts[i:i + self.batch_size], padding=True, truncation=True,
-                                  max_length=self.max_length, return_tensors="pt")
-                out = b.model.get_text_features(input_ids=enc["input_ids"].to(b.device),
-                                                attention_mask=enc["attention_mask"].to(b.device))
-                outs.append(F.normalize(projected(out).float(), dim=-1).cpu())
-        return torch.cat(outs).numpy().astype(np.float32)
+        return encode_texts(self.bundle, texts, self.batch_size, self.max_length)
 
 
 class CachedTextEncoder:

@@ -17,7 +17,7 @@ import warnings
 import zipfile
 
 from ..datasets import dataset_names
-from .common import data_root_option, log
+from .common import check_device, data_root_option, log
 
 
 def _plain_warnings(handler):
@@ -29,6 +29,7 @@ def _plain_warnings(handler):
             warnings.showwarning = lambda message, *_a, **_k: log(f"warning: {message}")
             return handler(a)
     return wrapped
+
 
 EPILOG_IMPORT = """layouts:
   er       PATH = folder of per-video .npy files, shape (1, D). Classes from --metas (ER's JSONL:
@@ -232,13 +233,9 @@ def cmd_import_features(a: argparse.Namespace) -> int:
 def cmd_extract_features(a: argparse.Namespace) -> int:
     from ..features import FeatureStoreError
     from ..features.extract import extract_features
-    from ..runtime import DEVICE_RE, resolve_device
+    from ..runtime import resolve_device
 
-    if a.backbone == "clip":
-        if not a.weights:
-            raise FeatureStoreError("--backbone clip needs --weights ID_OR_PATH: a CLIP checkpoint folder (saved with "
-                                    "save_pretrained) or a hub id in the local Hugging Face cache, e.g. "
-                                    "openai/clip-vit-base-patch16")
+    if a.backbone == "clip":  # a missing --weights is the CLIP backend's own error (extract_clip.ClipBackend)
         given = [o for o in TSM_ONLY if getattr(a, o) not in (None, False)]
         if given:
             opts = ", ".join("--" + o.replace("_", "-") for o in given)
@@ -248,9 +245,7 @@ def cmd_extract_features(a: argparse.Namespace) -> int:
     elif a.weights:
         raise FeatureStoreError("--weights is the CLIP checkpoint of --backbone clip; the TSM and BiT networks take "
                                 "--weights-tsm and --weights-bit")
-    if not DEVICE_RE.match(a.device or ""):
-        raise FeatureStoreError(f"--device {a.device!r} is not a device; use auto (CUDA when present), cpu, cuda or "
-                                "cuda:N (N = GPU index, e.g. cuda:0)")
+    check_device(a.device)
     try:
         device = resolve_device(a.device)
     except RuntimeError as e:

@@ -36,9 +36,9 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ..datasets import get_dataset
-from .arrow_store import _examples, check_name, write_arrow_feature_set
-from .importers import ClassResolver, _read_jsonl, bit_vocabulary
+from .arrow_store import _examples, write_arrow_feature_set
 from .base import FeatureStoreError, feature_root
+from .importers import ClassResolver, _read_jsonl, bit_vocabulary, precheck_target
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".ogv")
 EXTRACT_VERSION = 1
@@ -407,17 +407,6 @@ def extract_features(dataset: str, name: str, videos_dir: str | Path, *, metas: 
                           batch_size=batch_size, workers=workers, threads=threads, allow_missing=allow_missing,
                           allow_empty_classes=allow_empty_classes, overwrite=overwrite, restart=restart,
                           progress=progress, on_batch=on_batch, log=log, root=root)
-
-
-def precheck_target(dataset: str, name: str, overwrite: bool, root: Optional[Path] = None) -> Path:
-    """The feature set's folder; an error when the name is invalid or taken (without --overwrite)."""
-    check_name(name)
-    get_dataset(dataset)
-    final = Path(root) if root is not None else feature_root(dataset, name)
-    if (final / "manifest.json").exists() and not overwrite:
-        raise FeatureStoreError(f"feature set {dataset}/{name} already exists at {final}; pass --overwrite to "
-                                "replace it, or choose another name")
-    return final
 
 
 def run_extraction(dataset: str, name: str, videos_dir: str | Path, backend: ExtractBackend, *, final: Path,

@@ -20,9 +20,9 @@ import warnings
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-
 from .base import FeatureStoreError
-from .extract import EXTRACT_VERSION, Clip, ExtractBackend, Log, VideoItem, decode_at, precheck_target, run_extraction
+from .extract import EXTRACT_VERSION, Clip, ExtractBackend, Log, VideoItem, decode_at, run_extraction
+from .importers import precheck_target
 
 CLIP_FRAMES = 8
 # ViT sizes by (width, depth), for readable backbone names
@@ -63,8 +63,9 @@ class ClipBackend(ExtractBackend):
     def __init__(self, dataset: str, videos_dir: str | Path, weights: str, device: str = "cpu",
                  num_frames: int = CLIP_FRAMES):
         if not weights:
-            raise FeatureStoreError("--backbone clip needs --weights: a CLIP checkpoint folder (save_pretrained) or a "
-                                    "hub id in the local Hugging Face cache, e.g. openai/clip-vit-base-patch16")
+            raise FeatureStoreError("--backbone clip needs --weights ID_OR_PATH: a CLIP checkpoint folder (saved with "
+                                    "save_pretrained) or a hub id in the local Hugging Face cache, e.g. "
+                                    "openai/clip-vit-base-patch16")
         self.bundle = _load(str(weights), device)
         self.dataset, self.videos_dir, self.weights, self.num_frames = dataset, videos_dir, str(weights), num_frames
         self.dim = self.bundle.dim
@@ -96,7 +97,6 @@ class ClipBackend(ExtractBackend):
                    f"{self.num_frames} frames averaged"
         return backbone, {"weights": self.weights, "device": str(self.bundle.device), "objects": False}, \
             {"model": self.model_entry}
-
 
 
 def extract_clip_features(dataset: str, name: str, videos_dir: str | Path, *, weights: str,

@@ -325,13 +325,16 @@ def finish(dataset: str, name: str, col: Collected, *, source: str, backbone: st
         allow_empty_classes=allow_empty_classes, root=root)
 
 
-def _precheck(dataset: str, name: str, overwrite: bool, root: Optional[Path]) -> None:
+def precheck_target(dataset: str, name: str, overwrite: bool, root: Optional[Path] = None) -> Path:
+    """The feature set's folder; an error when the name is invalid or taken (without --overwrite). Importers and
+    extractors call it before any work."""
     check_name(name)
     get_dataset(dataset)
     final = Path(root) if root is not None else feature_root(dataset, name)
     if (final / "manifest.json").exists() and not overwrite:
         raise FeatureStoreError(f"feature set {dataset}/{name} already exists at {final}; pass --overwrite to "
                                 "replace it, or choose another name")
+    return final
 
 
 # --------------------------------------------------------------------------------------- er layout
@@ -394,7 +397,7 @@ def import_er(dataset: str, name: str, path: str | Path, *, metas: Sequence[str]
               allow_empty_classes: bool = False, overwrite: bool = False, dim: Optional[int] = None,
               progress: bool = True, log: Log = print, root: Optional[Path] = None,
               model: Optional[dict] = None, model_dim: Optional[int] = None) -> dict:
-    _precheck(dataset, name, overwrite, root)
+    precheck_target(dataset, name, overwrite, root)
     base = Path(path)
     if not base.is_dir():
         raise FeatureStoreError(f"{path} is not a folder; --from er expects ER's folder of per-video .npy files")
@@ -521,7 +524,7 @@ def import_generic(dataset: str, name: str, path: str | Path, *, index: Optional
                    dim: Optional[int] = None, progress: bool = True, log: Log = print,
                    root: Optional[Path] = None, model: Optional[dict] = None,
                    model_dim: Optional[int] = None) -> dict:
-    _precheck(dataset, name, overwrite, root)
+    precheck_target(dataset, name, overwrite, root)
     if not index:
         raise FeatureStoreError("--from generic needs --index FILE (CSV/TSV/Parquet/JSONL: video id, class[, partition]) "
                                 "with one row per matrix row")
@@ -601,7 +604,7 @@ def import_hf(dataset: str, name: str, path: str, *, split: Optional[str] = None
               model: Optional[dict] = None, model_dim: Optional[int] = None) -> dict:
     import datasets
 
-    _precheck(dataset, name, overwrite, root)
+    precheck_target(dataset, name, overwrite, root)
     p = Path(path).expanduser()
     if p.exists():
         try:

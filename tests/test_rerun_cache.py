@@ -11,7 +11,7 @@ from zsar_bench.reports import stamp
 def committed(monkeypatch, tmp_path):
     set_data_root(tmp_path / "data")
     code = {"v": "0.1@abc"}
-    monkeypatch.setattr(stamp, "_code", lambda: code["v"])
+    monkeypatch.setattr(stamp, "code_identity", lambda: code["v"])
     yield code
     set_data_root(None)
 
@@ -54,7 +54,7 @@ def test_table_cache_renders_once_per_content(committed):
 
 
 def test_caches_are_off_in_the_test_suite():
-    assert stamp._code.__module__ == "zsar_bench.reports.stamp"
+    assert stamp.code_identity.__module__ == "zsar_bench.reports.stamp"
     import os
 
     assert os.environ.get("ZSAR_BENCH_RERUN_CACHE") == "0"

@@ -42,9 +42,9 @@ def request_digest(args) -> Optional[str]:
     """The digest of what ``args`` plans, or None when it cannot be trusted (uncommitted code, ``--overwrite``,
     ``--config``)."""
     from .paths import data_root
-    from .reports.stamp import _code
+    from .reports.stamp import code_identity
 
-    code = _code()
+    code = code_identity()
     if code is None or getattr(args, "overwrite", False) or getattr(args, "config", None):
         return None  # a config may name its own records file and data root: planned the full way
     opts = {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_PLANNING}

@@ -16,7 +16,7 @@ class UsageError(Exception):
 
 
 def common_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-root", help="where features and caches live (default $ZSAR_BENCH_DATA or ~/.cache/zsar-bench)")
+    data_root_option(p)
     p.add_argument("--records", default=str(DEFAULT_RECORDS), help="records JSONL file (default %(default)s)")
     p.add_argument("--reports-dir", default=None,
                    help=f"leaderboard folder (default: {DEFAULT_REPORTS}/ for the default --records, otherwise a "
@@ -46,23 +46,6 @@ def check_device(device: str, option: str = "--device") -> str:
     from .. import planning
 
     return _planned(planning.check_device, device, option)
-
-
-def _parse_seeds(raw: str) -> list[int]:
-    from .. import planning
-
-    return _planned(planning.parse_seeds, raw)
-
-
-def _parse_fewshot(raw: Optional[str], gzsl: bool) -> list[str]:
-    """The evaluation modes asked for: ["zsl"], ["gzsl"] or one "fewshot-K" per K of ``--fewshot``."""
-    from .. import planning
-
-    return _planned(planning.parse_fewshot, raw, gzsl)
-
-
-def _split_csv(s: str) -> list[str]:
-    return [x.strip() for x in s.split(",") if x.strip()]
 
 
 def parse_method_args(items: list[str], methods: list[str]) -> dict[str, dict[str, str]]:

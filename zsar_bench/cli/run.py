@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 from ..datasets import dataset_names, default_protocols
 from .commands import COMMAND_HELP, COMMANDS
@@ -124,27 +125,41 @@ def _tables(records: list[dict]) -> str:
     return "".join(f"\n{md}\n" for _, md in render_table(summarise(records, partial=True)))
 
 
+def _refresh_reports(records: Path, reports_dir: Optional[Path], log) -> None:
+    """Regenerate ``reports_dir`` from the records file, unless it was generated from that file as it is now by
+    this code (``reports.stamp``: a new record changes the file, so it is never skipped then)."""
+    from ..reports.stamp import reports_up_to_date
+
+    if reports_dir is None:
+        return
+    if reports_up_to_date(str(records), reports_dir):
+        log(f"reports in {reports_dir}/ are up to date")
+        return
+    from ..records import RecordStore
+    from ..reports import write_reports
+
+    store = RecordStore(records)
+    write_reports(store.read(), reports_dir, source=str(store.path))
+    log(f"reports regenerated in {reports_dir}/")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The run command: options (and ``--config``) -> ``planning.plan_runs`` -> ``sweep.run_specs`` -> tables."""
     from .. import rerun
     from ..records import RecordsError, RecordStore
-    from ..reports.stamp import cached_text, reports_up_to_date
+    from ..reports.stamp import cached_text
 
     if not args.config and not (args.methods and args.datasets):
         missing = ", ".join(o for o, v in (("--methods", args.methods), ("--datasets", args.datasets)) if not v)
         raise UsageError(f"the following arguments are required: {missing} (or --config FILE.yaml)")
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     digest = rerun.request_digest(args)
     done = rerun.recorded(digest, Path(args.records))
     if done is not None:  # the same request again, every run recorded: nothing to plan, build or import
         print(cached_text(done, lambda: _tables(done)), end="")
-        reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
-        if reports_dir is not None and not reports_up_to_date(args.records, reports_dir):
-            from ..reports import write_reports
-
-            store = RecordStore(args.records)
-            write_reports(store.read(), reports_dir, source=str(store.path))
-            print(f"reports regenerated in {reports_dir}/", file=sys.stderr)
-        print(f"all {len(done)} run(s) already in {args.records} (use --overwrite to redo them)", file=sys.stderr)
+        _refresh_reports(Path(args.records), None if args.no_report else reports_dir_for(args.records, args.reports_dir),
+                         log)
+        log(f"all {len(done)} run(s) already in {args.records} (use --overwrite to redo them)")
         return 0
 
     import torch
@@ -178,11 +193,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if reports_dir is not None:
         check_reports_dir(reports_dir)
     t0 = time.perf_counter()
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     try:
         from ..executors import ExecutorConfig, ExecutorError
 
-        records, n_skipped = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
+        records, _ = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
                                threads=max(1, args.threads), executor=ExecutorConfig.from_args(args),
                                device_request=args.device)
     except (RecordsError, ExecutorError) as e:
@@ -190,12 +204,5 @@ def cmd_run(args: argparse.Namespace) -> int:
     log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
     rerun.remember(digest, [record_key(r) for r in records])
     print(cached_text(records, lambda: _tables(records)), end="")  # this run's folds, even if not all
-    if reports_dir is not None:
-        if n_skipped == len(records) and reports_up_to_date(str(store.path), reports_dir):
-            log(f"reports in {reports_dir}/ are up to date (nothing new was recorded)")
-        else:
-            from ..reports import write_reports
-
-            write_reports(store.read(), reports_dir, source=str(store.path))
-            log(f"reports regenerated in {reports_dir}/")
+    _refresh_reports(store.path, reports_dir, log)
     return 0

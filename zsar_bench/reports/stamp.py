@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 
-def _code() -> Optional[str]:
+def code_identity() -> Optional[str]:
     """The code's identity, or None when it has uncommitted changes (or no git), or when
     ``ZSAR_BENCH_RERUN_CACHE=0`` turns these caches off (the test suite does, so that it behaves the same
     in a clean clone and in a working tree)."""
@@ -40,7 +40,7 @@ def _stamp_path(reports_dir: Path) -> Path:
 
 def _stamp(source: str) -> Optional[dict]:
     """The state a regeneration depends on: the records file (size, mtime) and the code."""
-    code = _code()
+    code = code_identity()
     try:
         st = Path(source).stat()
     except OSError:
@@ -80,7 +80,7 @@ def cached_text(records: Iterable[dict], render: Callable[[], str], kind: str = 
     prints the same table without importing pandas and scipy again."""
     from ..paths import cache_dir
 
-    code = _code()
+    code = code_identity()
     if code is None:
         return render()
     h = hashlib.sha256(code.encode())

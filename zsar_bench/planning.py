@@ -366,19 +366,17 @@ def _check_feature_model(method: str, kind: Optional[str], datasets: Sequence[st
     feature set whose manifest records another model or none (a set not installed fails later, as any)."""
     if kind is None:
         return
-    import json
-
-    from .features.base import feature_root
+    from .features.base import FeatureStoreError, feature_root, read_manifest
 
     for d in datasets:
         if features == "synthetic":
             why = "the synthetic set was made by no such model"
         else:
             try:
-                man = json.loads((feature_root(d, features) / "manifest.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                man = read_manifest(feature_root(d, features), d, features)
+            except FeatureStoreError:
                 continue
-            got = (man.get("model") or {}).get("kind") if isinstance(man, dict) else None
+            got = (man.get("model") or {}).get("kind")
             if got == kind:
                 continue
             why = f"its manifest records {'a ' + repr(got) + ' model' if got else 'no model'}"
@@ -434,8 +432,9 @@ def _closest(word: str, choices: Iterable[str]) -> str:
 
 def load_config(path: Union[str, Path], parser) -> Config:
     """Read and validate a sweep config (YAML) against ``parser``, the run command's options
-    (``zsar_bench.cli.run_parser()``: a config may set any of them under its name). ``ConfigError`` naming the file and key for an unknown key, an
-    unknown method or dataset, a parameter a method lacks, or a value of the wrong type.
+    (``zsar_bench.cli.run_parser()``: a config may set any of them under its name). ``ConfigError`` naming
+    the file and key for an unknown key, an unknown method or dataset, a parameter a method lacks, or a value
+    of the wrong type.
 
     Format (every key but ``methods`` and ``datasets`` optional)::
 

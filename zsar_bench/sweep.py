@@ -32,18 +32,20 @@ def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], lo
     wanted: dict[tuple[str, int], dict[str, None]] = {}
     seen: set = set()
     for s in specs:
-        sides = [(s.dataset, fs_for(s))]
-        tfs, _ = spec_train_side(s, sides[0][1])
-        if tfs is not None:
-            sides.append((tfs.dataset, tfs))
-        for ds, fs in sides:
-            key = (s.method, json.dumps(s.method_args, sort_keys=True, default=str), ds, fs.identity,
-                   json.dumps(s.descriptions, sort_keys=True) if s.descriptions else None)
+        fs = fs_for(s)
+        sides = [(fs, s.descriptions)]
+        tfs, _ = spec_train_side(s, fs)
+        if tfs is not None:  # a cross-dataset protocol's training side: its own classes, built-in descriptions
+            sides.append((tfs, None))
+        for side, descriptions in sides:
+            key = (s.method, json.dumps(s.method_args, sort_keys=True, default=str), side.dataset, side.identity,
+                   json.dumps(descriptions, sort_keys=True) if descriptions else None)
             if key in seen:
                 continue
             seen.add(key)
             m = build_method(s.method, s.method_args)
-            for enc in m.text_encodings(get_dataset(ds).classes(s.descriptions), fs.concepts, fs.videos.concept_ids):
+            classes = get_dataset(side.dataset).classes(descriptions)
+            for enc in m.text_encodings(classes, side.concepts, side.videos.concept_ids):
                 wanted.setdefault((enc.encoder, enc.max_length), {}).update(dict.fromkeys(enc.texts))
     n_new = 0
     with using_threads(available_cores()) as n_threads:

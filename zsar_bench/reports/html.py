@@ -199,12 +199,10 @@ def _reference_tables(ds: str) -> list[Table]:
     out = []
     for title, md in R.render_reference_tables(ds):
         header, notes = _split_md(md)
-        rows = [Row([f"{p['method']} (published) §", R.CLIP_ERA_BACKBONE, R._cell(*p["top1"]), p["source"]],
-                    [None, None, p["top1"][0], None], p["method"], f"{p['method']} (published) §", published=True,
-                    values={"top1": tuple(p["top1"])}) for p in R.REFERENCE_DATASETS[ds]]
-        out.append(Table(title, ds, "published", "reference", "", "reference",
-                         ["Method", "Backbone and pre-training", "Top-1", "Source"], [("top1", "Top-1")], "top1",
-                         rows, header, notes, False, _slug(ds, "reference")))
+        rows = [Row(cells, [None, None, p["top1"][0], None], p["method"], cells[0], published=True,
+                    values={"top1": tuple(p["top1"])}) for p, cells in R.reference_rows(ds)]
+        out.append(Table(title, ds, "published", "reference", "", "reference", list(R.REFERENCE_COLUMNS),
+                         [("top1", "Top-1")], "top1", rows, header, notes, False, _slug(ds, "reference")))
     return out
 
 

@@ -52,19 +52,26 @@ PUBLISHED_CLIP_ERA = [
 REFERENCE_DATASETS = {"kinetics": PUBLISHED_CLIP_ERA}
 
 
+REFERENCE_COLUMNS = ["Method", "Backbone and pre-training", "Top-1", "Source"]
+
+
+def reference_rows(dataset: str) -> list[tuple[dict, list[str]]]:
+    """(published entry, its cells under ``REFERENCE_COLUMNS``) for each reference row of ``dataset``."""
+    return [(p, [f"{p['method']} (published) §", CLIP_ERA_BACKBONE, _cell(*p["top1"]), p["source"]])
+            for p in REFERENCE_DATASETS.get(dataset, ())]
+
+
 def render_reference_tables(dataset: str) -> list[tuple[str, str]]:
     """[(title, markdown)]: published results of other backbones for ``dataset`` (CLIP-era on kinetics), shown
     as a table of their own, never mixed into a table of a feature set run here."""
-    rows = REFERENCE_DATASETS.get(dataset)
-    if not rows:
+    body = [cells for _, cells in reference_rows(dataset)]
+    if not body:
         return []
-    body = [[f"{p['method']} (published) §", CLIP_ERA_BACKBONE, _cell(*p["top1"]), p["source"]] for p in rows]
     md = (f"Published reference, not run here: {CLIP_ERA_PROTOCOL}. § Backbone and pre-training differ from every "
           "feature set in the tables above (CLIP-era models saw 400M image-text pairs and Kinetics-400 videos "
           "end to end), so these rows are never ranked with them; to compare on the same folds, run `clip`, "
           "`clip-adapter` and `er-clip` on CLIP features (README, CLIP-era methods).\n\n"
-          + tabulate(body, headers=["Method", "Backbone and pre-training", "Top-1", "Source"], tablefmt="github",
-                     disable_numparse=True))
+          + tabulate(body, headers=REFERENCE_COLUMNS, tablefmt="github", disable_numparse=True))
     return [(f"{dataset} · published CLIP-era results (ViT-B/16; reference only)", md)]
 
 

@@ -17,23 +17,39 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(cmd: list[str], cwd: Path, env: dict) -> float:
+def _run(cmd: list[str], cwd: Path, env: dict, log_to: Optional[Path] = None) -> float:
     t0 = time.perf_counter()
     p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{p.stderr[-3000:]}")
+    if log_to is not None:
+        log_to.write_text(p.stderr)
     return dt
+
+
+def _cold_parts(records: Path, log: Path) -> dict:
+    """Where the cold run's time went: per method, the summed fit + score seconds its records report (CPU
+    time of the workers, which overlap), and the one-time text encoding the driver logs (newer code only)."""
+    rows = [json.loads(line) for line in records.read_text().splitlines() if line.strip()]
+    parts = {f"{m} fit+score s (sum)": round(sum(r["train_s"] + r.get("eval_s", 0.0) for r in rows if r["method"] == m), 1)
+             for m in sorted({r["method"] for r in rows})}
+    enc = re.findall(r"encoded in ([0-9.]+)s", log.read_text())
+    if enc:
+        parts["text encoding s"] = sum(float(e) for e in enc)
+    return parts
 
 
 def _fold_seconds(records: Path, method: str) -> float:
@@ -54,8 +70,9 @@ def measure(rev: str, folds: str, work: Path, log) -> dict:
              "--reports-dir", str(work / f"reports-{sha}"), "--no-progress"] + (["--folds", folds] if folds else [])
     out: dict = {"rev": rev, "sha": sha}
     log(f"[{sha}] make bench from scratch ...")
-    out["cold_s"] = _run(bench, clone, env)
-    log(f"[{sha}] cold {out['cold_s']:.1f}s; warm reruns ...")
+    out["cold_s"] = _run(bench, clone, env, log_to=work / f"{sha}-cold.log")
+    out["cold_parts"] = _cold_parts(work / f"{sha}.jsonl", work / f"{sha}-cold.log")
+    log(f"[{sha}] cold {out['cold_s']:.1f}s {out['cold_parts']}; warm reruns ...")
     out["warm_s"] = [_run(bench, clone, env) for _ in range(3)]
     out["help_s"] = [_run([py, "run_bench.py", "--help"], clone, env) for _ in range(5)]
     for jobs in (1, 2):
@@ -91,6 +108,8 @@ def main(argv=None) -> int:
         print("| " + " | ".join(row) + " |")
     for r in res[:-1]:
         print(f"\nmake bench from scratch, {r['sha']} -> {res[-1]['sha']}: {r['cold_s'] / res[-1]['cold_s']:.2f}x faster")
+    for r in res:
+        print(f"{r['sha']} cold run: {r['cold_parts']}")
     if a.out:
         a.out.write_text(json.dumps(res, indent=1))
     return 0

@@ -28,6 +28,7 @@ def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], lo
     from .datasets import get_dataset
     from .method import build_method
     from .text.encoders import get_text_encoder
+    from .text.parallel import encode_in_processes, worth_processes
 
     wanted: dict[tuple[str, int], dict[str, None]] = {}
     seen: set = set()
@@ -48,16 +49,25 @@ def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], lo
             for enc in m.text_encodings(classes, side.concepts, side.videos.concept_ids):
                 wanted.setdefault((enc.encoder, enc.max_length), {}).update(dict.fromkeys(enc.texts))
     n_new = 0
-    with using_threads(available_cores()) as n_threads:
+    cores = available_cores()
+    with using_threads(cores) as n_threads:
         for (spec, max_length), texts in wanted.items():
             enc = get_text_encoder(spec, max_length=max_length)
-            missing = len(texts) - len(enc.cache.get_many(texts))
-            if missing:
-                log(f"encoding {missing} texts once with {spec} on {n_threads} thread(s) (cached for every run)")
-                t0 = time.perf_counter()
-                enc.encode(list(texts), model_batch=16 if getattr(enc.encoder, "device", "cpu") == "cpu" else None)
-                log(f"encoded in {time.perf_counter() - t0:.1f}s")
-                n_new += missing
+            cached = enc.cache.get_many(texts)
+            missing = [t for t in texts if t not in cached]
+            if not missing:
+                continue
+            device = getattr(enc.encoder, "device", "cpu")
+            processes = worth_processes(len(missing), cores, device)
+            where = f"in {processes} processes of 1 thread" if processes > 1 else f"on {n_threads} thread(s)"
+            log(f"encoding {len(missing)} texts once with {spec} {where} (cached for every run)")
+            t0 = time.perf_counter()
+            if processes > 1:
+                enc.cache.put_many(missing, encode_in_processes(spec, max_length, missing, processes))
+            else:
+                enc.encode(missing, model_batch=16 if device == "cpu" else None)
+            log(f"encoded in {time.perf_counter() - t0:.1f}s")
+            n_new += len(missing)
     return n_new
 
 

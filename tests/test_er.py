@@ -153,6 +153,27 @@ def test_er_loss_uses_the_unclamped_fused_score():
     assert abs(float(clamped) - want) > 1e-2  # the clamp would have made a difference here
 
 
+def test_er_loss_equals_boolean_mask_indexing_bit_for_bit():
+    """er_loss finds the positives once for the three streams; loss and gradients are those of indexing each
+    stream by the boolean mask (the release's form), bit for bit."""
+    from zsar_bench.models.er import er_loss
+
+    torch.manual_seed(0)
+    base = {k: torch.randn(32, 90) for k in ("fused", "video", "object")}
+    pos = torch.zeros(32, 90)
+    pos.scatter_(1, torch.randint(0, 90, (32, 5)), 1.0)
+
+    def run(loss_fn):
+        sc = {k: v.clone().requires_grad_(True) for k, v in base.items()}
+        loss = loss_fn(sc)
+        loss.backward()
+        return loss.detach(), [sc[k].grad for k in sc]
+
+    got = run(lambda sc: er_loss(sc, pos, 0.1))
+    want = run(lambda sc: sum(-torch.nn.functional.log_softmax(s / 0.1, dim=1)[pos.bool()].mean() for s in sc.values()))
+    assert torch.equal(got[0], want[0]) and all(torch.equal(a, b) for a, b in zip(got[1], want[1]))
+
+
 def test_fused_score_is_video_plus_positive_object_part():
     from zsar_bench.models.er import ERNet
 

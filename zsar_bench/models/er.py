@@ -130,9 +130,11 @@ def action_loss(sc: dict[str, torch.Tensor], y: torch.Tensor, t: float) -> torch
 
 
 def er_loss(sc: dict[str, torch.Tensor], pos: torch.Tensor, t: float) -> torch.Tensor:
-    """Sum over streams of -mean over positive (clip, concept) pairs of log_softmax(scores / t)."""
-    mask = pos.bool()
-    return sum(-F.log_softmax(s / t, dim=1)[mask].mean() for s in sc.values())
+    """Sum over streams of -mean over positive (clip, concept) pairs of log_softmax(scores / t).
+    The positives' flat positions are found once for the three streams: the same elements in the same order as
+    indexing each stream by the boolean mask, so the loss and its gradients are the same bit for bit."""
+    where = pos.reshape(-1).nonzero().squeeze(1)
+    return sum(-F.log_softmax(s / t, dim=1).reshape(-1)[where].mean() for s in sc.values())
 
 
 class ElaborativeRehearsal(Method):

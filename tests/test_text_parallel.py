@@ -95,3 +95,13 @@ def test_glove_built_directly_equals_add_vectors():
     assert kv.index_to_key == ref.index_to_key and kv.key_to_index == ref.key_to_index
     assert kv.vectors.dtype == ref.vectors.dtype and np.array_equal(kv.vectors, ref.vectors)
     assert kv.most_similar("archery", topn=3) == ref.most_similar("archery", topn=3)
+
+
+def test_hidden_size_named_otherwise_is_read_through_transformers(tmp_path):
+    """A config.json without ``hidden_size`` (T5 calls it d_model) is read by transformers, which maps it."""
+    import json
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5", "d_model": 48, "num_heads": 2,
+                                                      "d_kv": 8, "d_ff": 64, "num_layers": 1, "vocab_size": 100}))
+    enc = encoders.HFTextEncoder(str(tmp_path), device="cpu")
+    assert enc.dim == 48 and enc._loaded is None

@@ -71,3 +71,18 @@ def test_clip_grad_norm_equals_torch_bit_for_bit():
     ref, n_ref = train(lambda m, c: torch.nn.utils.clip_grad_norm_(m.parameters(), c))
     assert n_ours == n_ref and 0 < n_ref < 30  # both branches ran
     assert all(torch.equal(a, b) for a, b in zip(ours, ref))
+
+
+def test_clip_grad_norm_with_a_nan_gradient_acts_as_torch():
+    from zsar_bench.trainer import clip_grad_norm
+
+    def grads(clip):
+        m = torch.nn.Linear(3, 2)
+        m.weight.grad = torch.tensor([[1.0, float("nan"), 0.0], [0.0, 0.0, 0.0]])
+        m.bias.grad = torch.tensor([0.5, 0.5])
+        clip(m, 10.0)
+        return [m.weight.grad, m.bias.grad]
+
+    ours = grads(clip_grad_norm)
+    ref = grads(lambda m, c: torch.nn.utils.clip_grad_norm_(m.parameters(), c))
+    assert all(torch.equal(a.isnan(), b.isnan()) for a, b in zip(ours, ref))

@@ -122,9 +122,9 @@ class HFTextEncoder:
 
         hf_logging.disable_progress_bar()
         try:
-            if config_only:
+            if config_only:  # attribute access: configs that call it d_model or n_embd map it to hidden_size
                 cfg = AutoConfig.from_pretrained(self._source)
-                return {**cfg.to_dict(), "_commit_hash": getattr(cfg, "_commit_hash", None)}
+                return {"hidden_size": int(cfg.hidden_size), "_commit_hash": getattr(cfg, "_commit_hash", None)}
             if self._loaded is None:
                 tokenizer = AutoTokenizer.from_pretrained(self._source)
                 model = AutoModel.from_pretrained(self._source).eval().to(self.device)

@@ -4,7 +4,8 @@
 
 For each revision: a clean clone (so its git sha is clean, as in CI) and a fresh data root, then
   1. ``make bench``'s command from scratch (synthetic world, one-time text encodings, every fold of er and w2v
-     on hmdb51), wall seconds;
+     on hmdb51), wall seconds, and where they went (``cold_parts``: each method's fit + score seconds summed
+     over its records, and the encoding seconds the driver logs);
   2. the same command again with every record present (the warm rerun), 3 times;
   3. ``run_bench.py --help``, 5 times (import time of the command line);
   4. er on the first 4 folds with ``--jobs 1`` and with ``--jobs 2`` (warm caches, records apart): wall seconds per

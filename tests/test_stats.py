@@ -77,3 +77,38 @@ def test_compare_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "difference A - B: +5.00" in out and "Wilcoxon signed-rank p = 0.125" in out and "4 / 0 / 0" in out
     assert main(["compare", "aa", "zz", "--dataset", "hmdb51", "--records", str(path)]) == 2
+
+
+def _table(vals: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    recs = pd.DataFrame([{"method": m, "config_hash": m, "fold": f, "seed": 0, "top1": v[f]}
+                         for m, v in vals.items() for f in range(len(v))])
+    rows = pd.DataFrame([{"method": m, "config_hash": m, "top1_mean": 100 * np.mean(v)} for m, v in vals.items()])
+    return recs, rows
+
+
+def test_holm_changes_marks_that_raw_p_values_would_not():
+    """Three rows each significantly worse than the best by their raw Wilcoxon p (< 0.05) but not after Holm's
+    correction over the table's three comparisons: the marks and p vs best follow the Holm-adjusted p-values,
+    computed here from scipy's exact p-values and Holm's rule by hand."""
+    best = np.array([0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.62, 0.64])
+    # differences to the best, one positive among 8 at rank 1 (x: exact two-sided p = 4 / 256 = 0.0156) or rank 3
+    # (y, z: 10 / 256 = 0.0391); Holm over 3 comparisons: x 0.047 (still significant), y and z 0.078 (tied)
+    d = {"x": [-0.08, -0.07, -0.06, -0.05, -0.04, -0.03, -0.02, 0.01],
+         "y": [-0.08, -0.07, -0.06, -0.05, -0.04, -0.02, -0.01, 0.03],
+         "z": [-0.09, -0.07, -0.06, -0.05, -0.04, -0.02, -0.01, 0.03]}
+    vals = {"best": best, **{m: best + np.array(v) for m, v in d.items()}}
+    recs, rows = _table(vals)
+    raw = {m: float(sps.wilcoxon(vals[m], best).pvalue) for m in d}
+    assert all(p < 0.05 for p in raw.values())  # unmarked without the correction
+    order = sorted(raw, key=raw.get)
+    adj, running = {}, 0.0
+    for rank, m in enumerate(order):  # Holm's step-down rule, by hand
+        running = max(running, min(1.0, (len(order) - rank) * raw[m]))
+        adj[m] = running
+    assert any(p >= 0.05 for p in adj.values()) and any(p < 0.05 for p in adj.values())  # marks of both kinds
+    out = table_significance(recs, rows).set_index("method")
+    assert out.loc["best", "is_best"]
+    for m in d:
+        assert out.loc[m, "p_vs_best"] == pytest.approx(adj[m])
+        assert bool(out.loc[m, "tied_with_best"]) == (adj[m] >= 0.05)
+        assert out.loc[m, "diff_vs_best"] == pytest.approx(100 * np.mean(d[m]))

@@ -34,10 +34,9 @@ def test_every_split_file_validates(dataset, protocol):
 
 
 def test_random_50_50_script_reproduces_files_exactly(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_splits
+    from zsar_bench.split_generation import write_all
 
-    make_splits.main(tmp_path)
+    write_all(tmp_path)
     for d, p in ALL:
         assert (tmp_path / d / f"{p}.json").read_bytes() == (ROOT / "splits" / d / f"{p}.json").read_bytes()
 

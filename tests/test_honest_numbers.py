@@ -123,6 +123,7 @@ def _class_means(fs):
     return np.stack([fs.videos.features[fs.labels == c].mean(0) for c in range(get_dataset(fs.dataset).n_classes)])
 
 
+@pytest.mark.slow
 def test_same_action_looks_alike_in_two_datasets(data_root):
     kin, ucf = load_feature_set("kinetics", "synthetic"), load_feature_set("ucf101", "synthetic")
     km, um = _class_means(kin), _class_means(ucf)

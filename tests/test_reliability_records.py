@@ -62,6 +62,7 @@ def _copy(base, dest, top1=None):
 
 # -- concurrent writers ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_two_identical_commands_started_together_record_each_run_once(tmp_path, base):
     rec = tmp_path / "r.jsonl"
     args = [*LABEL2, *OLYMPICS, "--folds", "0-7", "--records", str(rec), "--no-report"]
@@ -77,6 +78,7 @@ def test_two_identical_commands_started_together_record_each_run_once(tmp_path, 
     assert {k[6] for k in keys} == set(range(8))
 
 
+@pytest.mark.slow
 def test_overwrite_beside_appends_loses_no_row(tmp_path, base):
     """Another command appends 20 runs while this process loops --overwrite runs (each a locked rewrite
     of the file, renamed over it) until the appender is done: every row of both survives, once."""
@@ -122,6 +124,7 @@ STRESS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_store_under_many_concurrent_writers(tmp_path):
     """Store level, 5 processes at once: 2 race append_if_absent over the same 150 keys (in opposite
     orders), 2 append 150 rows each, 1 supersedes 10 keys 150 times (the file is renamed over 150
@@ -162,6 +165,7 @@ def _wait_for(proc, needle, timeout=180):
     raise AssertionError(f"{needle!r} never printed:\n{''.join(seen)}")
 
 
+@pytest.mark.slow
 def test_kill_9_during_overwrite_keeps_the_old_rows_not_redone(tmp_path, base):
     rec = _copy(base, tmp_path / "r.jsonl", top1=SENTINEL)
     p = _popen(*LABEL, *OLYMPICS, "--folds", f"0-{N_BASE - 1}", "--overwrite", "--records", str(rec), "--no-report")
@@ -203,6 +207,7 @@ def _alive(pid):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.slow
 def test_kill_9_of_a_jobs_driver_takes_its_workers_with_it(tmp_path, base):
     rec = tmp_path / "r.jsonl"
     p = _popen(*LABEL2, *OLYMPICS, "--folds", "0-49", "--jobs", "2", "--records", str(rec), "--no-report")
@@ -222,6 +227,7 @@ def test_kill_9_of_a_jobs_driver_takes_its_workers_with_it(tmp_path, base):
 
 # -- repeated keys, duplicate rows, lines that are not records --------------------------------------
 
+@pytest.mark.slow
 def test_repeated_folds_seeds_and_methods_run_once(tmp_path, base, capsys):
     rec = tmp_path / "r.jsonl"
     assert cli.main(["--methods", "label,label", "--method-args", "label.epochs=1", *OLYMPICS, "--folds", "0,1,0",
@@ -237,6 +243,7 @@ def test_report_counts_a_duplicated_key_once_and_says_so(tmp_path, base):
     rows = _rows(rec)
     with open(rec, "a") as f:  # fold 0 twice: an older version or a concatenation did this
         f.write(json.dumps({**next(r for r in rows if r["fold"] == 0), "top1": 0.99}) + "\n")
+    assert len(_rows(rec)) == N_BASE + 1  # control: the file does hold the repeated key, counted twice raw
     reports = tmp_path / "out"
     with pytest.warns(UserWarning, match="1 duplicate row"):
         assert cli.main(["report", "--records", str(rec), "--reports-dir", str(reports)]) == 0
@@ -250,6 +257,7 @@ def test_report_counts_a_duplicated_key_once_and_says_so(tmp_path, base):
     assert n_dup == 1 and next(r for r in uniq if r["fold"] == 0)["top1"] == 0.99  # the last row counts
 
 
+@pytest.mark.slow
 def test_lines_that_are_not_objects_are_skipped_with_a_warning(tmp_path, base, capsys):
     rec = _copy(base, tmp_path / "r.jsonl")
     with open(rec, "a") as f:
@@ -314,6 +322,7 @@ def _tree_digest(folder):
     return h.hexdigest()
 
 
+@pytest.mark.slow
 def test_reports_follow_a_custom_records_file(tmp_path, base, monkeypatch):
     committed = _tree_digest(ROOT / "reports")
     rec = tmp_path / "trial" / "r.jsonl"

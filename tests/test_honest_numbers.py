@@ -85,7 +85,7 @@ def test_planted_cheaters_score_at_chance(name, cheaters, leaky_hmdb):
 
 
 def test_blinded_ids_are_fresh_per_run(cheaters, leaky_hmdb):
-    from zsar_bench.runner import Blinder
+    from zsar_bench.blinding import Blinder
 
     v = leaky_hmdb.videos.subset(np.arange(50))
     a, order_a = Blinder(0, 0, "zsl").blind(v, "test")

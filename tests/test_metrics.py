@@ -56,3 +56,31 @@ def test_record_top5_is_top_k_5_against_sklearn():
     assert len({ref[4], ref[5], ref[6]}) == 3  # the matrix tells k = 4, 5 and 6 apart
     assert m["top1"] == pytest.approx(ref[1]) and m["top5"] == pytest.approx(ref[5])
     assert m["mean_class_acc"] == pytest.approx(balanced_accuracy_score(labels, scores.argmax(1)))
+
+
+def test_harmonic_mean_by_hand():
+    assert harmonic_mean(0.5, 0.5) == pytest.approx(0.5)
+    assert harmonic_mean(0.2, 0.6) == pytest.approx(2 * 0.2 * 0.6 / 0.8)
+    assert harmonic_mean(0.0, 0.7) == 0.0
+
+
+@pytest.mark.filterwarnings("error")
+def test_gzsl_with_clips_of_one_side_only_gives_nan_for_the_other():
+    """A test set without seen clips (or without unseen clips) has no seen (unseen) accuracy: NaN, not 0, and
+    H is NaN too; the side that has clips keeps its mean class accuracy. No mean of an empty slice is taken
+    (no RuntimeWarning)."""
+    scores = np.array([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.0, 0.2, 0.9]])
+    only_unseen = gzsl_metrics(scores[[0, 2]], np.array([1, 2]), np.array([False, True, True]))
+    assert np.isnan(only_unseen["gzsl_seen"]) and only_unseen["gzsl_unseen"] == 1.0
+    assert np.isnan(only_unseen["gzsl_h"])
+    only_seen = gzsl_metrics(scores[[1]], np.array([0]), np.array([False, True, True]))
+    assert only_seen["gzsl_seen"] == 1.0 and np.isnan(only_seen["gzsl_unseen"]) and np.isnan(only_seen["gzsl_h"])
+
+
+def test_gzsl_unseen_columns_as_a_list_of_0_and_1():
+    """The unseen-column mask may come as a list of 0/1 (JSON): it is read as a mask, not as column indices."""
+    r = np.random.default_rng(3)
+    labels = r.integers(0, 6, 200)
+    scores = r.standard_normal((200, 6)) + np.eye(6)[labels]
+    as_bool = gzsl_metrics(scores, labels, np.arange(6) >= 4)
+    assert gzsl_metrics(scores, labels, [0, 0, 0, 0, 1, 1]) == as_bool

@@ -38,16 +38,8 @@ from .types import ClassInfo, FitData, LabelledVideos
 
 MODES = ("zsl", "gzsl", "fewshot")  # mode kinds; a few-shot run's mode is "fewshot-K" (K clips per class)
 GZSL_HOLDOUT = 0.2  # Xian et al.: fraction of each seen class's clips held out for generalised ZSL
-FEWSHOT_PREFIX = "fewshot-"
 MIN_EVAL = 5  # few-shot: every test class keeps at least this many clips to evaluate, or that K is skipped
 _FEWSHOT_RE = re.compile(r"fewshot-([1-9][0-9]*)")
-
-
-def fewshot_mode(k: int) -> str:
-    """The mode of a K-shot run, e.g. ``fewshot-5``."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"few-shot K must be a positive integer, got {k!r}")
-    return f"{FEWSHOT_PREFIX}{int(k)}"
 
 
 def fewshot_k(mode: str) -> Optional[int]:

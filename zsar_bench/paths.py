@@ -13,6 +13,12 @@ from typing import Optional
 ENV_DATA_ROOT = "ZSAR_BENCH_DATA"
 DEFAULT_DATA_ROOT = Path.home() / ".cache" / "zsar-bench"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The source tree this package runs from (an editable install, the folder on sys.path, or a copy of the tree such
+# as mutmut's): zsar_bench/ beside run_bench.py and methods/. None in a wheel install, whose parent folder
+# (site-packages) is no checkout: a methods/ or splits/ folder or a git repository there belongs to something
+# else, so plugins.py, splits.py and runner.git_sha() never look there.
+CHECKOUT: Optional[Path] = (REPO_ROOT if (REPO_ROOT / "run_bench.py").is_file() and (REPO_ROOT / "methods").is_dir()
+                            else None)
 # Dataset and feature-set names become folder names under the data root: one path component, no '..'.
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 

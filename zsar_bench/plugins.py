@@ -13,13 +13,16 @@ import sys
 import warnings
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Optional
 
 from .method import METHODS
+from .paths import CHECKOUT
 
 ENTRY_POINT_GROUP = "zsar_bench.methods"
 DISABLE_ENV = "ZSAR_BENCH_DISABLE_PLUGINS"
 MODULES_ENV = "ZSAR_BENCH_PLUGINS"  # extra plugin modules to import, comma-separated (found on sys.path)
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "methods"
+# methods/ of the checkout; None in a wheel install (the package zsar_bench_methods then holds those modules)
+BUILTIN_DIR: Optional[Path] = CHECKOUT / "methods" if CHECKOUT else None
 BUILTIN_PACKAGE = "zsar_bench_methods"  # the import name of methods/ (also in pyproject)
 
 _loaded = False
@@ -45,7 +48,7 @@ def _import_builtin(path: Path) -> None:
 
 
 def _builtin_files() -> list[Path]:
-    if BUILTIN_DIR.is_dir():
+    if BUILTIN_DIR is not None and BUILTIN_DIR.is_dir():
         return sorted(p for p in BUILTIN_DIR.glob("*.py") if not p.name.startswith("_"))
     try:  # installed as a wheel: methods/ ships as the package zsar_bench_methods
         pkg = importlib.import_module(BUILTIN_PACKAGE)
@@ -59,7 +62,8 @@ def load_plugins(force: bool = False) -> list[str]:
     global _loaded
     if _loaded and not force:
         return METHODS.names()
-    if BUILTIN_PACKAGE not in sys.modules and BUILTIN_DIR.is_dir():  # a checkout: methods/ as the package
+    # a checkout: methods/ as the package
+    if BUILTIN_PACKAGE not in sys.modules and BUILTIN_DIR is not None and BUILTIN_DIR.is_dir():
         pkg_spec = importlib.machinery.ModuleSpec(BUILTIN_PACKAGE, None, is_package=True)
         pkg = importlib.util.module_from_spec(pkg_spec)
         pkg.__path__ = [str(BUILTIN_DIR)]

@@ -135,6 +135,8 @@ def duplicates_note(path, n_duplicates: int) -> str:
             "once (its last row)")
 
 
+# pragma: no mutate start (file reading, locking and writing: tests/test_reliability_records.py pins them with real
+# processes, too slow for a mutation run; docs/mutation.md)
 class RecordStore:
     """One records file. Every write (append, supersede, remove) holds an exclusive ``flock`` on it."""
 
@@ -356,3 +358,4 @@ class RecordStore:
         self._note_written(frozenset(k for i, k in enumerate(parsed)
                                      if k is not None and not drop(k, last_index[k] == i)))
         return dropped
+# pragma: no mutate end

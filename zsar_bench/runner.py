@@ -7,7 +7,7 @@ The fold's data comes from ``folds.py``; many runs are driven by ``sweep.run_spe
 
 No leak channel: every partition a method sees (fit, validation, test) is handed over blinded:
 rows in a seeded random order and video ids replaced by salted hashes that are fresh for every run
-(``Blinder``). Scores are mapped back to the harness's row order before any metric is computed, so
+(``Blinder``, blinding.py). Scores are mapped back to the harness's row order before any metric is computed, so
 a method can neither parse a label out of an id (``v_ApplyEyeMakeup_g01_c01``) nor out of the order
 in which clips arrive.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import secrets
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -28,14 +27,15 @@ import numpy as np
 from . import __version__
 from .datasets import get_dataset
 from .features import FeatureSet, FeatureStoreError, load_feature_set
-from .folds import (FoldData, _seeded_rng, check_method_mode, check_same_backbone, fewshot_k, fewshot_shortfall,
+from .blinding import Blinder, score_checked  # noqa: F401  (score_checked: re-exported for plugins and tests)
+from .folds import (FoldData, check_method_mode, check_same_backbone, fewshot_k, fewshot_shortfall,
                     make_fold_data)
 from .method import FitContext, Method, build_method
 from .metrics import gzsl_metrics, topk_accuracy, zsl_metrics
-from .paths import REPO_ROOT, data_root
+from .paths import CHECKOUT, data_root
 from .records import record_key
 from .splits import Fold, Protocol
-from .types import ClassInfo, FitData, LabelledVideos, Videos
+from .types import ClassInfo, FitData
 
 
 def fewshot_skip_note(spec: "RunSpec", fs: FeatureSet) -> Optional[str]:
@@ -50,51 +50,16 @@ def fewshot_skip_note(spec: "RunSpec", fs: FeatureSet) -> Optional[str]:
     return f"note: skipping {spec.mode} on {spec.dataset}/{spec.protocol.protocol} fold {spec.fold.fold}: {short}"
 
 
-class Blinder:
-    """Hands a method opaque, per-run video ids and rows in a seeded random order; maps scores back."""
-
-    def __init__(self, *seed_parts):
-        self._salt = secrets.token_hex(16)  # fresh for every run: ids cannot be matched across runs
-        self._seed_parts = seed_parts
-
-    def blind(self, videos: Videos, part: str) -> tuple[Videos, np.ndarray]:
-        """(videos as the method sees them, order): row i of the result is row order[i] of ``videos``."""
-        order = _seeded_rng("blind", part, *self._seed_parts).permutation(len(videos))
-        out = videos.subset(order)
-        src = videos.video_ids[order] if videos.video_ids is not None else order
-        out.video_ids = np.array([hashlib.blake2b(f"{self._salt}|{v}".encode(), digest_size=8).hexdigest()
-                                  for v in src.tolist()])
-        return out, order
-
-    def blind_labelled(self, data: LabelledVideos, part: str) -> LabelledVideos:
-        videos, order = self.blind(data.videos, part)
-        return LabelledVideos(videos, data.labels[order], list(data.classes))
-
-    def score(self, method: Method, data: LabelledVideos, part: str) -> np.ndarray:
-        """The method's scores for ``data``, rows in ``data``'s own order."""
-        videos, order = self.blind(data.videos, part)
-        s = score_checked(method, LabelledVideos(videos, data.labels[order], data.classes))
-        out = np.empty_like(s)
-        out[order] = s
-        return out
-
-
-def score_checked(method: Method, data: LabelledVideos) -> np.ndarray:
-    scores = np.asarray(method.score(data.videos, list(data.classes)), dtype=np.float64)
-    expect = (len(data.videos), len(data.classes))
-    if scores.shape != expect:
-        raise ValueError(f"method {method.name!r}: score() returned shape {scores.shape}, expected {expect}")
-    if not np.isfinite(scores).all():
-        raise ValueError(f"method {method.name!r}: score() returned NaN or inf")
-    return scores
-
-
 @lru_cache(maxsize=1)
 def git_sha() -> str:
+    """The checkout's commit (``-dirty`` with uncommitted changes); "unknown" without git and in a wheel install
+    (a repository around site-packages is another project's)."""
+    if CHECKOUT is None:
+        return "unknown"
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True, timeout=5)
         sha = out.stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=CHECKOUT,
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return (sha + ("-dirty" if dirty else "")) if sha else "unknown"
     except (OSError, subprocess.SubprocessError):
@@ -131,7 +96,6 @@ class RunSpec:
     descriptions: Optional[dict] = None  # identifier -> description override
     descriptions_source: str = "builtin"
     progress: bool = False
-    data_root: Optional[str] = None
     extra: dict = field(default_factory=dict)
     mode: str = "zsl"  # "zsl", "gzsl" (generalised ZSL, its own fit on 80% of the seen clips) or "fewshot-K"
     save_scores: Optional[str] = None  # folder for the run's test score matrix (Parquet; zsar_bench/scores.py)

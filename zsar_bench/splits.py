@@ -19,17 +19,19 @@ from pathlib import Path
 from typing import Optional
 
 from .datasets import get_dataset
+from .paths import CHECKOUT
+
 
 def _splits_dir() -> Path:
-    """splits/ in a checkout (editable install); the packaged copy in a wheel install."""
-    here = Path(__file__).resolve().parent.parent / "splits"
-    if here.is_dir():
-        return here
+    """splits/ in a checkout (editable install); the packaged copy (zsar_bench_splits) in a wheel install (a
+    splits/ folder beside site-packages is not ours). A wheel without it: a folder that does not exist."""
+    if CHECKOUT is not None and (CHECKOUT / "splits").is_dir():
+        return CHECKOUT / "splits"
     import importlib.util
 
     spec = importlib.util.find_spec("zsar_bench_splits")
     locations = list(spec.submodule_search_locations or []) if spec else []
-    return Path(locations[0]) if locations else here
+    return Path(locations[0]) if locations else Path(__file__).resolve().parent / "zsar_bench_splits (not installed)"
 
 
 SPLITS_DIR = _splits_dir()
@@ -74,10 +76,6 @@ class Protocol:
     @property
     def short_hash(self) -> str:
         return self.sha256[:12]
-
-
-def splits_dir() -> Path:
-    return SPLITS_DIR
 
 
 def available_protocols(dataset: Optional[str] = None) -> dict[str, list[str]]:

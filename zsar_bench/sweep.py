@@ -204,7 +204,6 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
         # Isolated: fit and score run in worker processes or jobs that each serve one method, so method code
         # never shares a process with another method's runs, nor with the code below that records the metrics.
         for spec, _ in todo:
-            spec.data_root = str(data_root())
             fs_for(spec)  # generate synthetic features once, before the workers race for them
             if spec.protocol.train_dataset not in (None, spec.dataset):
                 spec_train_side(spec, fs_for(spec))

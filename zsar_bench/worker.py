@@ -89,14 +89,6 @@ def _run_batch(specs: Sequence[RunSpec], records_path: Optional[str] = None,
     return outs
 
 
-def _worker(spec: RunSpec, records_path: Optional[str] = None) -> Optional[dict]:
-    """One run in a worker (``execute_run``); None when another command recorded it meanwhile."""
-    out = _run_batch([spec], records_path)[0]
-    if not isinstance(out, (dict, type(None))):
-        raise out.exception()
-    return out
-
-
 def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int) -> None:
     _die_with_driver(driver_pid)
     _worker_setup(data_root_path, threads)

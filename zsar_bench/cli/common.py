@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from ..records import DEFAULT_RECORDS
+
 DEFAULT_REPORTS = Path("reports")
-DEFAULT_RECORDS = Path("results") / "records.jsonl"
 
 
 class UsageError(Exception):

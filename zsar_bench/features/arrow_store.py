@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import time
 import uuid
@@ -34,22 +33,25 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..datasets import get_dataset
+from ..paths import InvalidNameError, check_name
 from ..types import ConceptVocabulary, Videos
 from .integrity import IntegrityError, file_digests, verify_files
 from .base import TEST, TRAIN, FeatureSet, FeatureStoreError, feature_root, read_json_checked, read_manifest
 
 FORMAT_VERSION = 1
 FLOAT16_MAX = float(np.finfo(np.float16).max)
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 TABLE_DIR = "table"
 
 
-def check_name(name: str) -> None:
+def check_real_name(name: str) -> None:
+    """A name real (imported or extracted) features may take: a plain name (``paths.check_name``), not the
+    generated set's ``synthetic``; else FeatureStoreError."""
     if name == "synthetic":
         raise FeatureStoreError("'synthetic' is the generated feature set; choose another name for real features")
-    if not NAME_RE.match(name):
-        raise FeatureStoreError(f"feature set name {name!r}: use letters, digits and . _ + - "
-                                "(starting with a letter or digit), e.g. tsm-bit")
+    try:
+        check_name(name, "feature set")
+    except InvalidNameError as e:
+        raise FeatureStoreError(str(e)) from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -208,7 +210,7 @@ def write_arrow_feature_set(dataset: str, name: str, *, video_ids: Sequence[str]
     import datasets
     import pyarrow as pa
 
-    check_name(name)
+    check_real_name(name)
     t0 = time.perf_counter()
     ds = get_dataset(dataset)
     final = Path(root) if root is not None else feature_root(dataset, name)

@@ -6,7 +6,6 @@ and the extractor) depend on it and never on each other or on the loader."""
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -61,34 +60,6 @@ def feature_root(dataset: str, name: str) -> Path:
 def _default_fix(path: Path) -> str:
     return (f"delete the folder {path.parent} and rerun to regenerate it (synthetic features), or re-import the "
             "feature set with `run_bench.py import-features ... --overwrite`")
-
-
-def load_npy_checked(path: str | Path, what: str, fix: Optional[str] = None, mmap_mode: Optional[str] = None) -> Any:
-    """``np.load`` that never unpickles and turns every way a file can be broken (missing, truncated, not an
-    array, object dtype, a damaged .npz) into one FeatureStoreError naming ``what``, the file and ``fix``.
-
-    ``.npy`` gives the array (memory-mapped with ``mmap_mode``); ``.npz`` gives a dict of its arrays, all
-    read now, so a truncated member fails here rather than at first use."""
-    path = Path(path)
-    fix = fix or _default_fix(path)
-    if not path.is_file():
-        raise FeatureStoreError(f"{what}: {path} is missing; {fix}")
-    try:
-        obj = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
-        if isinstance(obj, np.lib.npyio.NpzFile):
-            with obj:
-                obj = {k: obj[k] for k in obj.files}
-            arrays = list(obj.values())
-        else:
-            arrays = [obj]
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        why = "it holds Python objects (object dtype), which are never unpickled" if (
-            "allow_pickle" in str(e) or "Python objects" in str(e)) else f"{type(e).__name__}: {e}"
-        raise FeatureStoreError(f"{what}: {path} cannot be read ({why}); {fix}") from None
-    for a in arrays:
-        if not isinstance(a, np.ndarray) or a.dtype.hasobject:
-            raise FeatureStoreError(f"{what}: {path} holds Python objects, not a numeric array; {fix}")
-    return obj
 
 
 def read_json_checked(path: str | Path, what: str, fix: Optional[str] = None) -> Any:

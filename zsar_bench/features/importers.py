@@ -34,7 +34,7 @@ import numpy as np
 
 from ..datasets import get_dataset
 from ..types import ConceptVocabulary
-from .arrow_store import _examples, check_name, write_arrow_feature_set
+from .arrow_store import _examples, check_real_name, write_arrow_feature_set
 from .base import TEST, TRAIN, FeatureStoreError, feature_root
 
 Log = Callable[[str], None]
@@ -328,7 +328,7 @@ def finish(dataset: str, name: str, col: Collected, *, source: str, backbone: st
 def precheck_target(dataset: str, name: str, overwrite: bool, root: Optional[Path] = None) -> Path:
     """The feature set's folder; an error when the name is invalid or taken (without --overwrite). Importers and
     extractors call it before any work."""
-    check_name(name)
+    check_real_name(name)
     get_dataset(dataset)
     final = Path(root) if root is not None else feature_root(dataset, name)
     if (final / "manifest.json").exists() and not overwrite:

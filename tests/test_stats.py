@@ -112,3 +112,90 @@ def test_holm_changes_marks_that_raw_p_values_would_not():
         assert out.loc[m, "p_vs_best"] == pytest.approx(adj[m])
         assert bool(out.loc[m, "tied_with_best"]) == (adj[m] >= 0.05)
         assert out.loc[m, "diff_vs_best"] == pytest.approx(100 * np.mean(d[m]))
+
+
+def test_paired_edge_cases_by_hand():
+    r = paired([0.5, 0.6, 0.7], [0.4, 0.5, 0.6])  # a constant difference of 0.1: no spread
+    assert r.n == 3 and r.mean_diff == pytest.approx(0.1) and (r.wins, r.ties, r.losses) == (3, 0, 0)
+    assert r.p_ttest == 0.0  # every run better by the same amount: t is infinite
+    assert r.p_wilcoxon == pytest.approx(sps.wilcoxon([0.5, 0.6, 0.7], [0.4, 0.5, 0.6]).pvalue) == pytest.approx(0.25)
+    one = paired([0.5], [0.4])
+    assert one.n == 1 and math.isnan(one.p_ttest) and math.isnan(one.ci_low) and one.p_wilcoxon == 1.0
+    none = paired([], [])
+    assert none.n == 0 and math.isnan(none.mean_diff) and (none.wins, none.ties, none.losses) == (0, 0, 0)
+    mixed = paired([0.5, 0.4, 0.3, 0.3], [0.4, 0.5, 0.3, 0.2])
+    assert (mixed.wins, mixed.ties, mixed.losses) == (2, 1, 1)
+    with pytest.raises(ValueError, match="aligned"):
+        paired([0.1, 0.2], [0.1])
+
+
+def test_paired_as_dict_in_percent():
+    r = paired([0.5, 0.7], [0.4, 0.4])
+    d = r.as_dict()
+    assert d["mean_diff"] == pytest.approx(20.0) and d["n"] == 2 and (d["wins"], d["ties"], d["losses"]) == (2, 0, 0)
+    assert d["ci_low"] == pytest.approx(100 * r.ci_low) and d["ci_high"] == pytest.approx(100 * r.ci_high)
+    assert d["p_wilcoxon"] == r.p_wilcoxon and d["p_ttest"] == r.p_ttest
+    assert r.as_dict(scale=1.0)["mean_diff"] == pytest.approx(0.2)
+
+
+def test_mean_ci_by_hand():
+    m, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0])
+    half = 3.182446 * math.sqrt(5 / 3) / 2  # t(0.975, 3) * sd / sqrt(4)
+    assert m == 2.5 and lo == pytest.approx(2.5 - half, abs=1e-5) and hi == pytest.approx(2.5 + half, abs=1e-5)
+    m90, lo90, hi90 = mean_ci([1.0, 2.0, 3.0, 4.0], level=0.90)
+    assert lo < lo90 < hi90 < hi
+    assert mean_ci([0.3, 0.3, 0.3]) == (0.3, 0.3, 0.3)
+    v, a, b = mean_ci([0.7])
+    assert v == 0.7 and math.isnan(a) and math.isnan(b)
+    assert all(math.isnan(x) for x in mean_ci([]))
+
+
+def test_aligned_pairs_runs_by_fold_and_seed_within_a_configuration():
+    from zsar_bench.stats import aligned
+
+    recs = pd.DataFrame([
+        {"method": "a", "config_hash": "c1", "fold": 0, "seed": 0, "top1": 0.1},
+        {"method": "a", "config_hash": "c1", "fold": 1, "seed": 0, "top1": 0.2},
+        {"method": "a", "config_hash": "c2", "fold": 0, "seed": 0, "top1": 0.9},
+        {"method": "a", "config_hash": "c1", "fold": 0, "seed": 1, "top1": 0.3},
+        {"method": "b", "config_hash": "d", "fold": 1, "seed": 0, "top1": 0.5},
+        {"method": "b", "config_hash": "d", "fold": 0, "seed": 1, "top1": 0.6},
+        {"method": "b", "config_hash": "d", "fold": 2, "seed": 0, "top1": 0.7},
+    ])
+    x, y = aligned(recs, "a", "b", config_a="c1")
+    assert x.tolist() == [0.3, 0.2] and y.tolist() == [0.6, 0.5]  # (0, 1) and (1, 0) in (fold, seed) order
+    x2, _ = aligned(recs, "a", "b", config_a="c2")
+    assert x2.tolist() == []  # c2 has no run b also has
+    dup = pd.concat([recs, pd.DataFrame([{"method": "b", "config_hash": "d", "fold": 1, "seed": 0, "top1": 0.55}])])
+    assert aligned(dup, "a", "b", config_a="c1")[1].tolist() == [0.6, 0.55]  # the last row of a run counts
+
+
+def test_holm_with_ties_and_a_single_p_value():
+    assert holm([0.01]) == pytest.approx([0.01])
+    assert holm([0.02, 0.02]) == pytest.approx([0.04, 0.04])
+    assert holm([0.03, 0.001, 0.2]) == pytest.approx([0.06, 0.003, 0.2])
+    assert holm([]) == []
+
+
+def test_table_significance_without_complete_rows_marks_nothing():
+    recs, rows = _table({"a": [0.3, 0.4], "b": [0.2, 0.3]})
+    rows["top1_mean"] = np.nan
+    out = table_significance(recs, rows)
+    assert not out["is_best"].any() and not out["tied_with_best"].any() and out["p_vs_best"].isna().all()
+
+
+def test_table_significance_compares_against_the_best_configuration_only():
+    """Two configurations of one method: each row is paired with the best row's own configuration."""
+    best = np.array([0.5, 0.6, 0.7, 0.8, 0.5, 0.6, 0.7, 0.8])
+    recs = pd.DataFrame(
+        [{"method": "m", "config_hash": "good", "fold": f, "seed": 0, "top1": v} for f, v in enumerate(best)]
+        + [{"method": "m", "config_hash": "bad", "fold": f, "seed": 0, "top1": v - 0.2} for f, v in enumerate(best)]
+        + [{"method": "n", "config_hash": "n", "fold": f, "seed": 0, "top1": v - 0.1} for f, v in enumerate(best)])
+    rows = pd.DataFrame([{"method": "m", "config_hash": "good", "top1_mean": 100 * best.mean()},
+                         {"method": "m", "config_hash": "bad", "top1_mean": 100 * (best.mean() - 0.2)},
+                         {"method": "n", "config_hash": "n", "top1_mean": 100 * (best.mean() - 0.1)}])
+    out = table_significance(recs, rows)
+    assert out["is_best"].tolist() == [True, False, False]
+    assert out["diff_vs_best"].iloc[1] == pytest.approx(-20.0) and out["diff_vs_best"].iloc[2] == pytest.approx(-10.0)
+    p = sps.wilcoxon(best - 0.2, best).pvalue
+    assert out["p_vs_best"].iloc[1] == pytest.approx(min(1.0, 2 * p))

@@ -103,10 +103,35 @@ def test_splits_and_list_commands():
     assert json.loads(run("list", "protocols", "--format", "json").stdout)["protocols"]
 
 
-def test_console_script_matches_run_bench():
-    from zsar_bench.cli import main
+def test_console_script_matches_run_bench(capsys):
+    """The ``zsar-bench`` console script pyproject.toml declares is the function run_bench.py calls, and the two
+    print the same fold list."""
+    import ast
+    import importlib
+    import runpy
+    import tomllib
 
-    assert main(["splits", "olympics", "random-50-50", "--format", "json"]) == 0
+    target = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["zsar-bench"]
+    module, _, attr = target.partition(":")
+    entry = getattr(importlib.import_module(module), attr)
+    # run_bench.py's __main__ block calls the name `main`, and `main` there is the console script's function
+    tree = ast.parse((ROOT / "run_bench.py").read_text())
+    guard = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
+    assert len(guard) == 1
+    called = {n.func.id for n in ast.walk(guard[0]) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert "main" in called
+    assert runpy.run_path(str(ROOT / "run_bench.py"), run_name="run_bench")["main"] is entry
+
+    args = ["splits", "olympics", "random-50-50", "--format", "json"]
+    script = run(*args)
+    assert script.returncode == 0, script.stderr
+    capsys.readouterr()
+    assert entry(args) == 0
+    assert capsys.readouterr().out == script.stdout
+    doc = json.loads(script.stdout)
+    split = json.loads((ROOT / "splits" / "olympics" / "random-50-50.json").read_text())
+    assert doc["dataset"] == "olympics" and len(doc["folds"]) == len(split["folds"]) == 50
+    assert [f["unseen"] for f in doc["folds"]] == [f["unseen"] for f in split["folds"]]
 
 
 def test_parallel_jobs_give_the_same_records_as_sequential(tmp_path):

@@ -138,9 +138,24 @@ def test_record_validation():
 
 def test_every_row_of_a_version_1_file_migrates_to_a_valid_record(tmp_path):
     path = tmp_path / "r.jsonl"
-    _write(path, [V1, {**V1, "fold": 1, "mode": "gzsl", "train_dataset": "kinetics"}])
-    for row in RecordStore(path).read():
+    written = [V1, {**V1, "fold": 1, "mode": "gzsl", "train_dataset": "kinetics"},
+               {**V1, "fold": 2, "method": "eszsl", "dataset": "ucf101", "top1": 0.31, "revision": 3}]
+    _write(path, written)
+    rows = RecordStore(path).read()
+    assert len(rows) == len(written) == 3
+    # version 1 rules, spelled out here: every value of the row kept; mode "zsl", revision 1 and
+    # train_dataset = dataset only where the row has none; record_version 2 (the current version)
+    defaults = [{"mode": "zsl", "revision": 1, "train_dataset": "hmdb51"},
+                {"revision": 1},
+                {"mode": "zsl", "train_dataset": "ucf101"}]
+    assert RECORD_VERSION == 2
+    for row, v1, added in zip(rows, written, defaults):
+        assert "record_version" not in v1 and not set(added) & set(v1)
+        assert row == {**v1, **added, "record_version": 2}
         validate_row(row)
+    assert [(r["method"], r["fold"], r["mode"], r["train_dataset"], r["revision"], r["top1"]) for r in rows] == [
+        ("er", 0, "zsl", "hmdb51", 1, 0.54), ("er", 1, "gzsl", "kinetics", 1, 0.54),
+        ("eszsl", 2, "zsl", "ucf101", 3, 0.31)]
 
 
 @pytest.mark.slow

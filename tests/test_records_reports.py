@@ -1,4 +1,3 @@
-import json
 import math
 
 import pytest
@@ -61,19 +60,73 @@ def test_zsl_and_gzsl_runs_never_share_a_table():
     assert "Top-1" in zsl[1] and "| H " not in zsl[1] and "generalised ZSL" in gzsl[0] and "Top-1" not in gzsl[1]
 
 
+def _md_tables(text: str) -> dict[str, dict[str, dict[str, str]]]:
+    """{section title: {method (marks dropped): {column: cell}}} for every Markdown table of a report."""
+    out, title = {}, None
+    for block in text.split("\n## ")[1:]:
+        title, *lines = block.splitlines()
+        rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines if ln.startswith("|")]
+        if rows:
+            head = rows[0]
+            out[title] = {r[0].removeprefix("★ ").removeprefix("≈ "): dict(zip(head, r)) for r in rows[2:]}
+    return out
+
+
+def _holm(ps: list[float]) -> list[float]:
+    """Holm's step-down adjustment, by hand: the i-th smallest p times (m - i), running max, capped at 1."""
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    adj, running = [0.0] * len(ps), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
+        adj[i] = running
+    return adj
+
+
 def test_golden_leaderboard(tmp_path):
-    recs = ([_rec("a", f, v) for f, v in enumerate([0.30, 0.40, 0.50])] + [_rec("b", 0, 0.9)]
-            + [_rec("chance", f, 0.04) for f in range(3)]
-            + [_rec("a", f, v, mode="gzsl", features_id="synthetic-v2") for f, v in enumerate([0.30, 0.40, 0.50])])
+    import copy
+
+    import numpy as np
+    from scipy import stats
+
+    a_top1, chance_top1 = [0.30, 0.40, 0.50], [0.04] * 3
+    recs = ([_rec("a", f, v) for f, v in enumerate(a_top1)] + [_rec("b", 0, 0.9)]
+            + [_rec("chance", f, v) for f, v in enumerate(chance_top1)]
+            + [_rec("a", f, v, mode="gzsl", features_id="synthetic-v2") for f, v in enumerate(a_top1)])
+    before = copy.deepcopy(recs)
     write_reports(recs, tmp_path)
+    assert recs == before  # the records given are not changed (no mode filled in, no field added or rounded)
     golden = ROOT / "tests" / "golden" / "hmdb51.md"
     got = (tmp_path / "hmdb51.md").read_text()
     assert got == golden.read_text(), "leaderboard rendering changed; review and update tests/golden/hmdb51.md"
     assert "35.3 ± 4.6" in got and "(published) †" in got
     csv = (tmp_path / "leaderboard.csv").read_text()
     assert "top1_mean" in csv and "Chen and Huang" in csv
-    json.dumps(recs)
 
+    # the cells against values computed here from the inputs (numpy, scipy), not from the code's output
+    def cell(values) -> str:
+        v = np.asarray(values) * 100
+        return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}"
+
+    tables = _md_tables(got)
+    zsl = tables["hmdb51 · random-50-50 (split 128a305003c9) · features synthetic-v1 (SYNTHETIC)"]
+    gzsl = tables["hmdb51 · random-50-50 · generalised ZSL (split 128a305003c9) · features synthetic-v2 (SYNTHETIC)"]
+    a = zsl["a"]
+    assert a["Method"] == "★ a" and a["Runs"] == "3/3"
+    assert a["Top-1"] == cell(a_top1) == "40.0 ± 10.0"
+    assert a["Top-5"] == cell([min(1.0, v + 0.3) for v in a_top1])
+    assert a["Mean class acc"] == cell([v - 0.01 for v in a_top1])
+    lo, hi = stats.t.interval(0.95, len(a_top1) - 1, loc=np.mean(a_top1) * 100,
+                              scale=stats.sem(np.asarray(a_top1) * 100))
+    assert a["Top-1 95% CI"] == f"[{lo:.1f}, {hi:.1f}]"
+    # the table's comparisons against the best row: complete rows only (b has 1 of 3 folds: empty cells)
+    assert zsl["b"]["Runs"] == "1/3" and zsl["b"]["Top-1"] == "" and zsl["b"]["p vs best"] == ""
+    raw = [stats.wilcoxon(chance_top1, a_top1, alternative="two-sided").pvalue]
+    (p_chance,) = _holm(raw)
+    assert zsl["chance (sanity)"]["p vs best"] == f"{p_chance:.3f}" == "0.250"
+    assert zsl["chance (sanity)"]["Method"].startswith("≈ ")  # p >= 0.05: not significantly worse
+    assert zsl["chance (sanity)"]["Top-1"] == cell(chance_top1)
+    g = gzsl["a"]
+    assert (g["U"], g["S"], g["H"]) == (cell([v / 2 for v in a_top1]), cell([0.8] * 3), cell([0.3] * 3))
 
 def test_rows_name_their_class_inputs_and_drop_superseded_revisions(tmp_path, plugins):
     from zsar_bench.method import METHODS

@@ -106,7 +106,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         from tabulate import tabulate
 
-        flat = [{k: v for k, v in r.items() if k != "params"} for r in rows]
+        flat = [{**{k: v for k, v in r.items() if k != "params"},
+                 **({"parameters (defaults)": ", ".join(f"{k}={v}" for k, v in r["params"].items())}
+                    if "params" in r else {})} for r in rows]
         print(tabulate(flat, headers="keys", tablefmt="simple", disable_numparse=True))
         for name, err in extra.get("failed_plugins", {}).items():
             print(f"warning: plugin {name} failed to load: {err}", file=sys.stderr)

@@ -40,17 +40,6 @@ class ALE(BilinearMethod):
         *er_bilinear_fidelity("ale", "ALE's paper embeds attributes"),
     )
 
-    def __init__(self, semantic: str = "glove50", text_style: str = "name", margin: float = 0.1, lr: float = 1e-3,
-                 epochs: int = 30, batch_size: int = 128, weight_decay: float = 0.0, dropout: float = 0.5):
-        self.semantic = semantic
-        self.text_style = text_style
-        self.margin = margin
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.dropout = dropout
-
     def pair_loss(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         v = self.violations(scores, y, self.margin)
         rank = (v > 0).sum(1)  # number of violating classes

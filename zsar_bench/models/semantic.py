@@ -138,12 +138,17 @@ class BilinearMethod(SemanticBaseline):
     class vectors before the product; the learning rate warms up exponentially over the first epoch
     (the trainer's ER-style warmup), then follows a cosine."""
 
-    lr: float
-    epochs: int
-    batch_size: int
-    weight_decay: float
-    margin: float
-    dropout: float = 0.0
+    def __init__(self, semantic: str = "glove50", text_style: str = "name", margin: float = 0.1, lr: float = 1e-3,
+                 epochs: int = 30, batch_size: int = 128, weight_decay: float = 0.0, dropout: float = 0.5):
+        """ER's released settings for its three bilinear baselines (ALE, DeViSE, SJE share them)."""
+        self.semantic = semantic
+        self.text_style = text_style
+        self.margin = margin
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.dropout = dropout
 
     def pair_loss(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """scores [B, z] over the seen classes, y [B] -> scalar loss."""

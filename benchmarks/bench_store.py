@@ -28,6 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from zsar_bench.features.generated_videos import write_sliding_video  # noqa: E402
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -86,21 +87,6 @@ def bench_store(tmp: Path, rows: int, dim: int) -> None:
     del fs
 
 
-def _write_video(path: Path, n_frames: int, seed: int, w: int = 320, h: int = 240) -> None:
-    import av
-
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, (h, w, 3)).astype(np.uint8)
-    with av.open(str(path), mode="w") as c:
-        s = c.add_stream("mpeg4", rate=25)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        for i in range(n_frames):
-            for p in s.encode(av.VideoFrame.from_ndarray(np.roll(base, 4 * i, axis=1), format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-
-
 def bench_extract(tmp: Path, n_videos: int, threads: int | None, batch_size: int) -> None:
     import torch
 
@@ -110,7 +96,7 @@ def bench_extract(tmp: Path, n_videos: int, threads: int | None, batch_size: int
     for k in range(n_videos):
         d = vids / ("bowling" if k % 2 else "high_jump")
         d.mkdir(parents=True, exist_ok=True)
-        _write_video(d / f"clip{k}.mp4", 64, k)
+        write_sliding_video(d / f"clip{k}.mp4", 64, k, w=320, h=240, rate=25, shift=4)
     paths = sorted(vids.rglob("*.mp4"))
     t0 = time.perf_counter()
     for p in paths:

@@ -20,29 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+from zsar_bench.features.generated_videos import write_sliding_video  # noqa: E402
 
 VIT_B16_GMAC = 17.5  # per 224x224 image (image tower + projection), the usual published figure
 FRAMES_PER_CLIP = 8
-
-
-def write_video(path: Path, n_frames: int, h: int, w: int, seed: int) -> None:
-    import av
-
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, (h, w, 3)).astype(np.uint8)
-    with av.open(str(path), mode="w") as c:
-        s = c.add_stream("mpeg4", rate=25)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        for i in range(n_frames):
-            for p in s.encode(av.VideoFrame.from_ndarray(np.roll(base, 3 * i, axis=1), format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
 
 
 def vit_macs(image_size=224, patch=16, width=768, layers=12, mlp=3072, proj=512) -> float:
@@ -111,7 +96,7 @@ def main() -> None:
         for i in range(a.videos):
             c = classes[i % len(classes)]
             (tmp / "videos" / c).mkdir(parents=True, exist_ok=True)
-            write_video(tmp / "videos" / c / f"{c}_{i}.mp4", a.video_frames, h, w, seed=i)
+            write_sliding_video(tmp / "videos" / c / f"{c}_{i}.mp4", a.video_frames, seed=i, w=w, h=h, rate=25, shift=3)
         set_data_root(tmp / "data")
         man = extract_clip_features("hmdb51", "tput", tmp / "videos", weights=tiny, threads=a.threads,
                                     allow_empty_classes=True, progress=False, log=lambda m: None)

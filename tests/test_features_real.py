@@ -12,6 +12,7 @@ from zsar_bench import cli
 from zsar_bench.datasets import get_dataset
 from zsar_bench.features import FeatureStoreError, list_feature_sets, load_feature_set
 from zsar_bench.features.base import TEST, TRAIN, feature_root
+from zsar_bench.features.generated_videos import write_sliding_video
 from zsar_bench.paths import data_root, set_data_root
 
 DIM = 8
@@ -324,19 +325,8 @@ def test_crash_while_writing_leaves_the_store_untouched(root, tmp_path, monkeypa
 
 
 # ----------------------------------------------------------------------------------------- extraction
-def _write_video(path: Path, n_frames: int, seed: int, w: int = 64, h: int = 48) -> None:
-    import av
-
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, (h, w, 3)).astype(np.uint8)
-    with av.open(str(path), mode="w") as c:
-        s = c.add_stream("mpeg4", rate=10)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        for i in range(n_frames):
-            for p in s.encode(av.VideoFrame.from_ndarray(np.roll(base, 3 * i, axis=1), format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+def _write_video(path: Path, n_frames: int, seed: int) -> None:
+    write_sliding_video(path, n_frames, seed, w=64, h=48, rate=10, shift=3)
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,13 @@ embeddings are matched by: two identities match iff their ``identity_key`` strin
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
+
+from ..hashing import sha256_named_files
 
 # OpenAI CLIP's preprocessing (also CLIPImageProcessor's defaults)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -71,13 +72,7 @@ def _weights_sha256(folder: Path) -> str:
     stamp = tuple((str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     if stamp in _HASH_MEMO:
         return _HASH_MEMO[stamp]
-    h = hashlib.sha256()
-    for p in files:
-        h.update(p.name.encode() + b"\0")
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                h.update(block)
-    _HASH_MEMO[stamp] = h.hexdigest()
+    _HASH_MEMO[stamp] = sha256_named_files(files)
     return _HASH_MEMO[stamp]
 
 

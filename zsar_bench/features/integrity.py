@@ -10,24 +10,16 @@ rows of ``features.npy``) changes its mtime, so the next load hashes it and refu
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
+from ..hashing import sha256_file
 
 VERIFIED = ".verified.json"
 
 
 class IntegrityError(RuntimeError):
     pass
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def data_files(root: Path) -> list[Path]:

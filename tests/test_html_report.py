@@ -17,12 +17,13 @@ from conftest import ROOT
 pytest.importorskip("jinja2")
 pytest.importorskip("matplotlib")
 
-from zsar_bench.reports import html as html_report  # noqa: E402
-from zsar_bench.reports.latex import escape  # noqa: E402
+from zsar_bench.reports.formats import html as html_report  # noqa: E402
+from zsar_bench.reports.formats.latex import escape  # noqa: E402
 from zsar_bench.records import RecordStore  # noqa: E402
 from zsar_bench.reports import write_reports  # noqa: E402
 
 SCRIPT = ROOT / "scripts" / "screenshot_report.py"
+NO_LATEX = ("markdown", "csv", "html")
 N = 8  # folds: enough for a significant Wilcoxon difference after Holm over two comparisons
 
 
@@ -203,7 +204,7 @@ def test_sortable_inline_script_and_nothing_from_the_network(site):
 
 def test_plots_are_redrawn_only_when_their_data_changes_and_stale_files_go(tmp_path):
     recs = _records()
-    write_reports(recs, tmp_path, latex=False)
+    write_reports(recs, tmp_path, formats=NO_LATEX)
     html = tmp_path / "html"
     cache = json.loads((html / html_report.PLOT_CACHE).read_text())
     assert cache and all((html / name).is_file() for name in cache)
@@ -211,12 +212,12 @@ def test_plots_are_redrawn_only_when_their_data_changes_and_stale_files_go(tmp_p
     olympics = [r for r in recs if r["dataset"] == "olympics"]
     rest = [r for r in recs if r["dataset"] != "olympics"]
     bumped = [dict(r, top1=r["top1"] - 0.05) if r["method"] == "weak" and r["mode"] == "zsl" else r for r in rest]
-    write_reports(bumped + olympics, tmp_path, latex=False)
+    write_reports(bumped + olympics, tmp_path, formats=NO_LATEX)
     after = {p.name: p.stat().st_mtime_ns for p in html.glob("*.svg")}
     redrawn = {n for n in mtimes if after.get(n) != mtimes[n]}
     assert "hmdb51-random-50-50-zsl-synthetic-v2-128a305003c9-folds.svg" in redrawn
     assert "olympics-random-50-50-zsl-synthetic-v2-04271e850b7b-folds.svg" not in redrawn
-    write_reports(rest, tmp_path, latex=False)  # olympics gone: its page and plots go
+    write_reports(rest, tmp_path, formats=NO_LATEX)  # olympics gone: its page and plots go
     assert not (html / "olympics.html").exists() and not list(html.glob("olympics-*.svg"))
 
 
@@ -257,9 +258,16 @@ def test_report_format_option(tmp_path):
     assert sorted(p.name for p in (tmp_path / "tex").iterdir()) == ["latex"]
     assert main(["report", "--records", str(rec), "--reports-dir", str(tmp_path / "md"), "--format", "markdown"]) == 0
     names = {p.name for p in (tmp_path / "md").iterdir()}
+    assert "hmdb51.md" in names and "README.md" in names and not names & {"leaderboard.csv", "html", "latex"}
+    assert main(["report", "--records", str(rec), "--reports-dir", str(tmp_path / "mc"),
+                 "--format", "markdown,csv"]) == 0
+    names = {p.name for p in (tmp_path / "mc").iterdir()}
     assert "hmdb51.md" in names and "leaderboard.csv" in names and not names & {"html", "latex"}
+    assert "- [leaderboard.csv](leaderboard.csv)" in (tmp_path / "mc" / "README.md").read_text()
     assert main(["report", "--records", str(rec), "--reports-dir", str(tmp_path / "h"), "--format", "html"]) == 0
     assert (tmp_path / "h" / "html" / "index.html").is_file() and not (tmp_path / "h" / "hmdb51.md").exists()
+    assert main(["report", "--records", str(rec), "--reports-dir", str(tmp_path / "x"), "--format", "markdwn"]) == 2
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
 
 
 def test_pages_without_matplotlib_say_so(tmp_path, monkeypatch):
@@ -267,7 +275,7 @@ def test_pages_without_matplotlib_say_so(tmp_path, monkeypatch):
     monkeypatch.setattr(html_report.importlib.util, "find_spec",
                         lambda name, *a: None if name == "matplotlib" else real(name, *a))
     with pytest.warns(UserWarning, match="matplotlib is not installed"):
-        write_reports(_records(), tmp_path, latex=False)
+        write_reports(_records(), tmp_path, formats=NO_LATEX)
     text = (tmp_path / "html" / "hmdb51.html").read_text()
     assert "<img" not in text and "Plots not drawn" in text and not list((tmp_path / "html").glob("*.svg"))
 

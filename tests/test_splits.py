@@ -107,3 +107,38 @@ def test_parse_folds():
     assert [f.fold for f in parse_folds("0-2,5", pr)] == [0, 1, 2, 5]
     with pytest.raises(SplitError, match="folds \\[12\\]"):
         parse_folds("12", pr)
+
+
+def test_split_file_keys_are_declared(tmp_path):
+    """Every key is declared (split_file.SplitFile): a misspelt key is an error, not silently ignored."""
+    ok = {"dataset": "olympics", "protocol": "mine", "version": 1,
+          "folds": [{"seen": ["bowling", "vault"], "unseen": ["snatch", "high_jump"]}]}
+    with pytest.raises(SplitError, match=r"s\.json: unknown key 'train_datset' \(a typo\?\); a split file's keys "
+                                         r"are dataset, protocol, version, description, counts, train_dataset"):
+        load_split_file(_write(tmp_path, dict(ok, train_datset="kinetics")))
+    bad = json.loads(json.dumps(ok))
+    bad["folds"][0]["vals"] = []
+    with pytest.raises(SplitError, match=r"fold #0: unknown key 'vals' \(a typo\?\); a fold's keys are fold, seen, "
+                                         r"val, unseen"):
+        load_split_file(_write(tmp_path, bad))
+    with pytest.raises(SplitError, match=r"version must be an integer, got '1'"):
+        load_split_file(_write(tmp_path, dict(ok, version="1")))
+    with pytest.raises(SplitError, match=r"train_partition must be \"train\" or absent, got 'test'"):
+        load_split_file(_write(tmp_path, dict(ok, train_partition="test")))
+    with pytest.raises(SplitError, match=r"'excluded' must be a list of objects with a 'class' key"):
+        load_split_file(_write(tmp_path, dict(ok, excluded=[{"why": "overlap"}])))
+    with pytest.raises(SplitError, match=r"top level must be an object"):
+        load_split_file(_write(tmp_path, [ok]))
+    with pytest.raises(SplitError, match=r"fold #0: each fold needs 'seen' and 'unseen'"):
+        load_split_file(_write(tmp_path, dict(ok, folds=[{"seen": ["bowling"]}])))
+    two = dict(ok, folds=ok["folds"] * 2)
+    with pytest.raises(SplitError, match=r"fold #1: duplicate fold number 1"):
+        load_split_file(_write(tmp_path, dict(two, folds=[dict(f, fold=1) for f in two["folds"]])))
+    cross = dict(ok, dataset="hmdb51", train_dataset="kinetics",
+                 folds=[{"seen": ["archery"], "unseen": ["archery", "ride_bike"]}])
+    with pytest.raises(SplitError, match=r"fold #0: 1 unknown hmdb51 class\(es\) in 'unseen': 'archery'.*"
+                                         r"zsar_bench/data/classes/hmdb51\.tsv"):
+        load_split_file(_write(tmp_path, cross))
+    cross["folds"][0]["unseen"] = ["ride_bike", "shoot_bow"]
+    pr = load_split_file(_write(tmp_path, cross))  # seen and unseen may share names across datasets
+    assert pr.train_dataset == "kinetics" and pr.folds[0].seen == ("archery",)

@@ -83,7 +83,8 @@ class Results:
         return text
 
     def write_reports(self, reports_dir: Union[str, Path]) -> list[Path]:
-        """Write ``<dataset>.md``, ``leaderboard.csv`` and ``README.md`` into ``reports_dir``; returns the paths."""
+        """Write the reports into ``reports_dir`` in every format (``<dataset>.md``, ``leaderboard.csv``, ``README.md``,
+        ``html/``, ``latex/``; ``reports.formats``); returns the paths."""
         from .reports import write_reports
 
         return write_reports(self.records, Path(reports_dir), command="zsar_bench.evaluate",

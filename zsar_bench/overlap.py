@@ -40,7 +40,7 @@ from typing import Optional
 
 import numpy as np
 
-from .datasets import get_dataset
+from .datasets import get_dataset, pretrain_pool
 from .splits import Fold, Protocol, SplitError
 
 OVERLAP_VERSION = 1
@@ -86,9 +86,10 @@ def pretrain_classes(pretrain: str, names: Optional[str | Path] = None) -> tuple
     if names is not None:
         ids, nms, _ = read_names(names)
         return ids, nms
-    if pretrain == "k400":
-        ds = get_dataset("kinetics")
-        return ds.identifiers[: ds.seen_pool], ds.names[: ds.seen_pool]
+    pool = pretrain_pool(pretrain)  # declared in a dataset's spec: k400 = kinetics' first 400 classes
+    if pool is not None:
+        ds, first = pool
+        return ds.identifiers[:first], ds.names[:first]
     raise SplitError(f"pre-training set {pretrain!r} has no built-in class list (built in: k400); {NAMES_HINT}")
 
 
@@ -227,9 +228,10 @@ def load_overlap(pretrain: str, dataset: str, names: Optional[str | Path] = None
         return overlap_document(pretrain, dataset, names=names)
     doc = _packaged(pretrain, dataset)
     if doc is None:
-        if dataset == "kinetics" and pretrain == "k400":
-            raise SplitError("kinetics' seen classes are Kinetics-400 itself; excluding k400 overlap from "
-                             "kinetics protocols is not meaningful")
+        pool = pretrain_pool(pretrain)
+        if pool is not None and pool[0].name == dataset:
+            raise SplitError(f"{dataset}' seen classes are {pretrain} itself (its first {pool[1]} classes); "
+                             f"excluding {pretrain} overlap from {dataset} protocols is not meaningful")
         doc = overlap_document(pretrain, dataset)
     return doc
 

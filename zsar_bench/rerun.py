@@ -3,9 +3,10 @@
 After a run, the keys of its planned runs are remembered under a digest of the request: the code (version and
 git sha; never for uncommitted code), the command's options that decide what is planned, the contents of the
 files it names (split file, descriptions, config), the data root, the feature sets' manifests, the plugin
-environment. The same request again finds its keys; when the records file has every one of them, the command
-prints the (cached) table of those records and leaves the (up-to-date) reports alone. Anything else, a miss,
-goes through the full planning, which decides for itself what is left to run.
+environment, the files of the datasets registered through ``$ZSAR_BENCH_DATASETS``. The same request again
+finds its keys; when the records file has every one of them, the command prints the (cached) table of those
+records and leaves the (up-to-date) reports alone. Anything else, a miss, goes through the full planning,
+which decides for itself what is left to run.
 """
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ def request_digest(args) -> Optional[str]:
             continue
         manifests.append([str(m.relative_to(root)), st.st_size, st.st_mtime_ns])
     doc = [code, str(root.resolve()), opts, files, manifests, _plugins()]
+    if os.environ.get("ZSAR_BENCH_DATASETS"):  # datasets of your own: their spec, tables and split files
+        from .datasets import DATASETS
+
+        doc.append(sorted((ds.name, ds.files_digest()) for ds in DATASETS.external()))
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 

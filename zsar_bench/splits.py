@@ -1,6 +1,7 @@
-"""Protocols: committed split files ``splits/<dataset>/<protocol>.json``, read through one validating loader.
+"""Protocols: split files ``splits/<dataset>/<protocol>.json`` (or the folder a dataset's spec names), read
+through one validating loader.
 
-File format (JSON)::
+The format is declared in ``split_file.py`` (``SplitFile``: every key, the cross-dataset ones included)::
 
     {"dataset": "hmdb51", "protocol": "e2e10", "version": 1, "description": "...",
      "counts": {"seen": 26, "val": 0, "unseen": 25},            # optional; checked per fold
@@ -18,8 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .datasets import get_dataset
+from pydantic import ValidationError
+
+from .datasets import DATASETS, get_dataset
 from .paths import CHECKOUT
+from .split_file import SplitFile, error_line
 
 
 def _splits_dir() -> Path:
@@ -78,19 +82,29 @@ class Protocol:
         return self.sha256[:12]
 
 
+def _dataset_splits_dir(dataset: str) -> Path:
+    """Where a dataset's split files are: the folder its spec names, else splits/<dataset>/."""
+    ds = DATASETS.get(dataset) if dataset in DATASETS else None
+    own = ds.splits_dir if ds is not None else None
+    return own if own is not None else SPLITS_DIR / dataset
+
+
 def available_protocols(dataset: Optional[str] = None) -> dict[str, list[str]]:
+    folders = {d.name: d for d in SPLITS_DIR.iterdir() if d.is_dir()} if SPLITS_DIR.is_dir() else {}
+    for name in DATASETS.names():
+        if DATASETS.get(name).splits_dir is not None:
+            folders[name] = DATASETS.get(name).splits_dir
     out: dict[str, list[str]] = {}
-    if not SPLITS_DIR.is_dir():
-        return out
-    for d in sorted(p for p in SPLITS_DIR.iterdir() if p.is_dir()):
-        if dataset and d.name != dataset:
+    for name in sorted(folders):
+        if dataset and name != dataset:
             continue
-        out[d.name] = sorted(p.stem for p in d.glob("*.json"))
+        d = folders[name]
+        out[name] = sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
     return out
 
 
 def protocol_path(dataset: str, protocol: str) -> Path:
-    path = SPLITS_DIR / dataset / f"{protocol}.json"
+    path = _dataset_splits_dir(dataset) / f"{protocol}.json"
     if not path.is_file():
         choices = available_protocols(dataset).get(dataset, [])
         raise SplitError(
@@ -109,7 +123,8 @@ def default_protocol(dataset: str) -> str:
 
 
 def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> Protocol:
-    """Read and validate a split file; every problem is a SplitError that names the file."""
+    """Read and validate a split file (its format: ``split_file.SplitFile``); every problem is a one-line
+    SplitError that names the file."""
     path = Path(path)
     if not path.is_file():
         raise SplitError(f"split file {path} does not exist")
@@ -119,107 +134,54 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
         doc = json.loads(raw)
     except json.JSONDecodeError as e:
         raise SplitError(f"{where}: not valid JSON ({e})") from None
-    if not isinstance(doc, dict):
-        raise SplitError(f"{where}: top level must be an object with keys dataset, protocol, version, folds")
-    for key in ("dataset", "protocol", "version", "folds"):
-        if key not in doc:
-            raise SplitError(f"{where}: missing key {key!r} (needs dataset, protocol, version, folds)")
-    ds_name = doc["dataset"]
+    try:
+        split = SplitFile.model_validate(doc)
+    except ValidationError as e:
+        raise SplitError(f"{where}: {error_line(e)}") from None
+    ds_name = split.dataset
     if expect_dataset is not None and ds_name != expect_dataset:
         raise SplitError(f"{where}: file is for dataset {ds_name!r}, not {expect_dataset!r}")
     try:
         ds = get_dataset(ds_name)
     except ValueError as e:
         raise SplitError(f"{where}: {e}") from None
-    if not isinstance(doc["version"], int):
-        raise SplitError(f"{where}: version must be an integer")
-    if not isinstance(doc["folds"], list) or not doc["folds"]:
-        raise SplitError(f"{where}: folds must be a non-empty list")
-    counts = doc.get("counts")
-    if counts is not None:
-        if not isinstance(counts, dict):
-            raise SplitError(f"{where}: counts must be an object such as {{\"seen\": 26, \"val\": 0, \"unseen\": 25}}")
-        bad_keys = [k for k in counts if k not in ("seen", "val", "unseen")]
-        if bad_keys:
-            raise SplitError(f"{where}: counts has unknown key(s) {', '.join(map(repr, bad_keys))}; its keys are "
-                             "'seen', 'val', 'unseen'")
-        for k, n in counts.items():
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise SplitError(f"{where}: counts[{k!r}] must be a whole number of classes, got {n!r}")
-    train_ds_name = doc.get("train_dataset") or ds_name
+    train_ds_name = split.train_dataset or ds_name
     try:
         train_ds = get_dataset(train_ds_name)
     except ValueError as e:
         raise SplitError(f"{where}: train_dataset: {e}") from None
-    if doc.get("train_partition") not in (None, "train"):
-        raise SplitError(f"{where}: train_partition must be \"train\" or absent")
     folds = []
-    seen_fold_ids = set()
-    for i, f in enumerate(doc["folds"]):
-        tag = f"{where}: fold #{i}"
-        if not isinstance(f, dict) or "seen" not in f or "unseen" not in f:
-            raise SplitError(f"{tag}: each fold needs 'seen' and 'unseen' lists (and optionally 'val')")
-        fid = f.get("fold", i)
-        if isinstance(fid, bool) or not isinstance(fid, int) or fid < 0:
-            raise SplitError(f"{tag}: 'fold' must be a whole number 0 or more (written without quotes), got {fid!r}")
-        if fid in seen_fold_ids:
-            raise SplitError(f"{tag}: duplicate fold number {fid}")
-        seen_fold_ids.add(fid)
-        parts = {k: f.get(k, []) for k in ("seen", "val", "unseen")}
-        for k, lst in parts.items():
-            if not isinstance(lst, list):
-                raise SplitError(f"{tag}: {k!r} must be a list of class identifiers")
-            not_str = [c for c in lst if not isinstance(c, str)]
-            if not_str:
-                raise SplitError(f"{tag}: {k!r} must list class identifiers as strings, got {not_str[0]!r}; write "
-                                 "each class as one string, e.g. \"brush_hair\"")
-            known = train_ds.index if k in ("seen", "val") else ds.index
-            unknown = [c for c in lst if c not in known]
-            if unknown:
-                from difflib import get_close_matches
-
-                hints = [f"{u!r} (did you mean {get_close_matches(u, list(known), 1, 0.6)[0]!r}?)"
-                         if get_close_matches(u, list(known), 1, 0.6) else repr(u) for u in unknown[:10]]
-                raise SplitError(
-                    f"{tag}: {len(unknown)} unknown {train_ds_name if k in ('seen', 'val') else ds_name} class(es) in {k!r}: {', '.join(hints)}. "
-                    f"Use official identifiers (see `run_bench.py list datasets` / zsar_bench/data/classes/{ds_name}.tsv)"
-                )
-            dup = {c for c in lst if lst.count(c) > 1}
-            if dup:
-                raise SplitError(f"{tag}: {k!r} lists a class twice: {sorted(dup)}")
-        pairs = (("seen", "unseen"), ("seen", "val"), ("val", "unseen")) if train_ds is ds else (("seen", "val"),)
-        for a, b in pairs:
-            both = set(parts[a]) & set(parts[b])
-            if both:
-                raise SplitError(f"{tag}: classes in both {a!r} and {b!r}: {sorted(both)[:10]}")
-        if not parts["seen"] or not parts["unseen"]:
-            raise SplitError(f"{tag}: 'seen' and 'unseen' must both be non-empty")
-        if len(parts["unseen"]) < 2:
-            raise SplitError(f"{tag}: 'unseen' has {len(parts['unseen'])} class; zero-shot accuracy over fewer than "
-                             "two test classes is always 100%, so list at least two unseen classes")
-        if counts:
-            for k, n in counts.items():
-                if len(parts[k]) != n:
-                    raise SplitError(f"{tag}: {k!r} has {len(parts[k])} classes, the file's counts say {n}")
-        folds.append(Fold(int(fid), tuple(parts["seen"]), tuple(parts["val"]), tuple(parts["unseen"])))
+    for i, (f, fid) in enumerate(zip(split.folds, split.fold_numbers())):
+        for k in ("seen", "val", "unseen"):
+            side = train_ds if k in ("seen", "val") else ds
+            _check_known(getattr(f, k), side, f"{where}: fold #{i}", k)
+        folds.append(Fold(fid, tuple(f.seen), tuple(f.val), tuple(f.unseen)))
     return Protocol(
         dataset=ds_name,
-        protocol=str(doc["protocol"]),
-        version=doc["version"],
-        description=str(doc.get("description", "")),
+        protocol=split.protocol,
+        version=split.version,
+        description=split.description,
         folds=tuple(folds),
         sha256=hashlib.sha256(raw).hexdigest(),
         path=str(path),
-        train_dataset=doc.get("train_dataset"),
-        train_partition=doc.get("train_partition"),
-        excluded=tuple(_excluded_entries(doc.get("excluded", []), where)),
+        train_dataset=split.train_dataset,
+        train_partition=split.train_partition,
+        excluded=tuple(doc.get("excluded", [])),
     )
 
 
-def _excluded_entries(raw, where: str) -> list[dict]:
-    if not isinstance(raw, list) or not all(isinstance(e, dict) and "class" in e for e in raw):
-        raise SplitError(f"{where}: 'excluded' must be a list of objects with a 'class' key (and why it was dropped)")
-    return raw
+def _check_known(classes: list[str], ds, tag: str, part: str) -> None:
+    """A SplitError listing the classes of ``part`` that are not identifiers of ``ds`` (with a close match)."""
+    unknown = [c for c in classes if c not in ds.index]
+    if not unknown:
+        return
+    from difflib import get_close_matches
+
+    known = list(ds.index)
+    hints = [f"{u!r} (did you mean {m[0]!r}?)" if (m := get_close_matches(u, known, 1, 0.6)) else repr(u)
+             for u in unknown[:10]]
+    raise SplitError(f"{tag}: {len(unknown)} unknown {ds.name} class(es) in {part!r}: {', '.join(hints)}. Use "
+                     f"official identifiers (see `run_bench.py list datasets` / {ds.class_file})")
 
 
 def check_folds_spec(spec: Optional[str]) -> Optional[list[int]]:

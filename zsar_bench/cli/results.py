@@ -6,11 +6,14 @@ from pathlib import Path
 
 from .common import DEFAULT_RECORDS, UsageError, check_reports_dir, common_options, reports_dir_for
 
+
 def report_parser() -> argparse.ArgumentParser:
+    from ..reports.formats import FORMATS, load_formats
+
     p = argparse.ArgumentParser(prog="run_bench.py report", description="Regenerate reports/ from the records.")
-    p.add_argument("--format", choices=["all", "markdown", "html", "latex"], default="all",
-                   help="all (default): Markdown + CSV, html/ (static site) and latex/ (booktabs tables); markdown: "
-                        "Markdown + CSV only; html: html/ only; latex: latex/<dataset>.tex only")
+    formats = "; ".join(f"{n}: {FORMATS.get(n).help}" for n in load_formats()).replace("%", "%%")
+    p.add_argument("--format", default="all", metavar="FORMAT[,FORMAT...]",
+                   help=f"the formats to write, comma-separated (default all: every one). {formats}")
     p.add_argument("--per-class", metavar="METHOD",
                    help="instead of the leaderboards: METHOD's per-class top-1 over the folds where each class was a "
                         "test class, and its most confused class pairs, from the scores saved by --save-scores")
@@ -52,26 +55,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _per_class_report(args, store)
     reports_dir = reports_dir_for(args.records, args.reports_dir)
     check_reports_dir(reports_dir)
-    fmt = getattr(args, "format", "all")
-    if fmt in ("all", "markdown"):
-        written = write_reports(store.read(), reports_dir, source=str(store.path), html=fmt == "all",
-                                latex=fmt == "all")
-    else:  # one format alone, from the same summary
-        from ..records import dedupe
-        from ..reports import summarise
+    from ..reports.formats import chosen
 
-        records = dedupe(store.read())[0]
-        if fmt == "html":
-            from ..reports.html import write_html
-
-            from ..scores import default_scores_dir
-
-            written = write_html(records, summarise(records), reports_dir,
-                                 scores_dir=default_scores_dir(store.path))
-        else:
-            from ..reports.latex import write_latex
-
-            written = write_latex(summarise(records), reports_dir)
+    formats = [f.strip() for f in str(getattr(args, "format", None) or "all").split(",") if f.strip()]
+    chosen(formats)  # an unknown name is an error before the records are read
+    written = write_reports(store.read(), reports_dir, source=str(store.path), formats=formats)
     for w in written:
         print(w)
     return 0

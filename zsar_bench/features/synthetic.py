@@ -8,7 +8,10 @@ scored like a trained model and every table partly measured the generator. Versi
 1. **One world.** Every class of the four datasets is an *action*; classes of different datasets
    with the same or a near-identical name (``overlap.exact_key`` / ``overlap.near_identical``:
    Kinetics "archery", UCF101 "Archery") are one action and share everything below, so
-   cross-dataset protocols (train on Kinetics, test on UCF101) mean something.
+   cross-dataset protocols (train on Kinetics, test on UCF101) mean something. These four datasets are the
+   world's *core* (``WORLD_ORDER``; ``"world": "core"`` in their specs), pinned by ``V2_WORLD_DIGEST``; a
+   dataset added later *joins* the world without changing it (``_joined``), and any other core is another
+   world with another identity (``world_identity``).
 2. **Hidden semantics no method reads directly.** An action's *meaning* joins several views, each
    averaged over the action's names across datasets: MiniLM embeddings of the names and of the
    descriptions, GloVe vectors of the names, and a private random part that no text reveals
@@ -37,10 +40,13 @@ Clip counts follow the real releases (HMDB51 6,766; UCF101 13,320; Olympic Sport
 scaled down for a CPU to 30 clips per class (18,600). There is no train/test partition: the
 harness decides which clips train (all seen-class clips for ZSL; 80% for generalised ZSL).
 
-Everything is seeded from the generator version: the same version always gives the same features.
+Everything is seeded from the generator version: the same version always gives the same features, bit for bit
+at one BLAS thread count (at another, matrix products add in another order and the last bits move: about 4e-5
+at most, measured on olympics at 1 and 2 threads).
 Video ids are opaque (``syn2-<dataset>-<n>``) and rows are shuffled, so nothing in a row's position
 or id says its class (the harness blinds both again for every run). The arrays are cached under
-``<data root>/features/<dataset>/synthetic/v<version>/``.
+``<data root>/features/<dataset>/synthetic/v<version>/`` (another identity: a folder named after it, such as
+``v2+toy.1a2b3c4d5e``).
 """
 from __future__ import annotations
 
@@ -77,13 +83,67 @@ OBJ_TEMP = 0.03  # a class-mode concentrates its relevance on about 12 concepts 
 S_OBJ_JITTER = 1.0  # the detector sees the clip's action and mode with jitter of its own scale, not the visual noise
 OBJ_MIX = {"relevant": 0.45, "common": 0.25, "clutter": 0.30}
 W_OBJ_PRIVATE = 3.0  # private part of a concept's meaning: where objects appear is mostly visual co-occurrence, not definitions
+# The core world of synthetic-v2: the datasets (``"synthetic": {"world": "core"}`` in their specs) it is built from,
+# in this order. It sizes every draw, so it is frozen: a dataset added later *joins* the world (``_joined``) and
+# leaves every feature of the core datasets as it was; a different core (a dataset declared core, or a core
+# dataset's classes, names, descriptions or clip count edited) is another world with another identity
+# (``world_identity``), so its records never mix with synthetic-v2's.
 WORLD_ORDER = ("kinetics", "ucf101", "hmdb51", "olympics")
+# sha256 of what the synthetic-v2 world is made from (``_world_digest``): the core datasets' names, clip counts,
+# classes, names and descriptions, in WORLD_ORDER, and the concept table. Pinned: the committed records are
+# synthetic-v2, made from exactly this.
+V2_WORLD_DIGEST = "fe47b8cd6ef2939f9633afe41725ae40897295c8d10e8f2038f4278f1fcb69ed"
 TEXT_ENCODER = "minilm"
 WORD_VECTORS = "glove50"
 
 
+def core_datasets() -> tuple[str, ...]:
+    """The datasets the world is built from (their specs say ``"world": "core"``): WORLD_ORDER's first, in its
+    order, then any other by name."""
+    core = [n for n in DATASETS.names() if get_dataset(n).spec.synthetic.world == "core"]
+    return tuple(sorted(core, key=lambda n: (WORLD_ORDER.index(n) if n in WORLD_ORDER else len(WORLD_ORDER), n)))
+
+
+def _core() -> tuple:
+    """The core datasets as (name, Dataset) pairs: a cache key that changes when a dataset is registered anew."""
+    return tuple((n, get_dataset(n)) for n in core_datasets())
+
+
+def _generation_inputs(ds) -> list:
+    """What a dataset's synthetic features are made from, besides the world: name, clip count, classes."""
+    desc = ds.builtin_descriptions
+    return [ds.name, ds.synthetic_clips, [[i, n, desc.get(i)] for i, n in zip(ds.identifiers, ds.names)]]
+
+
+@lru_cache(maxsize=8)
+def _world_digest(core: tuple) -> str:
+    concepts = load_class_table(resources.files("zsar_bench").joinpath("data/concepts/synthetic_concepts.tsv"))
+    doc = [[_generation_inputs(ds) for _, ds in core], concepts]
+    return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
+
+
+def world_identity(core: tuple | None = None) -> str:
+    """``synthetic-v2`` for the world the committed records were made from; ``synthetic-v2-w<digest>`` for any
+    other core (so old and new records never mix)."""
+    digest = _world_digest(core if core is not None else _core())
+    base = f"synthetic-v{GENERATOR_VERSION}"
+    return base if digest == V2_WORLD_DIGEST else f"{base}-w{digest[:10]}"
+
+
 def identity() -> str:
-    return f"synthetic-v{GENERATOR_VERSION}"
+    """The world's identity: the feature identity of every core dataset (``synthetic-v2``)."""
+    return world_identity()
+
+
+def dataset_identity(dataset: str) -> str:
+    """A core dataset's features: the world's identity. A joining dataset's: the world's plus a digest of its own
+    classes, names, descriptions and clip count (``synthetic-v2+toy.1a2b3c4d5e``): editing them is a new
+    identity, never mixed with records of the old one."""
+    ds = get_dataset(dataset)
+    if ds.spec.synthetic.world == "core":
+        return world_identity()
+    own = hashlib.sha256(json.dumps(_generation_inputs(ds), ensure_ascii=False).encode()).hexdigest()
+    return f"{world_identity()}+{dataset}.{own[:10]}"
 
 
 def synthetic_concepts() -> ConceptVocabulary:
@@ -104,10 +164,16 @@ def _centred_unit(x: np.ndarray) -> np.ndarray:
     return _unit(x - x.mean(0, keepdims=True))
 
 
-@lru_cache(maxsize=1)
-def world_actions() -> tuple[dict, int]:
-    """({(dataset, class index): action index}, number of actions): classes of different datasets with
-    the same or a near-identical name are one action; two classes of one dataset never merge."""
+def world_actions(core: tuple | None = None) -> tuple[dict, int]:
+    """({(dataset, class index): action index}, number of actions) of the core world: classes of different
+    datasets with the same or a near-identical name are one action; two classes of one dataset never merge."""
+    out, n, _ = _world_actions(core if core is not None else _core())
+    return out, n
+
+
+@lru_cache(maxsize=8)
+def _world_actions(core: tuple) -> tuple[dict, int, dict]:
+    """world_actions, plus {name key: action} (the action of the first class with that key) for joining."""
     from ..overlap import exact_key, near_keys
 
     parent: dict = {}
@@ -121,8 +187,8 @@ def world_actions() -> tuple[dict, int]:
 
     keys: dict = {}
     nodes = []
-    for ds_name in WORLD_ORDER:
-        for i, name in enumerate(get_dataset(ds_name).names):
+    for ds_name, ds in core:
+        for i, name in enumerate(ds.names):
             node = (ds_name, i)
             parent[node] = node
             members[node] = {ds_name}
@@ -140,11 +206,13 @@ def world_actions() -> tuple[dict, int]:
     out = {}
     for node in nodes:
         out[node] = roots.setdefault(find(node), len(roots))
-    return out, len(roots)
+    return out, len(roots), {key: out[node] for key, node in keys.items()}
 
 
-def _views(texts_by_action: list[list[tuple[str, str]]], enc, kv) -> np.ndarray:
-    """Meaning vectors [A, D]: weighted, centred, unit views averaged over each action's names."""
+def _views(texts_by_action: list[list[tuple[str, str]]], enc, kv,
+           centres: list | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(meaning views, their centres): per view, the unit embeddings of each action's names summed, centred on
+    ``centres`` (the core world's, for joining actions) or on their own mean, and made unit."""
     from ..text.wordvectors import name_vector
 
     flat_names = [n for group in texts_by_action for n, _ in group]
@@ -153,12 +221,14 @@ def _views(texts_by_action: list[list[tuple[str, str]]], enc, kv) -> np.ndarray:
     glove = np.stack([name_vector(kv, n)[0] for n in flat_names]).astype(np.float64)
     owner = np.repeat(np.arange(len(texts_by_action)), [len(g) for g in texts_by_action])
 
-    def per_action(x: np.ndarray) -> np.ndarray:
+    def per_action(x: np.ndarray, centre) -> tuple[np.ndarray, np.ndarray]:
         sums = np.zeros((len(texts_by_action), x.shape[1]))
         np.add.at(sums, owner, _unit(x))
-        return _centred_unit(sums)
+        c = sums.mean(0, keepdims=True) if centre is None else centre
+        return _unit(sums - c), c
 
-    return [per_action(name_e), per_action(desc_e), per_action(glove)]
+    out = [per_action(x, None if centres is None else centres[v]) for v, x in enumerate((name_e, desc_e, glove))]
+    return [v for v, _ in out], [c for _, c in out]
 
 
 def _hidden_map(meaning: np.ndarray) -> np.ndarray:
@@ -177,16 +247,21 @@ def _meaning(views: list[np.ndarray], private: np.ndarray, w_private: float) -> 
                            w_private * private], axis=1)
 
 
-@lru_cache(maxsize=1)
-def world() -> dict:
-    """The world shared by all datasets: hidden semantics of actions and concepts, modes, backbone."""
+def world(core: tuple | None = None) -> dict:
+    """The world shared by all datasets: hidden semantics of actions and concepts, modes, backbone (and what a
+    joining dataset needs to join it unchanged: the views' centres, the private draws' mean, the name keys)."""
+    return _world(core if core is not None else _core())
+
+
+@lru_cache(maxsize=2)
+def _world(core: tuple) -> dict:
     from ..text.encoders import get_text_encoder
     from ..text.wordvectors import load_word_vectors
 
-    action_of, n_actions = world_actions()
+    action_of, n_actions, keys = _world_actions(core)
     groups: list[list[tuple[str, str]]] = [[] for _ in range(n_actions)]
-    for ds_name in WORLD_ORDER:
-        classes = get_dataset(ds_name).classes()
+    for ds_name, ds in core:
+        classes = ds.classes()
         missing = [c.identifier for c in classes if not c.description]
         if missing:
             raise FeatureStoreError(f"synthetic generator needs built-in descriptions; missing for {missing[:5]}")
@@ -195,13 +270,15 @@ def world() -> dict:
     enc = get_text_encoder(TEXT_ENCODER)
     kv = load_word_vectors(WORD_VECTORS)
     r = _rng("actions")
-    private = _centred_unit(r.standard_normal((n_actions, PRIVATE_DIM)))
-    hidden = _hidden_map(_meaning(_views(groups, enc, kv), private, W_VIEWS["private"]))
+    raw_private = r.standard_normal((n_actions, PRIVATE_DIM))
+    private = _centred_unit(raw_private)
+    views, centres = _views(groups, enc, kv)
+    hidden = _hidden_map(_meaning(views, private, W_VIEWS["private"]))
 
     concepts = synthetic_concepts()
     c_groups = [[(n, f"{n}: {d}")] for n, d in zip(concepts.names, concepts.definitions)]
     c_private = _centred_unit(_rng("concepts").standard_normal((len(concepts), PRIVATE_DIM)))
-    c_hidden = _hidden_map(_meaning(_views(c_groups, enc, kv), c_private, W_OBJ_PRIVATE * W_VIEWS["private"]))
+    c_hidden = _hidden_map(_meaning(_views(c_groups, enc, kv)[0], c_private, W_OBJ_PRIVATE * W_VIEWS["private"]))
 
     m = _rng("modes")
     modes = _unit(m.standard_normal((n_actions, N_MODES, HIDDEN_DIM)))
@@ -213,7 +290,50 @@ def world() -> dict:
     }
     common = np.exp((c_hidden @ hidden.mean(0)) / OBJ_TEMP / 4)
     return {"action_of": action_of, "hidden": hidden, "concept_hidden": c_hidden, "modes": modes,
-            "backbone": backbone, "common": common / common.sum(), "text_encoder": enc.identity}
+            "backbone": backbone, "common": common / common.sum(), "text_encoder": enc.identity,
+            "keys": keys, "centres": centres, "private_mean": raw_private.mean(0, keepdims=True)}
+
+
+def _joined(dataset: str, w: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """(action of each class, hidden semantics, modes, summary) of a dataset that joins the world ``w`` without
+    changing it: a class whose name (same or near-identical, as the core merges them) is a core action not yet
+    taken by another class of the dataset is that action; every other class is a new action made like a core
+    one, from its own name, description and private draw, centred on the core world's centres. Nothing here
+    depends on any other joining dataset, so joining datasets never change each other either."""
+    from ..overlap import exact_key, near_keys
+    from ..text.encoders import get_text_encoder
+    from ..text.wordvectors import load_word_vectors
+
+    ds = get_dataset(dataset)
+    classes = ds.classes()
+    missing = [c.identifier for c in classes if not c.description]
+    if missing:
+        raise FeatureStoreError(
+            f"synthetic features for {dataset} need a description of every class; missing for {missing[:5]}: add "
+            f"them to the class table's third column or the descriptions file its spec names ({ds.origin})")
+    n_core = len(w["hidden"])
+    actions, taken, new = [], set(), []
+    for c in classes:
+        stems, joined = near_keys(c.name)
+        match = next((w["keys"][k] for k in (("exact", exact_key(c.name)), ("stems", stems), ("joined", joined))
+                      if k in w["keys"] and w["keys"][k] not in taken), None)
+        if match is None:
+            match = n_core + len(new)
+            new.append(c)
+        taken.add(match)
+        actions.append(match)
+    hidden, modes = w["hidden"], w["modes"]
+    if new:
+        enc, kv = get_text_encoder(TEXT_ENCODER), load_word_vectors(WORD_VECTORS)
+        views, _ = _views([[(c.name, c.description)] for c in new], enc, kv, centres=w["centres"])
+        raw = np.stack([_rng("joins", dataset, c.identifier, "private").standard_normal(PRIVATE_DIM) for c in new])
+        private = _unit(raw - w["private_mean"])
+        hidden = np.concatenate([hidden, _hidden_map(_meaning(views, private, W_VIEWS["private"]))])
+        own_modes = [_unit(_rng("joins", dataset, c.identifier, "modes").standard_normal((N_MODES, HIDDEN_DIM)))
+                     for c in new]
+        modes = np.concatenate([modes, np.stack(own_modes)])
+    summary = {"world": "joins", "shared_actions": len(classes) - len(new), "own_actions": len(new)}
+    return np.array(actions), hidden, modes, summary
 
 
 def _clip_counts(n_classes: int, total: int, rng: np.random.Generator) -> np.ndarray:
@@ -224,12 +344,16 @@ def _clip_counts(n_classes: int, total: int, rng: np.random.Generator) -> np.nda
 
 
 def generate(dataset: str) -> FeatureSet:
-    if dataset not in WORLD_ORDER:
-        raise FeatureStoreError(f"no synthetic world for dataset {dataset!r}; known: {', '.join(WORLD_ORDER)}")
+    """The synthetic features of ``dataset``: a core dataset's from the world as it is, a joining dataset's from
+    the world it joins (``_joined``)."""
     w = world()
     ds = get_dataset(dataset)
     n_cls = ds.n_classes
-    actions = np.array([w["action_of"][(dataset, i)] for i in range(n_cls)])
+    if ds.spec.synthetic.world == "core":
+        actions = np.array([w["action_of"][(dataset, i)] for i in range(n_cls)])
+        w_hidden, w_modes, joined = w["hidden"], w["modes"], None
+    else:
+        actions, w_hidden, w_modes, joined = _joined(dataset, w)
     counts = _clip_counts(n_cls, ds.synthetic_clips, _rng(dataset, "counts"))
     labels = np.repeat(np.arange(n_cls), counts)
     n = len(labels)
@@ -240,7 +364,7 @@ def generate(dataset: str) -> FeatureSet:
     mode = np.array([v.choice(N_MODES, p=mix[c]) for c in labels])
     radius = np.abs(v.standard_t(T_DF, size=(n, 1))) / np.sqrt(T_DF / (T_DF - 2))
     jitter = _unit(v.standard_normal((n, HIDDEN_DIM))) * radius
-    h_mode = w["hidden"][actions[labels]] + S_MODE * w["modes"][actions[labels], mode]
+    h_mode = w_hidden[actions[labels]] + S_MODE * w_modes[actions[labels], mode]
     z = h_mode + S_CLIP * jitter
 
     # backbone: a fixed ReLU layer over the latent and a nuisance (camera/background) with a domain shift
@@ -267,18 +391,22 @@ def generate(dataset: str) -> FeatureSet:
     order = _rng(dataset, "order").permutation(n)
     feats, ids, scores, labels = feats[order], ids[order], scores[order], labels[order]
     video_ids = np.array([f"syn{GENERATOR_VERSION}-{dataset}-{i:06d}" for i in range(n)])
+    fid = dataset_identity(dataset)
     manifest = {
-        "dataset": dataset, "features": "synthetic", "identity": identity(), "generator_version": GENERATOR_VERSION,
+        "dataset": dataset, "features": "synthetic", "identity": fid, "generator_version": GENERATOR_VERSION,
         "n_videos": int(n), "dim": FEATURE_DIM, "top_k": TOP_K, "backbone": identity(),
         "text_encoder": w["text_encoder"], "word_vectors": WORD_VECTORS,
         "source": "zsar_bench.features.synthetic (deterministic)",
     }
-    return FeatureSet(dataset, "synthetic", identity(), Videos(feats, ids, scores, video_ids), labels, None,
+    if joined is not None:
+        manifest.update(joined)
+    return FeatureSet(dataset, "synthetic", fid, Videos(feats, ids, scores, video_ids), labels, None,
                       synthetic_concepts(), manifest)
 
 
 def _cache_dir(dataset: str) -> Path:
-    return feature_root(dataset, "synthetic") / f"v{GENERATOR_VERSION}"
+    """``<root>/features/<dataset>/synthetic/v2`` for synthetic-v2; a folder of its own for any other identity."""
+    return feature_root(dataset, "synthetic") / dataset_identity(dataset).removeprefix("synthetic-")
 
 
 def save(fs: FeatureSet) -> None:
@@ -319,4 +447,5 @@ def load_or_generate(dataset: str) -> FeatureSet:
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         raise FeatureStoreError(f"synthetic feature cache {d} cannot be read ({e}); delete the folder and rerun "
                                 f"to regenerate it: rm -r {d}") from None
-    return FeatureSet(dataset, "synthetic", identity(), videos, labels, None, synthetic_concepts(), manifest)
+    return FeatureSet(dataset, "synthetic", dataset_identity(dataset), videos, labels, None, synthetic_concepts(),
+                      manifest)

@@ -1,6 +1,7 @@
-"""Leaderboards from records: ``tables`` (the summary over folds, significance marks, Markdown tables),
-``write`` (every format into a reports folder), ``html`` (static site with plots), ``latex`` (booktabs),
-``stamp`` (what lets a rerun that recorded nothing new skip the work).
+"""Leaderboards from records: ``tables`` (the summary over folds, significance marks, cell formats), ``model``
+(every table built once into format-neutral objects: ``Report``, ``Table``, ``Row``, ``Cell``), ``formats`` (the
+registry of report formats, one module each: Markdown, CSV, HTML, LaTeX), ``write`` (every chosen format into a
+reports folder), ``stamp`` (what lets a rerun that recorded nothing new skip the work).
 
 The names below load their module (pandas, scipy) on first use, so ``reports.stamp`` stays light."""
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {name: "tables" for name in ("METRICS", "PUBLISHED", "inputs_label", "primary_metric", "records_frame",
-                                      "render_fewshot_tables", "render_table", "summarise")}
+                                      "summarise")}
+_LAZY.update({name: "model" for name in ("Report", "Table", "Row", "Cell", "Column", "build_report", "build_tables")})
+_LAZY["render_table"] = "formats.markdown"
 _LAZY["write_reports"] = "write"
 __all__ = sorted(_LAZY)
 

@@ -8,9 +8,8 @@
   and a per-(fold, seed) strip + box plot of each row's primary metric from the records;
 - plots are SVG files beside the pages (matplotlib, rendered off-screen), referenced by relative paths.
 
-``build_tables`` turns a summary (``reports.summarise``) into structured tables whose cells are the
-Markdown leaderboard's cells; the LaTeX writer (``latex``) reads the same structure.
-Templates: ``zsar_bench/templates/html/`` (Jinja2, shipped as package data).
+The pages render the tables of a ``model.Report`` (the same rows as every other format); the plots read the
+records and the summary. Templates: ``zsar_bench/templates/html/`` (Jinja2, shipped as package data).
 """
 from __future__ import annotations
 
@@ -21,189 +20,19 @@ import math
 import re
 import sys
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
+from . import register
 
-from . import tables as R
+if TYPE_CHECKING:
+    import pandas as pd
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "html"
+    from ..model import Report, Row, Table
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "html"
 TABLE_KEYS = ["dataset", "features_id", "protocol", "split_hash", "mode"]
 RUN_KEYS = TABLE_KEYS + ["method", "config_hash"]
-METRIC_LABEL = dict(R.METRICS)
-
-
-# --------------------------------------------------------------------------------------------------
-# structured tables (shared with latex)
-# --------------------------------------------------------------------------------------------------
-
-@dataclass
-class Row:
-    """One leaderboard row: ``cells`` are the Markdown cells; ``sort`` a numeric key per cell (None: sort by text)."""
-
-    cells: list[str]
-    sort: list[Optional[float]]
-    method: str
-    label: str  # method name as shown, without the significance mark
-    config: str = ""
-    k: Optional[int] = None  # few-shot K
-    mode: str = "zsl"
-    published: bool = False
-    best: bool = False
-    tied: bool = False  # not significantly worse than the best (the best row itself excluded)
-    complete: bool = True
-    p_vs_best: float = math.nan
-    values: dict = field(default_factory=dict)  # metric -> (mean, std) in %, NaN where the Markdown cell is empty
-    train_s: float = math.nan
-
-    @property
-    def mark(self) -> str:
-        return "★" if self.best else ("≈" if self.tied else "")
-
-
-@dataclass
-class Table:
-    title: str
-    dataset: str
-    features_id: str
-    protocol: str
-    split_hash: str
-    kind: str  # zsl | gzsl | fewshot
-    columns: list[str]
-    metrics: list[tuple[str, str]]  # (key, label) of the metric columns
-    primary: str
-    rows: list[Row]
-    header: str = ""  # the Markdown's explanation above the table
-    notes: list[str] = field(default_factory=list)
-    synthetic: bool = True
-    slug: str = ""
-
-    @property
-    def metric_cols(self) -> list[int]:
-        first = self.columns.index(self.metrics[0][1])
-        return list(range(first, first + len(self.metrics)))
-
-    @property
-    def primary_col(self) -> int:
-        return self.columns.index(dict(self.metrics)[self.primary])
-
-
-def _f(x) -> Optional[float]:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
-
-
-def _slug(*parts: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", "-".join(str(p) for p in parts)).strip("-").lower()
-
-
-def _split_md(md: str) -> tuple[str, list[str]]:
-    """(explanation above the table, notes below it) of one ``render_table`` section."""
-    paras = md.split("\n\n")
-    at = [i for i, p in enumerate(paras) if p.lstrip().startswith("|")]
-    if not at:
-        return paras[0], paras[1:]
-    return "\n\n".join(paras[:at[0]]), paras[at[-1] + 1:]
-
-
-def _row_fields(r, metrics) -> dict:
-    """A summary row's significance flags, completeness and values (the Row fields beyond its cells)."""
-    best = r.get("is_best") is True
-    p = _f(r.get("p_vs_best"))
-    return {"best": best, "tied": r.get("tied_with_best") is True and not best,
-            "complete": bool(r.get("complete", True)) or r.get("partial") is True,
-            "p_vs_best": math.nan if p is None else p, "train_s": float(r["train_s_per_fold"]),
-            "values": {m: (r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics}}
-
-
-def _zsl_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
-    ds, fid, proto, sh, mode = key
-    metrics = R.GZSL_METRICS if mode == "gzsl" else R.ZSL_METRICS
-    primary = R.primary_metric(mode)
-    # the Markdown's order (reports.render_table)
-    g = g.sort_values(f"{metrics[-1][0] if mode == 'gzsl' else 'top1'}_mean", ascending=False, na_position="last")
-    first = dict(metrics)[primary]
-    cols = (["Method", "Config", "Class inputs", "Runs"] + [lab for _, lab in metrics]
-            + [f"{first} 95% CI", "p vs best", "Train s/fold"])
-    rows = []
-    for _, r in g.iterrows():
-        label = r["method"] + (" (sanity)" if r["method"] in R.SANITY_NOTE else "")
-        cells = ([R._mark(r) + label, r["config_hash"], r.get("inputs", "-"), R._runs(r)]
-                 + [R._cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
-                 + [R._ci(r), R._p(r), f"{r['train_s_per_fold']:.2f}"])
-        sort = ([None, None, None, _f(r["n_runs"])] + [_f(r[f"{m}_mean"]) for m, _ in metrics]
-                + [_f(r.get("ci_low")), _f(r.get("p_vs_best")), _f(r["train_s_per_fold"])])
-        rows.append(Row(cells, sort, r["method"], label, r["config_hash"], mode=mode, **_row_fields(r, metrics)))
-    if published and mode == "zsl":
-        for p in R.PUBLISHED:
-            if p["dataset"] == ds and p["protocol"] == proto:
-                label = f"{p['method']} (published) †"
-                cells = ([label, "", p.get("inputs", ""), ""] + [R._cell(*p[m]) if m in p else "" for m, _ in metrics]
-                         + ["", "", ""])
-                sort = [None, None, None, None] + [p[m][0] if m in p else None for m, _ in metrics] + [None] * 3
-                rows.append(Row(cells, sort, p["method"], label, published=True,
-                                values={m: tuple(p[m]) if m in p else (math.nan, math.nan) for m, _ in metrics}))
-    title, md = R.render_table(g, published)[0]
-    header, notes = _split_md(md)
-    return Table(title, ds, fid, proto, sh, "gzsl" if mode == "gzsl" else "zsl", cols, list(metrics), primary, rows,
-                 header, notes, bool(g["synthetic"].iloc[0]), _slug(ds, proto, mode, fid, sh))
-
-
-def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
-    ds, fid, proto, sh = key
-    metrics = R.ZSL_METRICS
-    cols = ["Method", "Config", "K (clips/class)", "Runs"] + [lab for _, lab in metrics] + ["Train s/fold"]
-    g = g.assign(k=g["mode"].str.split("-").str[1].astype(int)).sort_values(["method", "config_hash", "k"])
-    rows = []
-    for _, r in g.iterrows():
-        label = r["method"] + (" (sanity)" if r["method"] in R.SANITY_NOTE else "")
-        cells = ([label, r["config_hash"], str(r["k"]), R._runs(r)]
-                 + [R._cell(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics] + [f"{r['train_s_per_fold']:.2f}"])
-        sort = [None, None, float(r["k"]), _f(r["n_runs"])] + [_f(r[f"{m}_mean"]) for m, _ in metrics] + [
-            _f(r["train_s_per_fold"])]
-        # the Markdown few-shot tables carry no marks; best/tied (per K) are kept for the LaTeX bold
-        rows.append(Row(cells, sort, r["method"], label, r["config_hash"], k=int(r["k"]), mode=r["mode"],
-                        **_row_fields(r, metrics)))
-    if published and ds == "kinetics" and proto == "kinetics-zsar":
-        for k, (t1, t5) in R.PUBLISHED_FEWSHOT.items():
-            label = "supervised (published) ‡"
-            rows.append(Row([label, "", str(k), "", R._cell(*t1), R._cell(*t5), "", ""],
-                            [None, None, float(k), None, t1[0], t5[0], None, None], "supervised", label, k=k,
-                            mode=f"fewshot-{k}", published=True,
-                            values={"top1": t1, "top5": t5, "mean_class_acc": (math.nan, math.nan)}))
-    title, md = R.render_fewshot_tables(g.drop(columns="k"), published)[0]
-    header, notes = _split_md(md)
-    return Table(title, ds, fid, proto, sh, "fewshot", cols, list(metrics), "top1", rows, header, notes,
-                 bool(g["synthetic"].iloc[0]), _slug(ds, proto, "fewshot", fid, sh))
-
-
-def build_tables(summary: pd.DataFrame, published: bool = True) -> list[Table]:
-    """Every leaderboard table of ``summary`` in the Markdown's order (zero-shot and GZSL tables, then few-shot)."""
-    if summary is None or summary.empty:
-        return []
-    fs = summary["mode"].astype(str).str.startswith("fewshot-")
-    out = [_zsl_table(key, g, published) for key, g in summary[~fs].groupby(TABLE_KEYS, sort=True)]
-    out += [_fewshot_table(key, g, published) for key, g in summary[fs].groupby(TABLE_KEYS[:4], sort=True)]
-    if published:
-        out += [t for ds in sorted(set(summary["dataset"])) for t in _reference_tables(ds)]
-    return out
-
-
-def _reference_tables(ds: str) -> list[Table]:
-    """Published results of other backbones (``tables.render_reference_tables``): a table of their own."""
-    out = []
-    for title, md in R.render_reference_tables(ds):
-        header, notes = _split_md(md)
-        rows = [Row(cells, [None, None, p["top1"][0], None], p["method"], cells[0], published=True,
-                    values={"top1": tuple(p["top1"])}) for p, cells in R.reference_rows(ds)]
-        out.append(Table(title, ds, "published", "reference", "", "reference", list(R.REFERENCE_COLUMNS),
-                         [("top1", "Top-1")], "top1", rows, header, notes, False, _slug(ds, "reference")))
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -249,16 +78,18 @@ def _margins(fig, left_chars: int = 0, top: float = 0.3, bottom: float = 0.45, r
     fig.subplots_adjust(left=min(0.7, lm / w), right=1 - right / w, bottom=bottom / h, top=1 - top / h)
 
 
-def _row_color(r: Row) -> str:
+def _row_color(r: "Row") -> str:
     return COLORS["pub"] if r.published else COLORS["best"] if r.best else COLORS["tied"] if r.tied else COLORS["other"]
 
 
 def _num(x) -> Optional[float]:
-    x = _f(x)
+    from ..model import number
+
+    x = number(x)
     return None if x is None else round(x, 6)
 
 
-def strip_spec(t: Table, folds: dict) -> Optional[dict]:
+def strip_spec(t: "Table", folds: dict) -> Optional[dict]:
     """What the per-run plot of ``t`` shows: per row, its primary metric on every (fold, seed) run (%);
     published rows as their mean ± std."""
     if not t.rows or t.kind == "reference":  # published means of other backbones: the table says it all
@@ -278,14 +109,16 @@ def strip_spec(t: Table, folds: dict) -> Optional[dict]:
         row = {"label": label, "color": _row_color(r) if marked else COLORS["other"], "marked": marked,
                "complete": r.complete, "published": r.published, "values": []}
         if r.published:
-            m, s = r.values.get(metric, (math.nan, math.nan))
+            m, s = t.value(r, metric)
             row["ms"] = [_num(m), _num(s)]
         else:
             sub = folds.get((t.dataset, t.features_id, t.protocol, t.split_hash, r.mode, r.method, r.config))
             if sub is not None and metric in sub:
                 row["values"] = [round(float(v) * 100, 6) for v in sub[metric].dropna()]
         rows.append(row)
-    return {"kind": "strip", "xlabel": f"{METRIC_LABEL.get(metric, metric)} per (fold, seed) run, %  "
+    from ..tables import METRICS
+
+    return {"kind": "strip", "xlabel": f"{dict(METRICS).get(metric, metric)} per (fold, seed) run, %  "
                                        "(box: quartiles; ◆ published mean ± std)", "rows": rows}
 
 
@@ -329,10 +162,12 @@ def draw_strip(Figure, spec: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
-def _default_tables(summary: pd.DataFrame, fid: str) -> pd.DataFrame:
+def _default_tables(summary: "pd.DataFrame", fid: str) -> "pd.DataFrame":
     """The zero-shot rows of feature set ``fid`` on each dataset's default protocol (the current split file's
     hash where it has rows, else the split hash with the most rows)."""
-    from ..splits import default_protocol, load_protocol
+    import pandas as pd
+
+    from ...splits import default_protocol, load_protocol
 
     sub = summary[(summary["features_id"] == fid) & (summary["mode"] == "zsl")]
     parts = []
@@ -350,7 +185,7 @@ def _default_tables(summary: pd.DataFrame, fid: str) -> pd.DataFrame:
     return pd.concat(parts) if parts else sub.iloc[0:0]
 
 
-def _labels(g: pd.DataFrame) -> list[str]:
+def _labels(g: "pd.DataFrame") -> list[str]:
     many = g.groupby("method")["config_hash"].nunique()
     many = set(many[many > 1].index)
     return [m + (f" [{c}]" if m in many else "") for m, c in zip(g["method"], g["config_hash"])]
@@ -360,7 +195,7 @@ def _mark_of(r) -> str:
     return "★" if r.get("is_best") is True else "≈" if r.get("tied_with_best") is True else ""
 
 
-def heatmap_spec(d: pd.DataFrame, fid: str) -> Optional[dict]:
+def heatmap_spec(d: "pd.DataFrame", fid: str) -> Optional[dict]:
     """Method x dataset zero-shot top-1 (%) with the tables' marks, rows by their mean over datasets. Config
     hashes differ between datasets, so a row is a method; where a dataset's table has several configurations
     of it, the best one is shown and flagged ⁺."""
@@ -414,7 +249,7 @@ def draw_heatmap(Figure, spec: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
-def time_spec(g: pd.DataFrame, ds: str, fid: str) -> Optional[dict]:
+def time_spec(g: "pd.DataFrame", ds: str, fid: str) -> Optional[dict]:
     """Top-1 (mean over runs) against mean training seconds per fold, one point per row of the table."""
     g = g[g["top1_mean"].notna() & (g["train_s_per_fold"] > 0)]
     if g.empty:
@@ -457,8 +292,8 @@ DRAW = {"strip": draw_strip, "heatmap": draw_heatmap, "time": draw_time}
 # pages
 # --------------------------------------------------------------------------------------------------
 
-def _md_inline(text: str):
-    """Markdown prose of the leaderboards (``code`` spans only) as safe HTML."""
+def _prose(text: str):
+    """The model's prose (plain text, backticks marking code) as safe HTML."""
     from markupsafe import Markup, escape
 
     parts = re.split(r"`([^`]*)`", text)
@@ -470,23 +305,25 @@ def _env():
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["md"] = _md_inline
+    env.filters["prose"] = _prose
     return env
 
 
-def _records_frame(records: list[dict]) -> pd.DataFrame:
+def _records_frame(records: list[dict]) -> "pd.DataFrame":
     """The records as the leaderboard counts them (mode filled in, superseded method revisions dropped)."""
-    return R.records_frame(records)[0]
+    from ..tables import records_frame
+
+    return records_frame(records)[0]
 
 
-def _fold_groups(df: pd.DataFrame) -> dict:
+def _fold_groups(df: "pd.DataFrame") -> dict:
     """(dataset, features_id, protocol, split_hash, mode, method, config_hash) -> that row's runs."""
     if df.empty or any(k not in df for k in RUN_KEYS):
         return {}
     return {k: g for k, g in df.groupby(RUN_KEYS, sort=False)}
 
 
-def _feature_order(df: pd.DataFrame, fids: list[str]) -> list[str]:
+def _feature_order(df: "pd.DataFrame", fids: list[str]) -> list[str]:
     """Feature set identities, the one with the most recent record first (historical sets last)."""
     if df.empty or "time" not in df or "features_id" not in df:
         return sorted(fids, reverse=True)
@@ -500,7 +337,8 @@ def _per_class_pages(env, base: dict, records: list[dict], scores_dir: Optional[
     links: dict = {}
     if scores_dir is None or not Path(scores_dir).is_dir():
         return links
-    from ..scores import per_class
+    from ...scores import per_class
+    from ..model import slug as _slug
 
     groups = sorted({(r.get("dataset"), r.get("method"), r.get("protocol"), r.get("mode") or "zsl")
                      for r in records if r.get("scores_file") and (Path(scores_dir) / r["scores_file"]).is_file()})
@@ -522,12 +360,24 @@ def _per_class_pages(env, base: dict, records: list[dict], scores_dir: Optional[
     return links
 
 
-def write_html(records: list[dict], summary: pd.DataFrame, reports_dir: Path, command: Optional[str] = None,
-               tables: Optional[list[Table]] = None, scores_dir: Optional[Path] = None) -> list[Path]:
-    """Write ``<reports_dir>/html/``: index.html, one page per dataset, their SVG plots. A plot whose data
+def index(report: "Report", written: list[Path]) -> list[str]:
+    return ["- [html/index.html](html/index.html): the same tables as a static site (sortable, with plots)"]
+
+
+@register("html", help="html/, a static site (sortable tables, significance marks, plots)",
+          index=index, order=30)
+def write_html(report: "Report", reports_dir: Path) -> list[Path]:
+    """Write ``<reports_dir>/html/``: index.html, one page per dataset, their SVG plots, and a per-class page for
+    each method with saved scores (``--save-scores``, in ``scores/`` beside the records file). A plot whose data
     did not change since the last generation (its digest in ``plots.json``) is not drawn again; files of an
     earlier generation that are not rewritten (a dataset or table that went away) are removed. Returns the
     pages."""
+    from ...scores import default_scores_dir
+    from ...stats import TEST_NOTE
+    from ..model import slug as _slug
+
+    records, summary, tables = report.records, report.summary, report.tables
+    scores_dir = default_scores_dir(report.source) if report.source else None
     try:
         env = _env()
     except ImportError:
@@ -538,7 +388,6 @@ def write_html(records: list[dict], summary: pd.DataFrame, reports_dir: Path, co
     can_plot = importlib.util.find_spec("matplotlib") is not None
     if not can_plot:
         warnings.warn("HTML leaderboard written without plots: matplotlib is not installed", stacklevel=2)
-    tables = build_tables(summary) if tables is None else tables
     df = _records_frame(records)
     folds = _fold_groups(df) if can_plot else {}
     cache_path = out / PLOT_CACHE
@@ -562,12 +411,8 @@ def write_html(records: list[dict], summary: pd.DataFrame, reports_dir: Path, co
         made.add(path)
         return name
 
-    gen = f"Generated by `{command or 'python run_bench.py report'}` from the records; do not edit by hand."
-    superseded = (summary.attrs.get("superseded") or {}) if summary is not None else {}
-    sup_note = ""
-    if superseded:
-        sup_note = (f"Not shown: {', '.join(f'{n} {m} record(s)' for m, n in sorted(superseded.items()))} made by an "
-                    "earlier implementation of the method (a lower `revision`, see docs/fidelity.md).")
+    gen = report.generated
+    sup_note = report.superseded_note() + "." if report.superseded else ""
     datasets = sorted({t.dataset for t in tables})
     fids = _feature_order(df, sorted({t.features_id for t in tables if t.kind == "zsl"}))
 
@@ -591,7 +436,7 @@ def write_html(records: list[dict], summary: pd.DataFrame, reports_dir: Path, co
     pages = []
     base = {"gen": gen, "sup_note": sup_note, "datasets": datasets, "plots": can_plot,
             "marks_note": f"★ = best row of a table (its primary metric); ≈ = not significantly worse than ★; "
-                          f"unmarked = significantly worse ({R.TEST_NOTE}). † ‡ = published reference rows "
+                          f"unmarked = significantly worse ({TEST_NOTE}). † ‡ = published reference rows "
                           "(real features, not run here)."}
     per_class_links = _per_class_pages(env, base, records, scores_dir, out)
     for links in per_class_links.values():

@@ -13,8 +13,8 @@ spec.loader.exec_module(import_cycles)
 
 
 def test_no_import_circles():
-    for lazy in (False, True):
-        assert import_cycles.circles(import_cycles.module_graph(ROOT, lazy)) == []
+    for lazy, typing in ((False, False), (True, False), (True, True)):
+        assert import_cycles.circles(import_cycles.module_graph(ROOT, lazy, typing)) == []
 
 
 def test_cycle_finder_finds_a_planted_circle(tmp_path):
@@ -25,6 +25,16 @@ def test_cycle_finder_finds_a_planted_circle(tmp_path):
     (pkg / "b.py").write_text("def f():\n    from .a import x\n")
     assert import_cycles.circles(import_cycles.module_graph(tmp_path, lazy=False)) == []
     assert import_cycles.circles(import_cycles.module_graph(tmp_path, lazy=True)) == [["zsar_bench.a", "zsar_bench.b"]]
+
+
+def test_cycle_finder_sees_a_circle_through_type_checking_imports(tmp_path):
+    pkg = tmp_path / "zsar_bench"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from . import b\n")
+    (pkg / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import x\n")
+    assert import_cycles.circles(import_cycles.module_graph(tmp_path, lazy=True)) == []
+    assert import_cycles.circles(import_cycles.module_graph(tmp_path, True, True)) == [["zsar_bench.a", "zsar_bench.b"]]
 
 
 def test_every_command_resolves_its_parser_and_handler():

@@ -7,7 +7,9 @@ from .types import ClassInfo, ConceptVocabulary, FitData, LabelledVideos, Videos
 # The Python API (zsar_bench/api.py) and run planning (zsar_bench/planning.py), imported on first use so
 # that `import zsar_bench` (and every worker process) stays light.
 _LAZY = {"evaluate": "api", "load_results": "api", "Results": "api", "plan_runs": "planning",
-         "PlanError": "planning", "ConfigError": "planning", "load_config": "planning"}
+         "PlanError": "planning", "ConfigError": "planning", "load_config": "planning",
+         "list_methods": "listing", "create_method": "listing", "list_datasets": "listing",
+         "list_protocols": "listing"}
 __all__ = ["ClassInfo", "ConceptVocabulary", "FitContext", "FitData", "LabelledVideos", "Method", "Videos",
            "register_method", *_LAZY]
 

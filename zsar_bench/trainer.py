@@ -11,15 +11,23 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 import numpy as np
 import torch
 
 from .runtime import seed_everything
 
-if TYPE_CHECKING:
-    from .method import FitContext, Method
+
+class TrainContext(Protocol):
+    """What the trainer reads of the run's ``method.FitContext`` (declared here, so that the trainer does not
+    import the method side that builds it)."""
+
+    device: str
+    seed: int
+    progress: bool
+    validate: Optional[Callable[[Any], float]]
+    info: dict
 
 
 @dataclass
@@ -67,7 +75,7 @@ class TrainResult:
 
 
 class Trainer:
-    def __init__(self, ctx: "FitContext", config: TrainConfig):
+    def __init__(self, ctx: TrainContext, config: TrainConfig):
         self.ctx = ctx
         self.config = config
         self.device = torch.device(ctx.device)
@@ -86,7 +94,7 @@ class Trainer:
             return torch.optim.SGD(params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay, fused=True)
         raise ValueError(f"unknown optimizer {c.optimizer!r}; choose adam, adamw or sgd")
 
-    def fit(self, method: "Method", module: torch.nn.Module, n_samples: int,
+    def fit(self, method: Any, module: torch.nn.Module, n_samples: int,
             step: Callable[[torch.Tensor], torch.Tensor], param_groups=None) -> TrainResult:
         c = self.config
         seed_everything(self.ctx.seed)

@@ -69,38 +69,25 @@ def convert_vectors_parser() -> argparse.ArgumentParser:
 
 def cmd_list(args: argparse.Namespace) -> int:
     what = args.what
+    extra = {}
     if what == "methods":
-        from ..method import METHODS
-        from ..plugins import failures, load_plugins
+        from ..listing import list_methods
+        from ..plugins import failures
 
-        load_plugins()
-        rows = [{"name": n, "summary": METHODS.get(n).summary, "origin": METHODS.origin(n),
-                 "params": {k: v for k, v in METHODS.get(n).param_defaults().items()}} for n in METHODS.names()]
+        rows = [{k: r[k] for k in ("name", "summary", "origin", "params")} for r in list_methods()]
         extra = {"failed_plugins": failures} if failures else {}
     elif what == "datasets":
-        from ..datasets import DATASETS
+        from ..listing import list_datasets
 
-        rows = [{"name": n, "title": d.title, "n_classes": d.n_classes, "source": d.source,
-                 "real_release": d.real_videos, "n_described": len(d.builtin_descriptions)}
-                for n, d in ((n, DATASETS.get(n)) for n in DATASETS.names())]
-        extra = {}
+        rows = list_datasets()
     elif what == "protocols":
-        from ..splits import available_protocols, load_protocol
+        from ..listing import list_protocols
 
-        rows = []
-        for ds, protos in available_protocols().items():
-            for p in protos:
-                pr = load_protocol(ds, p)
-                f0 = pr.folds[0]
-                rows.append({"dataset": ds, "protocol": p, "version": pr.version, "folds": len(pr.folds),
-                             "seen": len(f0.seen), "val": len(f0.val), "unseen": len(f0.unseen),
-                             "sha256": pr.short_hash, "description": pr.description})
-        extra = {}
+        rows = list_protocols()
     else:
         from ..features import list_feature_sets
 
         rows = list_feature_sets()
-        extra = {}
     if args.format == "json":
         print(json.dumps({what: rows, **extra}, indent=1, default=str))
     else:

@@ -46,9 +46,11 @@ def test_a_row_missing_a_fold_has_empty_cells_unless_partial():
     assert not summarise(recs + [_rec("a", 1, 0.4, seed=0, top5=0.1)]).iloc[0]["complete"]
 
 
-def test_one_run_has_zero_spread_and_a_missing_metric_empties_its_cell():
+def test_one_run_has_no_spread_and_a_missing_metric_empties_its_cell():
     one = summarise([_rec("a", 0, 0.3, n_folds=1)]).iloc[0]
-    assert one["top1_mean"] == pytest.approx(30.0) and one["top1_std"] == 0.0
+    assert one["top1_mean"] == pytest.approx(30.0) and math.isnan(one["top1_std"])
+    assert _cell(one["top1_mean"], one["top1_std"]) == "30.0"  # no "± 0.0" for a single run
+    assert math.isnan(one["ci_low"]) and _ci(one) == ""
     recs = [_rec("a", f, 0.3) for f in range(3)]
     recs[1]["top5"] = None
     row = summarise(recs).iloc[0]
@@ -101,9 +103,29 @@ def test_drop_superseded_keeps_current_and_unknown_methods(plugins):
 
 def test_cell_formats():
     assert _cell(40.04, 10.0) == "40.0 ± 10.0" and _cell(math.nan, 1.0) == "" and _cell(None, 1.0) == ""
+    assert _cell(12.34, math.nan) == "12.3" and _cell(12.34, None) == "12.3" and _cell(5.0, 0.0) == "5.0 ± 0.0"
     assert _ci({"ci_low": 15.23, "ci_high": 64.77}) == "[15.2, 64.8]" and _ci({"ci_low": math.nan, "ci_high": 1}) == ""
     assert _ci({}) == "" and _ci({"ci_low": None, "ci_high": None}) == ""
     assert _p({"p_vs_best": 0.0004}) == "<0.001" and _p({"p_vs_best": 0.001}) == "0.001" and _p({}) == ""
     assert _p({"p_vs_best": 0.25}) == "0.250" and _p({"p_vs_best": None}) == ""
+    assert _p({"p_vs_best": 0.25, "testable": False, "n_pairs": 3}) == "too few runs to test (n = 3)"
+    assert _p({"p_vs_best": 0.01, "testable": True, "n_pairs": 8}) == "0.010"
     assert _mark({"is_best": True, "tied_with_best": True}) == "★ " and _mark({"tied_with_best": True}) == "≈ "
     assert _mark({"is_best": False, "tied_with_best": False}) == "" and _mark({}) == ""
+
+
+def test_few_runs_and_sanity_rows_are_never_marked_tied():
+    """3 folds: the exact test cannot reach 0.05 (smallest p 0.25), so nothing is marked ≈ and the p column says
+    so. With 8 folds a close row is ≈, but a sanity row (chance) never is, even when the test cannot tell it apart."""
+    few = summarise([_rec("a", f, v) for f, v in enumerate([0.30, 0.40, 0.50])]
+                    + [_rec("b", f, v) for f, v in enumerate([0.29, 0.41, 0.48])]).set_index("method")
+    assert not few.loc["b", "tied_with_best"] and not few.loc["b", "testable"] and few.loc["b", "n_pairs"] == 3
+    rows = {r["method"]: r for _, r in few.reset_index().iterrows()}
+    assert _p(rows["b"]) == "too few runs to test (n = 3)" and _mark(rows["b"]) == ""
+    vals = [0.30, 0.42, 0.35, 0.50, 0.38, 0.44, 0.31, 0.47]
+    many = summarise([_rec("a", f, v, n_folds=8) for f, v in enumerate(vals)]
+                     + [_rec("b", f, v + (0.01 if f % 2 else -0.012), n_folds=8) for f, v in enumerate(vals)]
+                     + [_rec("chance", f, v + (0.01 if f % 2 else -0.012), n_folds=8) for f, v in enumerate(vals)]
+                     ).set_index("method")
+    assert many.loc["b", "testable"] and many.loc["b", "tied_with_best"]  # the test can speak: b is tied
+    assert many.loc["chance", "testable"] and not many.loc["chance", "tied_with_best"]  # sanity: never marked

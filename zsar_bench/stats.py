@@ -8,7 +8,10 @@ can be compared run by run instead of by their means and standard deviations.
 - ``holm``: Holm's step-down correction of a family of p-values;
 - ``table_significance``: within one leaderboard table, every row against the best row, Holm-corrected
   over the table's comparisons; rows whose corrected Wilcoxon p is at least ``ALPHA`` are "not
-  significantly worse than the best" and the leaderboard marks them.
+  significantly worse than the best" and the leaderboard marks them, but only where the test can speak:
+  with n paired runs the smallest two-sided exact Wilcoxon p is 2 / 2^n, so a comparison with
+  2 / 2^n >= ``ALPHA`` (n <= 5), or a table whose first Holm step cannot reach ``ALPHA`` (m comparisons,
+  m * 2 / 2^n >= ``ALPHA`` for the largest n), is "too few runs to test" and marks nothing.
 
 Distributions come from scipy; nothing here approximates them by hand.
 """
@@ -109,14 +112,21 @@ def aligned(records: pd.DataFrame, a: str, b: str, metric: str = "top1",
     return ra.loc[common].to_numpy(dtype=float), rb.loc[common].to_numpy(dtype=float)
 
 
+def smallest_p(n: int) -> float:
+    """The smallest two-sided p-value the exact Wilcoxon signed-rank test can give on ``n`` paired runs: 2 / 2^n
+    (every difference of one sign); 1 for no runs."""
+    return min(1.0, 2.0 ** (1 - n)) if n > 0 else 1.0
+
+
 def table_significance(records: pd.DataFrame, rows: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
     """For one leaderboard table: each complete row against the best complete row (by mean ``metric``),
     paired over the runs both have, Holm-corrected over the table's comparisons. Returns ``rows`` with
-    columns ``p_vs_best`` (Holm-adjusted Wilcoxon), ``diff_vs_best`` (%), ``tied_with_best`` (bool:
-    the best row itself or not significantly worse), ``is_best``."""
+    columns ``p_vs_best`` (Holm-adjusted Wilcoxon), ``diff_vs_best`` (%), ``n_pairs`` (paired runs),
+    ``testable`` (the test can reach ``ALPHA`` with those runs, see the module note), ``tied_with_best``
+    (bool: the best row itself, or a testable row not significantly worse), ``is_best``."""
     out = rows.copy()
-    out["p_vs_best"], out["diff_vs_best"] = math.nan, math.nan
-    out["is_best"], out["tied_with_best"] = False, False
+    out["p_vs_best"], out["diff_vs_best"], out["n_pairs"] = math.nan, math.nan, 0
+    out["is_best"], out["tied_with_best"], out["testable"] = False, False, False
     col = f"{metric}_mean"
     ok = out[col].notna() if col in out else pd.Series(False, index=out.index)
     if not ok.any():
@@ -125,13 +135,18 @@ def table_significance(records: pd.DataFrame, rows: pd.DataFrame, metric: str = 
     out.loc[best, ["is_best", "tied_with_best"]] = True
     bm, bc = out.loc[best, "method"], out.loc[best, "config_hash"]
     others = [i for i in out[ok].index if i != best]
-    raw = []
+    raw, n_pairs = [], []
     for i in others:
         x, y = aligned(records, out.loc[i, "method"], bm, metric, out.loc[i, "config_hash"], bc)
         pr = paired(x, y)
         raw.append(pr.p_wilcoxon)
+        n_pairs.append(pr.n)
         out.loc[i, "diff_vs_best"] = pr.mean_diff * 100
-    for i, p in zip(others, holm(raw)):
+        out.loc[i, "n_pairs"] = pr.n
+    first_step = len(others) * smallest_p(max(n_pairs, default=0)) < ALPHA  # Holm's first step can succeed
+    for i, p, n in zip(others, holm(raw), n_pairs):
+        testable = bool(first_step and smallest_p(n) < ALPHA)
         out.loc[i, "p_vs_best"] = p
-        out.loc[i, "tied_with_best"] = bool(not math.isnan(p) and p >= ALPHA)
+        out.loc[i, "testable"] = testable
+        out.loc[i, "tied_with_best"] = bool(testable and not math.isnan(p) and p >= ALPHA)
     return out

@@ -293,8 +293,11 @@ def _zsl_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
                  "rows. " if g.get("partial", pd.Series(False, index=g.index)).any() else
                  "a row with missing runs has empty cells. ")
               + f"★ = best {first}; ≈ = not significantly worse than ★, unmarked = significantly "
-              f"worse ({TEST_NOTE}); p vs best = that Holm-adjusted p-value; 95% CI = t interval of the mean "
-              f"{first}. Pairwise: `python run_bench.py compare A B --dataset {ds}`. ")
+              f"worse ({TEST_NOTE}); p vs best = that Holm-adjusted p-value, or \"too few runs to test\" where "
+              "the test cannot reach the alpha with the paired runs at hand (n <= 5, or too many comparisons for "
+              "Holm's first step): such rows carry no mark either way; a sanity row is never marked ≈. 95% CI = t "
+              f"interval of the mean {first}, clipped to [0, 100]; a single run shows its value without ± or "
+              f"interval. Pairwise: `python run_bench.py compare A B --dataset {ds}`. ")
     if mode == "gzsl":
         header += ("Generalised ZSL (Xian et al.): 20% of each seen class's clips held out and the model fit on the "
                    "rest; candidates = seen + unseen; U/S = mean class accuracy on unseen / held-out seen clips, "

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Iterable, Optional
 
+import numpy as np
 import pandas as pd
 
 from ..record_schema import Record
@@ -103,6 +104,18 @@ def _current_revision(method: str) -> Optional[int]:
         return None
 
 
+def _is_sanity(method: str) -> bool:
+    """A registered method that learns nothing (``Method.learns = False``: chance, training-free probes)."""
+    from ..method import METHODS
+    from ..plugins import load_plugins
+
+    try:
+        load_plugins()
+        return not METHODS.get(method).learns
+    except Exception:  # noqa: BLE001  (an unknown or broken plugin: an ordinary row)
+        return False
+
+
 def drop_superseded(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """Records made by an earlier implementation of a method (``revision`` below the registered one) stay in
     the records file but leave the leaderboard; returns (kept, {method: records dropped})."""
@@ -156,7 +169,8 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
             vals = g[m].dropna() if m in g else pd.Series(dtype=float)
             ok = (complete or partial) and len(vals) == len(g) and len(vals) > 0
             row[f"{m}_mean"] = float(vals.mean() * 100) if ok else math.nan
-            row[f"{m}_std"] = float(vals.std(ddof=DDOF) * 100) if ok and len(vals) > 1 else (0.0 if ok else math.nan)
+            # one run has no spread to show: its std is NaN and its cell the mean alone
+            row[f"{m}_std"] = float(vals.std(ddof=DDOF) * 100) if ok and len(vals) > 1 else math.nan
         rows.append(row)
     out = pd.DataFrame(rows)
     out = _with_significance(df, out)
@@ -181,13 +195,15 @@ def _with_significance(df: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
         for k, v in zip(keys, key):
             recs = recs[recs[k] == v]
         rows = table_significance(recs, rows, metric)
+        sanity = rows["method"].map(_is_sanity).astype(bool)
+        rows.loc[sanity, "tied_with_best"] = False  # a sanity row is never "as good as the best", whatever the test
         lo, hi = [], []
         for _, r in rows.iterrows():
             g = recs[(recs["method"] == r["method"]) & (recs["config_hash"] == r["config_hash"])]
             ok = not math.isnan(r[f"{metric}_mean"])
             _, a, b = mean_ci(g[metric].dropna() * 100) if ok and metric in g else (0, math.nan, math.nan)
-            lo.append(a)
-            hi.append(b)
+            lo.append(max(a, 0.0) if not math.isnan(a) else a)  # accuracies live in [0, 100]: the interval too
+            hi.append(min(b, 100.0) if not math.isnan(b) else b)
         parts.append(rows.assign(ci_low=lo, ci_high=hi))
     return pd.concat(parts) if parts else summary
 
@@ -215,10 +231,15 @@ def _p(r) -> str:
     p = r.get("p_vs_best", math.nan)
     if p is None or math.isnan(p):
         return ""
+    if r.get("testable") is False or r.get("testable") is np.False_:
+        return f"too few runs to test (n = {int(r.get('n_pairs', 0))})"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _cell(mean: float, std: float) -> str:
+    """mean ± std; the mean alone where there is no spread to give (one run: std NaN)."""
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return ""
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.1f}"
     return f"{mean:.1f} ± {std:.1f}"

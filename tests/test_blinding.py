@@ -83,3 +83,24 @@ def test_score_checked_refuses_wrong_shapes_and_non_finite_scores(out, msg):
 def test_score_checked_returns_float64():
     s = score_checked(_Bad(np.ones((12, 3), np.float32)), _data())
     assert s.dtype == np.float64 and s.shape == (12, 3)
+
+
+def test_ids_are_fresh_for_every_run_with_the_same_seed():
+    v = _data().videos
+    a, order_a = Blinder(0, 1, "zsl").blind(v, "test")
+    b, order_b = Blinder(0, 1, "zsl").blind(v, "test")
+    assert order_a.tolist() == order_b.tolist()  # the same seeded order ...
+    assert not set(a.video_ids) & set(b.video_ids)  # ... under ids that cannot be matched across runs
+
+
+def test_each_part_is_scored_in_its_own_order():
+    class Recorder(_FirstColumns):
+        def score(self, videos, classes):
+            self.rows = videos.features[:, 0].tolist()
+            return videos.features[:, :len(classes)]
+
+    data, m, bl = _data(), Recorder(), Blinder(0, 1, "zsl")
+    bl.score(m, data, "val")
+    val_rows = m.rows
+    bl.score(m, data, "test")
+    assert val_rows != m.rows and sorted(val_rows) == sorted(m.rows)

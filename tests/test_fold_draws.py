@@ -41,14 +41,14 @@ def test_fewshot_draw_is_the_documented_function_of_identity_dataset_fold_seed_a
 
 
 def test_gzsl_holdout_is_a_fifth_of_every_class_drawn_per_feature_set():
-    labels = np.concatenate([np.repeat(0, 10), np.repeat(1, 3), np.repeat(2, 1), np.repeat(3, 7)])
+    labels = np.concatenate([np.repeat(0, 10), np.repeat(1, 3), np.repeat(2, 1), np.repeat(3, 7), np.repeat(4, 2)])
     held = gzsl_holdout(_fs(labels))
     assert GZSL_HOLDOUT == 0.2
     # round(0.2 n), at least one; a class with a single clip keeps it for training
-    assert np.bincount(labels[held], minlength=4).tolist() == [2, 1, 0, 1]
+    assert np.bincount(labels[held], minlength=5).tolist() == [2, 1, 0, 1, 1]
     rng = _rng("gzsl-holdout", "toy", "synthetic-v2")
     want = np.zeros(len(labels), bool)
-    for c, n in [(0, 2), (1, 1), (3, 1)]:
+    for c, n in [(0, 2), (1, 1), (3, 1), (4, 1)]:
         want[rng.choice(np.flatnonzero(labels == c), n, replace=False)] = True
     assert held.tolist() == want.tolist()
     assert gzsl_holdout(_fs(labels, identity="x")).tolist() != held.tolist()
@@ -78,10 +78,34 @@ def test_modes():
 
 
 def test_check_method_mode(plugins):
+    from zsar_bench.method import METHODS, Method, register_method
+
     check_method_mode("eszsl", "fewshot-1")
     check_method_mode("eszsl", "gzsl")
-    with pytest.raises(ValueError, match="'fewshot-linear' does not support zsl .* --fewshot 1,2,5"):
+    with pytest.raises(ValueError) as e:
         check_method_mode("fewshot-linear", "zsl")
+    assert str(e.value) == ("method 'fewshot-linear' does not support zsl evaluation (mode zsl); it supports fewshot: "
+                            "pass --fewshot K[,K...], e.g. --fewshot 1,2,5")
+
+    @register_method("zsl-only-toy")
+    class ZslOnly(Method):
+        modes = ("zsl",)
+
+        def fit(self, data, ctx):
+            return self
+
+        def score(self, videos, classes):
+            return np.zeros((len(videos), len(classes)))
+
+    try:
+        check_method_mode("zsl-only-toy", "zsl")
+        with pytest.raises(ValueError) as e:
+            check_method_mode("zsl-only-toy", "fewshot-3")
+        assert str(e.value) == ("method 'zsl-only-toy' does not support fewshot evaluation (mode fewshot-3); it "
+                                "supports zsl")  # no --fewshot hint for a method that cannot run few-shot
+    finally:
+        METHODS._items.pop("zsl-only-toy", None)
+        METHODS._origins.pop("zsl-only-toy", None)
 
 
 def test_cross_dataset_backbones():

@@ -84,3 +84,18 @@ def test_gzsl_unseen_columns_as_a_list_of_0_and_1():
     scores = r.standard_normal((200, 6)) + np.eye(6)[labels]
     as_bool = gzsl_metrics(scores, labels, np.arange(6) >= 4)
     assert gzsl_metrics(scores, labels, [0, 0, 0, 0, 1, 1]) == as_bool
+
+
+def test_ties_break_towards_the_lower_column_index():
+    """With tied scores a clip's rank is the number of classes scored higher plus the tied classes listed before
+    its own (the documented tie rule), computed here without sorting."""
+    r = np.random.default_rng(5)
+    n, c = 300, 40
+    scores = np.round(r.random((n, c)) * 3) / 3  # four levels: many ties
+    labels = r.integers(0, c, n)
+    own = scores[np.arange(n), labels][:, None]
+    cols = np.arange(c)[None, :]
+    rank = (scores > own).sum(1) + ((scores == own) & (cols < labels[:, None])).sum(1)
+    for k in (1, 5):
+        assert topk_accuracy(scores, labels, k) == pytest.approx((rank < k).mean())
+    assert 0 < (rank < 1).mean() < 1

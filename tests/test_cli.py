@@ -86,7 +86,7 @@ def test_user_errors_are_clear(args, msg, tmp_path):
 def test_split_file_with_unknown_class(tmp_path):
     bad = tmp_path / "s.json"
     bad.write_text(json.dumps({"dataset": "olympics", "protocol": "mine", "version": 1,
-                               "folds": [{"seen": ["bowling"], "unseen": ["curling"]}]}))
+                               "folds": [{"seen": ["bowling"], "unseen": ["curling", "shot_put"]}]}))
     out = run("--methods", "label", "--datasets", "olympics", "--split-file", str(bad), "--records",
               str(tmp_path / "r.jsonl"), "--no-report")
     assert out.returncode == 2 and "unknown olympics class" in out.stderr and "'curling'" in out.stderr

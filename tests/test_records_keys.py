@@ -71,3 +71,15 @@ def test_newer_rows_are_kept_with_one_warning_per_file_and_version():
         migrate_rows(newer, "file-a")  # said once for this file and version
     with pytest.warns(UserWarning, match="file-b: 1 record"):
         migrate_rows(newer[:1], "file-b")
+
+
+def test_migration_warnings_name_the_records_by_default():
+    with pytest.warns(UserWarning, match=r"^records: 1 record\(s\) of record_version 99"):
+        migrate_rows([_row(record_version=99, method="default-source")])
+
+
+def test_only_objects_have_a_plain_key():
+    from zsar_bench.records import _plain_key
+
+    assert _plain_key(_row()) and not _plain_key(42) and not _plain_key([1]) and not _plain_key(None)
+    assert not _plain_key(_row(fold=[0])) and not _plain_key(_row(method={"a": 1}))

@@ -142,3 +142,25 @@ def test_split_file_keys_are_declared(tmp_path):
     cross["folds"][0]["unseen"] = ["ride_bike", "shoot_bow"]
     pr = load_split_file(_write(tmp_path, cross))  # seen and unseen may share names across datasets
     assert pr.train_dataset == "kinetics" and pr.folds[0].seen == ("archery",)
+
+
+def test_e2e_class_order_is_brattoli_et_als_sort_key(monkeypatch):
+    """HMDB51's names are sorted with '_' read as ' ' (Brattoli et al. sort the folder names so written); UCF101's
+    as they are. Names where that changes the order: ' ' sorts before 'B', '_' after it."""
+    from types import SimpleNamespace
+
+    import zsar_bench.split_generation as sg
+
+    fake = {"hmdb51": ["aB", "a_b", "ab"], "ucf101": ["aB", "a_b", "ab"]}
+    monkeypatch.setattr(sg, "get_dataset", lambda name: SimpleNamespace(identifiers=fake[name]))
+    assert sg.e2e_sorted_classes("hmdb51") == ["a_b", "aB", "ab"]
+    assert sg.e2e_sorted_classes("ucf101") == ["aB", "a_b", "ab"]
+
+
+def test_split_files_can_be_written_into_a_new_folder(tmp_path):
+    from zsar_bench.split_generation import write
+
+    write(tmp_path / "new" / "splits", "toy", "p", 1, "d", [{"fold": 0, "seen": ["é"], "val": [], "unseen": []}],
+          {"seen": 1, "val": 0, "unseen": 0})
+    raw = (tmp_path / "new" / "splits" / "toy" / "p.json").read_bytes()
+    assert raw.endswith(b"\n") and json.loads(raw.decode("utf-8"))["folds"][0]["seen"] == ["é"]

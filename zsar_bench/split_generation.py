@@ -62,17 +62,17 @@ def random_50_50(out_dir: Path) -> None:
               folds, {"seen": n - n // 2, "val": 0, "unseen": n // 2})
 
 
-def e2e_sorted_classes(name: str) -> tuple[list[str], list[str]]:
-    """(sorted keys as Brattoli et al. build them, matching identifiers)."""
+def e2e_sorted_classes(name: str) -> list[str]:
+    """The identifiers in the order Brattoli et al. sort their class names (HMDB51: folder names with '_' replaced
+    by ' ', sorted; UCF101: folder names, sorted)."""
     ids = get_dataset(name).identifiers
     key = (lambda c: c.replace("_", " ")) if name == "hmdb51" else (lambda c: c)
-    pairs = sorted((key(c), c) for c in ids)
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+    return [c for _, c in sorted((key(c), c) for c in ids)]
 
 
 def e2e10(out_dir: Path) -> None:
     for name in ["hmdb51", "ucf101"]:
-        _, ids = e2e_sorted_classes(name)
+        ids = e2e_sorted_classes(name)
         n = len(ids)
         folds = []
         for k in range(10):

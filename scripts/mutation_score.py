@@ -11,6 +11,8 @@ Score = (killed + timed out) / mutants: a mutant that makes the pinning tests ha
 
     python scripts/mutation_score.py              # mutmut run, then the report (about 30-45 min on 2 cores)
     python scripts/mutation_score.py --report     # the report from the last run's results (mutants/)
+    python scripts/mutation_score.py --again      # after adding tests: mutmut picks up changed code, then the
+                                                  # last run's survivors are tested again; then the report
 """
 from __future__ import annotations
 
@@ -54,11 +56,12 @@ def diff(name: str) -> str:
                      and not line.startswith(("+++", "---")))
 
 
-def report(res: dict[str, dict[str, str]], minutes: float | None) -> int:
+def report(res: dict[str, dict[str, str]], minutes: float | None, again: bool = False) -> int:
     explained = tomllib.loads(EXPLAINED.read_text()) if EXPLAINED.exists() else {}
     lines = ["# Mutation score", "",
              f"Last run: {dt.date.today().isoformat()}"
              + (f", {minutes:.0f} min on this machine's {os.cpu_count()} cores" if minutes else "")
+             + (" (with --again: changed code and the previous survivors tested again)" if again else "")
              + ". Command: `make mutation` (`python scripts/mutation_score.py`; mutmut, configured under "
              "`[tool.mutmut]` in pyproject.toml). Score = (killed + timed out) / mutants. Survivors are listed "
              "below with the reason no test can tell them apart (docs/mutation_explained.toml).", "",
@@ -102,12 +105,17 @@ def report(res: dict[str, dict[str, str]], minutes: float | None) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--report", action="store_true", help="only write the report from the last run's results")
+    ap.add_argument("--again", action="store_true",
+                    help="keep the last run's results: test changed code and the last run's survivors again")
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="mutants tested at once (default: all cores)")
     args = ap.parse_args(argv)
     minutes = None
     if not args.report:
         t0 = time.monotonic()
-        rc = mutmut("run", "--max-children", str(args.jobs)).returncode
+        survivors = [k for by in results().values() for k, st in by.items() if st not in CAUGHT] if args.again else []
+        rc = mutmut("run", "--max-children", str(args.jobs)).returncode  # new or changed code: tested afresh
+        if rc in (0, 1) and survivors:
+            rc = mutmut("run", "--max-children", str(args.jobs), *survivors).returncode
         minutes = (time.monotonic() - t0) / 60
         if rc not in (0, 1):
             print(f"mutmut run failed (exit {rc})", file=sys.stderr)
@@ -116,7 +124,7 @@ def main(argv=None) -> int:
     if not res:
         print("no mutmut results under mutants/: run without --report first", file=sys.stderr)
         return 2
-    return report(res, minutes)
+    return report(res, minutes, args.again)
 
 
 if __name__ == "__main__":

@@ -94,3 +94,20 @@ def test_labelled_maps_labels_to_positions_in_the_class_list():
     assert all(lv.classes[l].identifier == IDS[c] for l, c in zip(lv.labels, fs.labels[np.isin(fs.labels, [9, 3])]))
     empty = _labelled(fs, np.zeros(len(fs.labels), bool), [], CLASSES)
     assert len(empty.labels) == 0 and empty.classes == []
+
+
+def test_fewshot_with_too_few_clips_is_skipped_naming_the_class():
+    from zsar_bench.folds import FewShotSkip
+
+    fs = _fs(per_class=6)  # 6 clips: K = 1 leaves 5 to evaluate (enough), K = 2 leaves 4
+    assert len(make_fold_data(fs, CLASSES, FOLD, mode="fewshot-1").test.labels) == 8 * 5
+    with pytest.raises(FewShotSkip, match=rf"olympics fold 0: 2-shot needs 7 clips .* \(least: '{IDS[8]}', 6\)"):
+        make_fold_data(fs, CLASSES, FOLD, mode="fewshot-2")
+
+
+def test_fewshot_draw_differs_between_folds_with_the_same_classes():
+    fs = _fs(per_class=8)
+    a = make_fold_data(fs, CLASSES, FOLD, mode="fewshot-2")
+    b = make_fold_data(fs, CLASSES, Fold(1, FOLD.seen, FOLD.val, FOLD.unseen), mode="fewshot-2")
+    assert set(a.fit.train.videos.video_ids) != set(b.fit.train.videos.video_ids)
+    assert not set(a.fit.train.videos.video_ids) & set(a.test.videos.video_ids)

@@ -50,6 +50,8 @@ def test_fit_data_carries_the_concepts_and_the_features_model():
     assert data.fit.concepts is fs.concepts and data.fit.model == {"kind": "toy"}
     assert data.unseen_columns is None and data.mode == "zsl"
     assert make_fold_data(_fs(manifest={"x": 1}), CLASSES, FOLD).fit.model is None
+    assert len(data.val.labels) == 2 * 4  # the validation classes' clips, for the harness's model selection
+    assert make_fold_data(fs, CLASSES, Fold(0, FOLD.seen, (), FOLD.unseen)).val is None  # none: no selection
 
 
 def test_cross_dataset_fits_on_the_training_side():

@@ -199,3 +199,27 @@ def test_table_significance_compares_against_the_best_configuration_only():
     assert out["diff_vs_best"].iloc[1] == pytest.approx(-20.0) and out["diff_vs_best"].iloc[2] == pytest.approx(-10.0)
     p = sps.wilcoxon(best - 0.2, best).pvalue
     assert out["p_vs_best"].iloc[1] == pytest.approx(min(1.0, 2 * p))
+
+
+def test_paired_p_values_on_exact_differences():
+    """Differences exactly representable in binary, so 'no spread' is exact: every run better by 0.5 gives a
+    t-test p of 0 (infinite t), identical runs p = 1 for both tests; with spread both p-values are scipy's."""
+    same = paired([1.0, 2.0, 3.0], [0.5, 1.5, 2.5])
+    assert same.p_ttest == 0.0 and same.p_wilcoxon == pytest.approx(0.25) and same.mean_diff == 0.5
+    tie = paired([1.0, 2.0], [1.0, 2.0])
+    assert tie.p_ttest == 1.0 and tie.p_wilcoxon == 1.0 and (tie.wins, tie.ties, tie.losses) == (0, 2, 0)
+    two = paired([1.0, 2.0], [0.0, 1.5])
+    assert two.p_ttest == pytest.approx(sps.ttest_rel([1.0, 2.0], [0.0, 1.5]).pvalue)
+    assert two.p_wilcoxon == pytest.approx(sps.wilcoxon([1.0, 2.0], [0.0, 1.5]).pvalue)
+    with_zero = paired([1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 1.0, 1.0])  # one zero difference: dropped (wilcox)
+    assert with_zero.p_wilcoxon == pytest.approx(sps.wilcoxon([0.0, 1.0, 2.0, 3.0], zero_method="wilcox").pvalue)
+
+
+def test_paired_interval_level_and_empty_runs():
+    a, b = [0.5, 0.7, 0.6, 0.9], [0.4, 0.4, 0.5, 0.5]
+    d = np.subtract(a, b)
+    r90 = paired(a, b, level=0.90)
+    assert (r90.ci_low, r90.ci_high) == pytest.approx(sps.t.interval(0.90, 3, loc=d.mean(), scale=sps.sem(d)))
+    assert paired(a, b).ci_low < r90.ci_low
+    none = paired([], [])
+    assert all(math.isnan(x) for x in (none.mean_diff, none.ci_low, none.ci_high, none.p_wilcoxon, none.p_ttest))

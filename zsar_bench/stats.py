@@ -78,7 +78,7 @@ def paired(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Paire
     if np.all(d == 0):
         p_w = p_t = 1.0
     else:
-        p_w = float(stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided").pvalue) if n - ties > 0 else 1.0
+        p_w = float(stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided").pvalue)  # some d != 0
         p_t = float(stats.ttest_rel(a, b).pvalue) if n > 1 and np.std(d) > 0 else (0.0 if n > 1 else math.nan)
     return Paired(n, m, lo, hi, p_w, p_t, wins, ties, losses)
 

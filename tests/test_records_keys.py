@@ -83,3 +83,10 @@ def test_only_objects_have_a_plain_key():
 
     assert _plain_key(_row()) and not _plain_key(42) and not _plain_key([1]) and not _plain_key(None)
     assert not _plain_key(_row(fold=[0])) and not _plain_key(_row(method={"a": 1}))
+
+
+def test_missing_key_fields_are_none_except_mode():
+    r = _row()
+    del r["seed"], r["mode"]
+    key = dict(zip(KEY_FIELDS, record_key(r)))
+    assert key["seed"] is None and key["mode"] == "zsl" and key["method"] == "m"

@@ -130,3 +130,55 @@ def test_few_runs_and_sanity_rows_are_never_marked_tied():
                      ).set_index("method")
     assert many.loc["b", "testable"] and many.loc["b", "tied_with_best"]  # the test can speak: b is tied
     assert many.loc["chance", "testable"] and not many.loc["chance", "tied_with_best"]  # sanity: never marked
+
+
+def test_summary_rows_are_sorted_and_carry_their_context():
+    params = {"text_encoder": "minilm", "tower": "frozen", "text_style": "name: description"}
+    recs = ([_rec("b", f, 0.2, params=params, descriptions=f"/data/d{f}.json") for f in range(3)]
+            + [_rec("a", f, 0.3, train_dataset="kinetics") for f in range(3)])
+    s = summarise(recs)
+    assert list(s["method"]) == ["a", "b"]  # grouped rows in key order, not input order
+    a, b = s.iloc[0], s.iloc[1]
+    assert a["features"] == "synthetic" and a["train_dataset"] == "kinetics" and b["train_dataset"] == "hmdb51"
+    from zsar_bench.reports.tables import inputs_label
+
+    assert b["inputs"] == inputs_label(params, "/data/d2.json") != inputs_label(params, "/data/d0.json")  # the last
+
+
+def test_summary_says_which_records_it_dropped_as_superseded(plugins):
+    from zsar_bench.method import METHODS
+
+    cur = METHODS.get("er").revision
+    assert cur >= 2
+    old = [_rec("er", f, 0.1, config_hash="old") for f in range(3)]  # no revision field: written by revision 1
+    assert summarise(old).attrs["superseded"] == {"er": 3} and summarise(old).empty
+    mixed = summarise(old + [_rec("er", f, 0.2, revision=cur) for f in range(3)])
+    assert mixed.attrs["superseded"] == {"er": 3} and mixed.iloc[0]["top1_mean"] == pytest.approx(20.0)
+    assert summarise([]).attrs["superseded"] == {}
+
+
+def test_a_fold_id_outside_the_protocol_does_not_complete_a_row():
+    s = summarise([_rec("a", f, 0.3) for f in (0, 1, 2, 3)]).iloc[0]
+    assert not s["complete"] and math.isnan(s["top1_mean"])
+
+
+def test_intervals_per_configuration_and_none_for_incomplete_rows():
+    recs = ([_rec("a", f, v) for f, v in enumerate([0.30, 0.40, 0.50])]
+            + [_rec("a", f, v, config_hash="other") for f, v in enumerate([0.10, 0.25, 0.30])]
+            + [_rec("b", f, 0.2) for f in (0, 1)])
+    s = summarise(recs).set_index("config_hash")
+    for c, vals in [("ca", [30.0, 40.0, 50.0]), ("other", [10.0, 25.0, 30.0])]:
+        lo, hi = sps.t.interval(0.95, 2, loc=np.mean(vals), scale=sps.sem(vals))
+        assert (s.loc[c, "ci_low"], s.loc[c, "ci_high"]) == pytest.approx((max(lo, 0.0), min(hi, 100.0)))
+    assert s.loc["other", "ci_low"] == 0.0  # the t interval reaches below 0: clipped
+    assert math.isnan(s.loc["cb", "ci_low"]) and math.isnan(s.loc["cb", "ci_high"])  # incomplete: no interval
+
+
+def test_gzsl_tables_rank_by_h():
+    recs = [_rec(m, f, t, mode="gzsl", gzsl_seen=0.8, gzsl_unseen=u, gzsl_h=h) for f in range(8)
+            for m, u, h, t in [("a", 0.2, 0.3 + 0.01 * f, 0.1), ("b", 0.3, 0.4 + 0.01 * f, 0.05)]]
+    for r in recs:
+        r["n_folds"] = 8
+    s = summarise(recs).set_index("method")
+    assert s.loc["b", "is_best"] and not s.loc["a", "is_best"]  # best H, though a has the better top-1
+    assert s.loc["a", "diff_vs_best"] == pytest.approx(-10.0)

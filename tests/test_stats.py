@@ -223,3 +223,24 @@ def test_paired_interval_level_and_empty_runs():
     assert paired(a, b).ci_low < r90.ci_low
     none = paired([], [])
     assert all(math.isnan(x) for x in (none.mean_diff, none.ci_low, none.ci_high, none.p_wilcoxon, none.p_ttest))
+
+
+def test_holm_caps_at_one_and_reads_none_as_missing():
+    assert holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # 2 x 0.6 = 1.2 is capped
+    out = holm([None, 0.01])
+    assert math.isnan(out[0]) and out[1] == pytest.approx(0.01)
+
+
+@pytest.mark.filterwarnings("error")
+def test_mean_ci_of_nothing_is_nan_without_a_warning():
+    assert all(math.isnan(x) for x in mean_ci([]))
+
+
+def test_table_significance_without_the_metric_or_comparisons():
+    rows = pd.DataFrame([{"method": "a", "config_hash": "a"}, {"method": "b", "config_hash": "b"}])
+    out = table_significance(pd.DataFrame(columns=["method", "config_hash", "fold", "seed", "top1"]), rows)
+    assert not out["is_best"].any() and out["p_vs_best"].isna().all() and out["diff_vs_best"].isna().all()
+    recs, rows = _table({"a": [0.3, 0.4], "b": [0.2, 0.3]})
+    rows.loc[rows["method"] == "b", "top1_mean"] = np.nan  # b incomplete: a is best, nothing to compare
+    out = table_significance(recs, rows).set_index("method")
+    assert out.loc["a", "is_best"] and math.isnan(out.loc["b", "diff_vs_best"]) and not out.loc["b", "testable"]

@@ -128,3 +128,33 @@ def test_info_reports_the_last_epochs_mean_loss():
 
     *_, info, _ = _fit(TrainConfig(epochs=2, batch_size=4, warmup_epochs=0), loss_fn=loss)
     assert info["final_loss"] == pytest.approx(np.mean(losses[3:]))
+
+
+def test_batch_order_does_not_depend_on_what_the_step_draws():
+    """The trainer draws batches from its own generator: a step that uses the global RNG (dropout does) leaves
+    the batch order unchanged."""
+    plain = _fit(TrainConfig(epochs=2, batch_size=4))[0]
+    drawing = _fit(TrainConfig(epochs=2, batch_size=4), loss_fn=lambda net, idx: (
+        torch.rand(7).sum() * 0 + net(torch.ones(len(idx), 3)).pow(2).mean()))[0]
+    assert plain == drawing
+
+
+def test_cpu_fits_switch_on_deterministic_algorithms_with_warnings_only():
+    torch.use_deterministic_algorithms(False)
+    try:
+        _fit(TrainConfig(epochs=1))
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
+def test_only_the_parameter_groups_handed_over_are_trained():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 1)
+    bias0 = net.bias.detach().clone()
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    tr = Trainer(FitContext(device="cpu", seed=0), TrainConfig(epochs=2, batch_size=4, lr=0.1, warmup_epochs=0))
+    tr.fit(_Toy(), net, 8, lambda idx: torch.nn.functional.mse_loss(net(x[idx]), y[idx]),
+           param_groups=[{"params": [net.weight], "weight_decay": 0.0}])
+    assert torch.equal(net.bias.detach(), bias0)  # not handed over: untouched

@@ -51,3 +51,23 @@ def test_without_validation_the_last_epoch_is_kept():
     torch.manual_seed(0)
     fresh = torch.nn.Linear(4, 2)
     assert any(not torch.equal(final[k], v) for k, v in fresh.state_dict().items())  # it trained
+
+
+def test_history_lists_every_epochs_loss_and_validation_score_and_validation_sees_the_method():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 2)
+    x, y = torch.randn(16, 4), torch.randn(16, 2)
+    seen_methods, scores = [], iter([0.1, 0.5, 0.3])
+    method = _Toy()
+
+    def validate(m):
+        seen_methods.append(m)
+        return next(scores)
+
+    ctx = FitContext(device="cpu", seed=0, validate=validate)
+    result = Trainer(ctx, TrainConfig(epochs=3, batch_size=8, warmup_epochs=0)).fit(
+        method, net, 16, lambda idx: torch.nn.functional.mse_loss(net(x[idx]), y[idx]))
+    assert seen_methods == [method] * 3
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert [h["val_top1"] for h in result.history] == [0.1, 0.5, 0.3]
+    assert all(h["loss"] > 0 for h in result.history) and result.best_epoch == 2 and result.epochs == 3

@@ -50,9 +50,20 @@ def results() -> dict[str, dict[str, str]]:
     return out
 
 
-def diff(name: str) -> str:
-    text = mutmut("show", name, capture_output=True).stdout
-    return "\n".join(line for line in text.splitlines()[1:] if line.startswith(("+", "-"))
+def diff(name: str, module: str) -> str:
+    """The mutant's changed lines (mutmut's own diff, read in this process: one `mutmut show` each is slow)."""
+    try:
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+        cwd = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            text = get_diff_for_mutant(name, path=module)
+        finally:
+            os.chdir(cwd)
+    except Exception:  # noqa: BLE001  (another mutmut version: its command line)
+        text = mutmut("show", name, capture_output=True).stdout
+    return "\n".join(line for line in text.splitlines() if line.startswith(("+", "-"))
                      and not line.startswith(("+++", "---")))
 
 
@@ -91,7 +102,7 @@ def report(res: dict[str, dict[str, str]], minutes: float | None, again: bool = 
             why = explained.get(name)
             unexplained += why is None
             lines += [f"- `{name}` ({res[module][name]}): {why or 'UNEXPLAINED'}", "", "  ```diff"]
-            lines += [f"  {d}" for d in diff(name).splitlines()] + ["  ```", ""]
+            lines += [f"  {d}" for d in diff(name, module).splitlines()] + ["  ```", ""]
     stale = sorted(set(explained) - {name for _, name in survivors})
     if stale:
         lines += ["Explanations for mutants that are now killed or gone (remove them from "

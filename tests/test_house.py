@@ -17,22 +17,23 @@ def test_no_import_circles():
         assert import_cycles.circles(import_cycles.module_graph(ROOT, lazy, typing)) == []
 
 
-def test_cycle_finder_finds_a_planted_circle(tmp_path):
-    pkg = tmp_path / "zsar_bench"
+def _plant(root, b_source: str) -> None:
+    """A package zsar_bench/ under ``root`` where a imports b at module level and b's source is ``b_source``."""
+    pkg = root / "zsar_bench"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "a.py").write_text("from . import b\n")
-    (pkg / "b.py").write_text("def f():\n    from .a import x\n")
+    (pkg / "b.py").write_text(b_source)
+
+
+def test_cycle_finder_finds_a_planted_circle(tmp_path):
+    _plant(tmp_path, "def f():\n    from .a import x\n")
     assert import_cycles.circles(import_cycles.module_graph(tmp_path, lazy=False)) == []
     assert import_cycles.circles(import_cycles.module_graph(tmp_path, lazy=True)) == [["zsar_bench.a", "zsar_bench.b"]]
 
 
 def test_cycle_finder_sees_a_circle_through_type_checking_imports(tmp_path):
-    pkg = tmp_path / "zsar_bench"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "a.py").write_text("from . import b\n")
-    (pkg / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import x\n")
+    _plant(tmp_path, "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import x\n")
     assert import_cycles.circles(import_cycles.module_graph(tmp_path, lazy=True)) == []
     assert import_cycles.circles(import_cycles.module_graph(tmp_path, True, True)) == [["zsar_bench.a", "zsar_bench.b"]]
 

@@ -92,28 +92,28 @@ def inputs_label(params: object, descriptions: object = None) -> str:
 
 
 # pragma: no mutate end
-def _current_revision(method: str) -> Optional[int]:
-    """The registered implementation's revision of ``method`` (None for a method not registered here)."""
+def _registered(method: str) -> Optional[type]:
+    """The registered implementation of ``method``, or None (unknown here, or a plugin that fails to load)."""
     from ..method import METHODS
     from ..plugins import load_plugins
 
     try:
         load_plugins()
-        return int(METHODS.get(method).revision)
-    except Exception:  # noqa: BLE001  (an unknown or broken plugin: keep its rows)
+        return METHODS.get(method)
+    except Exception:  # noqa: BLE001  (an unknown or broken plugin: its rows are kept as ordinary rows)
         return None
+
+
+def _current_revision(method: str) -> Optional[int]:
+    """The registered implementation's revision of ``method`` (None for a method not registered here)."""
+    cls = _registered(method)
+    return None if cls is None else int(cls.revision)
 
 
 def _is_sanity(method: str) -> bool:
     """A registered method that learns nothing (``Method.learns = False``: chance, training-free probes)."""
-    from ..method import METHODS
-    from ..plugins import load_plugins
-
-    try:
-        load_plugins()
-        return not METHODS.get(method).learns
-    except Exception:  # noqa: BLE001  (an unknown or broken plugin: an ordinary row)
-        return False
+    cls = _registered(method)
+    return cls is not None and not cls.learns
 
 
 def drop_superseded(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:

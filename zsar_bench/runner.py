@@ -18,7 +18,7 @@ import json
 import platform
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable, Optional, Sequence
 
@@ -96,9 +96,26 @@ class RunSpec:
     descriptions: Optional[dict] = None  # identifier -> description override
     descriptions_source: str = "builtin"
     progress: bool = False
-    extra: dict = field(default_factory=dict)
     mode: str = "zsl"  # "zsl", "gzsl" (generalised ZSL, its own fit on 80% of the seen clips) or "fewshot-K"
     save_scores: Optional[str] = None  # folder for the run's test score matrix (Parquet; zsar_bench/scores.py)
+    # ``--device`` as given, for jobs on cluster nodes that resolve it there (``auto`` finds the node's GPU);
+    # None: run on ``device``.
+    device_request: Optional[str] = None
+    facts: Optional["RunFacts"] = None  # what the run is, resolved once by the driver (``resolve_runs``)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What identifies and describes one run, computed once (``resolve_run``) and read by every later stage:
+    the driver's skip check and record, the worker's pre-check. Only the worker builds the method to fit it."""
+
+    key: tuple  # ``records.record_key`` of the run's record
+    config_hash: str  # the method's parameters (and revision) plus the class texts it is given
+    texts_hash: str  # the test dataset's class texts
+    features_id: str  # the feature set's identity (``train->test`` for cross-dataset protocols)
+    train_dataset: str
+    params: dict
+    revision: int
 
 
 _feature_cache: dict[tuple, FeatureSet] = {}
@@ -141,12 +158,55 @@ def _all_classes(spec: RunSpec) -> list[ClassInfo]:
     return classes
 
 
+def resolve_run(spec: RunSpec, fs: FeatureSet, method: Optional[Method] = None) -> RunFacts:
+    """The run's facts (``RunFacts``), from ``method`` (a built configuration of ``spec.method``; built here
+    when not given)."""
+    m = method if method is not None else build_method(spec.method, spec.method_args)
+    features_id = spec_features_id(spec, fs)
+    config_hash = run_config_hash(m, _all_classes(spec))
+    return RunFacts(key=_key(spec, config_hash, features_id), config_hash=config_hash,
+                    texts_hash=texts_hash(get_dataset(spec.dataset).classes(spec.descriptions)),
+                    features_id=features_id, train_dataset=spec_cross_dataset(spec) or spec.dataset,
+                    params=m.get_params(), revision=m.revision)
+
+
+def resolve_runs(specs: Sequence[RunSpec], fs_for: Callable[[RunSpec], FeatureSet],
+                 methods: Optional[dict] = None) -> list[RunSpec]:
+    """Each run with its facts (``RunSpec.facts``), a method configuration built once however many runs share
+    it. ``methods``: a dict that receives those configurations, keyed by ``method_config_key``."""
+    methods = {} if methods is None else methods
+    out = []
+    for s in specs:
+        if s.facts is None:
+            ck = method_config_key(s)
+            if ck not in methods:
+                methods[ck] = build_method(s.method, s.method_args)
+            s = replace(s, facts=resolve_run(s, fs_for(s), methods[ck]))
+        out.append(s)
+    return out
+
+
+def method_config_key(spec: RunSpec) -> tuple[str, str]:
+    """(method, its arguments): runs with equal keys share one method configuration."""
+    return spec.method, json.dumps(spec.method_args, sort_keys=True, default=str)
+
+
+def facts_of(spec: RunSpec, fs: FeatureSet) -> RunFacts:
+    """The run's facts: those resolved by the driver, else resolved now (a run started outside ``run_specs``)."""
+    return spec.facts if spec.facts is not None else resolve_run(spec, fs)
+
+
 def spec_key(spec: RunSpec, features_id: str) -> tuple:
+    """The record key of ``spec`` under ``features_id``, without loading its feature set (planning checks)."""
     m = build_method(spec.method, spec.method_args)
+    return _key(spec, run_config_hash(m, _all_classes(spec)), features_id)
+
+
+def _key(spec: RunSpec, config_hash: str, features_id: str) -> tuple:
     return record_key({
-        "method": spec.method, "config_hash": run_config_hash(m, _all_classes(spec)), "dataset": spec.dataset,
-        "features_id": features_id, "protocol": spec.protocol.protocol, "split_hash": spec.protocol.short_hash,
-        "fold": spec.fold.fold, "seed": spec.seed, "mode": spec.mode,
+        "method": spec.method, "config_hash": config_hash, "dataset": spec.dataset, "features_id": features_id,
+        "protocol": spec.protocol.protocol, "split_hash": spec.protocol.short_hash, "fold": spec.fold.fold,
+        "seed": spec.seed, "mode": spec.mode,
     })
 
 
@@ -185,15 +245,13 @@ def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
     scores = blinder.score(method, data.test, "test")
     eval_s = time.perf_counter() - t0
     info = {k: ctx.info.get(k) for k in ("best_epoch", "epochs", "selected_on")}
-    return {"scores": scores, "train_s": train_s, "eval_s": eval_s, "info": info,
-            "params": method.get_params()}
+    return {"scores": scores, "train_s": train_s, "eval_s": eval_s, "info": info}
 
 
 def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
-    """Metrics and the record of one run, from the scores ``execute_run`` returned and labels and
-    counts derived here from the split and the feature set."""
+    """Metrics and the record of one run, from the scores ``execute_run`` returned, the run's facts and labels
+    and counts derived here from the split and the feature set. No method is built here."""
     data = _fold_data(spec, fs)
-    method = build_method(spec.method, spec.method_args)
     scores = np.asarray(out["scores"], dtype=np.float64)
     expect = (len(data.test.videos), len(data.test.classes))
     if scores.shape != expect or not np.isfinite(scores).all():
@@ -203,9 +261,7 @@ def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
         metrics = gzsl_metrics(scores, data.test.labels, data.unseen_columns)
     else:  # zsl and fewshot-K: top-1, top-5, mean class accuracy among the test classes
         metrics = zsl_metrics(scores, data.test.labels)
-    info = out.get("info") or {}
-    classes = get_dataset(spec.dataset).classes(spec.descriptions)
-    rec = _record(spec, fs, method, data, metrics, out, info, classes)
+    rec = _record(spec, fs, facts_of(spec, fs), data, metrics, out)
     if spec.save_scores:  # the test score matrix, keyed like the record (zsar_bench/scores.py)
         from .scores import write_scores
 
@@ -217,24 +273,24 @@ def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
     return rec
 
 
-def _record(spec: RunSpec, fs: FeatureSet, method: Method, data: FoldData, metrics: dict, out: dict, info: dict,
-            classes: list) -> dict:
+def _record(spec: RunSpec, fs: FeatureSet, facts: RunFacts, data: FoldData, metrics: dict, out: dict) -> dict:
     """The run's record (``record_schema.Record``, validated: a field of the wrong type or a metric outside
-    [0, 1] raises here) as the dict written to the records file."""
+    [0, 1] raises here) as the dict written to the records file. ``device``: where the job ran (a cluster node
+    resolves ``--device auto`` itself)."""
     from .record_schema import RECORD_VERSION, Record
 
-    tds = spec_cross_dataset(spec)
+    info = out.get("info") or {}
     return Record(
         record_version=RECORD_VERSION,
         method=spec.method,
-        config_hash=run_config_hash(method, _all_classes(spec)),
-        params=method.get_params(),
-        revision=method.revision,
+        config_hash=facts.config_hash,
+        params=facts.params,
+        revision=facts.revision,
         mode=spec.mode,
         dataset=spec.dataset,
-        train_dataset=tds or spec.dataset,
+        train_dataset=facts.train_dataset,
         features=fs.name,
-        features_id=spec_features_id(spec, fs),
+        features_id=facts.features_id,
         synthetic=fs.is_synthetic,
         protocol=spec.protocol.protocol,
         protocol_version=spec.protocol.version,
@@ -249,8 +305,8 @@ def _record(spec: RunSpec, fs: FeatureSet, method: Method, data: FoldData, metri
         train_s=round(float(out["train_s"]), 4), eval_s=round(float(out["eval_s"]), 4),
         best_epoch=info.get("best_epoch"), epochs=info.get("epochs"),
         selected_on=info.get("selected_on") or "closed form (no epochs)",
-        descriptions=spec.descriptions_source, texts_hash=texts_hash(classes),
-        device=spec.device, versions=versions(), git_sha=git_sha(),
+        descriptions=spec.descriptions_source, texts_hash=facts.texts_hash,
+        device=out.get("device") or spec.device, versions=versions(), git_sha=git_sha(),
         time=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     ).to_row()
 

@@ -10,26 +10,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from concurrent.futures import CancelledError
 from typing import Callable, Optional
 
+from .datasets import get_dataset
+from .executors import (ExecutorConfig, JobState, check_shared_storage, make_executor, measured_run_seconds,
+                        runs_per_job)
 from .features import FeatureSet, load_feature_set
+from .method import build_method
 from .paths import data_root
 from .records import RecordStore, record_key
-from .runner import RunSpec, fewshot_skip_note, finish_record, headline, spec_features_id, spec_key, spec_train_side
+from .runner import (RunSpec, fewshot_skip_note, finish_record, headline, method_config_key, resolve_runs,
+                     spec_train_side)
 from .runtime import available_cores, using_threads
-from .worker import _run_batch
+from .worker import RunFailure, _run_batch
 
 
-def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], log: Callable[[str], None]) -> int:
+def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], log: Callable[[str], None],
+               methods: Optional[dict] = None) -> int:
     """The one-time text encodings of the runs to do (``Method.text_encodings``: class, concept and per-clip
     object texts), computed here once with every core into the disk cache, before any job starts; returns
     how many texts were encoded. Without it each worker (one thread) would encode the same texts again on
-    its first run. Texts already cached cost a lookup."""
-    from .datasets import get_dataset
-    from .method import build_method
-    from .text.encoders import get_text_encoder
-    from .text.parallel import encode_in_processes, worth_processes
-
+    its first run. Texts already cached cost a lookup. ``methods``: configurations already built
+    (``runner.resolve_runs``), keyed by ``method_config_key``; others are built here."""
+    methods = {} if methods is None else methods
     wanted: dict[tuple[str, int], dict[str, None]] = {}
     seen: set = set()
     for s in specs:
@@ -38,16 +42,26 @@ def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], lo
         tfs, _ = spec_train_side(s, fs)
         if tfs is not None:  # a cross-dataset protocol's training side: its own classes, built-in descriptions
             sides.append((tfs, None))
+        ck = method_config_key(s)
         for side, descriptions in sides:
-            key = (s.method, json.dumps(s.method_args, sort_keys=True, default=str), side.dataset, side.identity,
-                   json.dumps(descriptions, sort_keys=True) if descriptions else None)
+            key = (ck, side.dataset, side.identity, json.dumps(descriptions, sort_keys=True) if descriptions else None)
             if key in seen:
                 continue
             seen.add(key)
-            m = build_method(s.method, s.method_args)
+            if ck not in methods:
+                methods[ck] = build_method(s.method, s.method_args)
             classes = get_dataset(side.dataset).classes(descriptions)
-            for enc in m.text_encodings(classes, side.concepts, side.videos.concept_ids):
+            for enc in methods[ck].text_encodings(classes, side.concepts, side.videos.concept_ids):
                 wanted.setdefault((enc.encoder, enc.max_length), {}).update(dict.fromkeys(enc.texts))
+    return _encode_missing(wanted, log)
+
+
+def _encode_missing(wanted: dict[tuple[str, int], dict[str, None]], log: Callable[[str], None]) -> int:
+    """Encode the texts of ``wanted`` ((encoder, max_length) -> texts) that the disk cache lacks, with every
+    core; returns how many."""
+    from .text.encoders import get_text_encoder
+    from .text.parallel import encode_in_processes, worth_processes
+
     n_new = 0
     cores = available_cores()
     with using_threads(cores) as n_threads:
@@ -75,8 +89,6 @@ def _plan_jobs(todo: list[tuple[RunSpec, tuple]], ex, timings: dict, override: O
                log: Callable[[str], None]) -> list[list[tuple[RunSpec, tuple]]]:
     """The runs grouped into jobs: one method and dataset per job, ``runs_per_job`` of them (the batching
     rule, ``executors`` docstring), in the order planned (method by method)."""
-    from .executors import runs_per_job
-
     groups: dict[tuple[str, str], list] = {}
     for spec, key in todo:
         groups.setdefault((spec.method, spec.dataset), []).append((spec, key))
@@ -95,6 +107,19 @@ def _plan_jobs(todo: list[tuple[RunSpec, tuple]], ex, timings: dict, override: O
     return jobs
 
 
+def _waves(batches: list[list], one_method_at_a_time: bool) -> list[list]:
+    """Jobs in waves: one method per wave where worker processes are reused (local pools), else one wave."""
+    waves: list[list] = []
+    for b in batches:
+        if one_method_at_a_time and waves and waves[-1][-1][0][0].method == b[0][0].method:
+            waves[-1].append(b)
+        elif one_method_at_a_time or not waves:
+            waves.append([b])
+        else:
+            waves[-1].append(b)
+    return waves or [[]]
+
+
 def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = None, overwrite: bool = False,
               log: Callable[[str], None] = print, isolate: bool = True, threads: int = 1,
               executor=None, runs_per_job: Optional[int] = None,
@@ -109,6 +134,9 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     keeps the old rows of the runs it had not redone yet. The records path is checked writable before
     anything is trained (``RecordsError``).
 
+    Each run is resolved once here (``runner.resolve_runs``: record key, config hash, feature-set id,
+    parameters; one method object per configuration); the worker builds the method once more to fit it.
+
     ``executor`` (``executors.py``): a name (``local``, ``inline``, ``submitit-local``, ``slurm``, ``ray``) or
     an ``ExecutorConfig``; default ``local``, or ``inline`` with ``isolate=False``. ``local`` (the default):
     every run's fit and score happen in a worker process that serves one method only (``jobs`` of them at a
@@ -122,8 +150,28 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     jobs on cluster nodes resolve it there (``auto`` finds the node's GPU).
 
     Returns (records of the runs asked for, one per run; number of runs skipped as already done)."""
-    from .executors import ExecutorConfig, check_shared_storage, measured_run_seconds
+    cfg = _executor_config(executor, isolate, runs_per_job)
+    _check_storage(cfg, store, overwrite)
+    feature_sets = _FeatureSets()
+    methods: dict = {}
+    planned = _plan(specs, feature_sets, methods, device_request, log)
+    rows = store.read()
+    existing = {} if overwrite else {record_key(r): r for r in rows}
+    todo = [(s, k) for k, s in planned.items() if k not in existing]
+    skipped = len(planned) - len(todo)
+    if skipped:
+        log(f"skipping {skipped} run(s) already in {store.path} (use --overwrite to redo them)")
+    done: dict[tuple, dict] = {k: existing[k] for k in planned if k in existing}
+    if todo:
+        pre_encode([s for s, _ in todo], feature_sets, log, methods)
+        driver = _Driver(cfg, store, overwrite, log, feature_sets, done, len(todo), threads)
+        driver.run(todo, make_executor(cfg, jobs, threads, str(data_root()), store.path,
+                                       gpus_per_job=1 if str(device_request or "").startswith("cuda") else 0),
+                   measured_run_seconds(rows))
+    return [done[k] for k in planned if k in done], skipped
 
+
+def _executor_config(executor, isolate: bool, runs_per_job: Optional[int]) -> ExecutorConfig:
     if executor is None:
         cfg = ExecutorConfig("local" if isolate else "inline")
     elif isinstance(executor, str):
@@ -135,6 +183,11 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     if not isolate and cfg.kind != "inline":
         raise ValueError(f"isolate=False runs in this process: it cannot use executor {cfg.kind!r}")
     cfg.check()
+    return cfg
+
+
+def _check_storage(cfg: ExecutorConfig, store: RecordStore, overwrite: bool) -> None:
+    """Before anything trains: the records path is writable; a cluster's files live on shared storage."""
     store.check_writable(rewrite=overwrite)
     if cfg.kind == "slurm":
         from .paths import check_data_root
@@ -142,172 +195,157 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
         check_shared_storage({"data root": data_root(), "records file": store.path,
                               "jobs folder": cfg.jobs_folder(store.path)})
         check_data_root()
-    feature_sets: dict[tuple, FeatureSet] = {}
 
-    def fs_for(spec: RunSpec) -> FeatureSet:
+
+class _FeatureSets:
+    """The driver's feature sets, loaded (a synthetic one generated, with every core) once each, before any
+    worker starts, so that workers never race to generate them."""
+
+    def __init__(self):
+        self._sets: dict[tuple, FeatureSet] = {}
+
+    def __call__(self, spec: RunSpec) -> FeatureSet:
         key = (spec.dataset, spec.features)
-        if key not in feature_sets:
-            feature_sets[key] = load_feature_set(spec.dataset, spec.features)
-        return feature_sets[key]
+        if key not in self._sets:
+            with using_threads(available_cores()):
+                self._sets[key] = load_feature_set(spec.dataset, spec.features)
+        return self._sets[key]
 
-    planned: dict[tuple, RunSpec] = {}
-    notes: dict[str, None] = {}  # few-shot runs skipped for too few clips: one note per (dataset, fold, K)
-    n_asked = 0
-    with using_threads(available_cores()):  # a synthetic world generated here (once per data root) uses every core
-        for s in specs:
-            note = fewshot_skip_note(s, fs_for(s))
-            if note:
-                notes.setdefault(note)
-                continue
-            n_asked += 1
-            planned.setdefault(spec_key(s, spec_features_id(s, fs_for(s))), s)
+
+def _plan(specs: list[RunSpec], fs_for: _FeatureSets, methods: dict, device_request: Optional[str],
+          log: Callable[[str], None]) -> dict[tuple, RunSpec]:
+    """The runs to consider, resolved once each (``runner.resolve_runs``) and keyed by their record key:
+    few-shot runs without enough clips are skipped with one note each; a run asked for twice is kept once."""
+    notes: dict[str, None] = {}  # one note per (dataset, fold, K)
+    kept = []
+    for s in specs:
+        note = fewshot_skip_note(s, fs_for(s))
+        if note:
+            notes.setdefault(note)
+        else:
+            kept.append(s if device_request is None else dataclasses.replace(s, device_request=device_request))
     for note in notes:
         log(note)
-    if len(planned) < n_asked:
-        log(f"ignoring {n_asked - len(planned)} repeated run(s): a run (method, config, dataset, fold, seed) "
+    with using_threads(available_cores()):  # a cross-dataset training side generated here uses every core
+        resolved = resolve_runs(kept, fs_for, methods)
+    planned: dict[tuple, RunSpec] = {}
+    for s in resolved:
+        planned.setdefault(s.facts.key, s)
+    if len(planned) < len(kept):
+        log(f"ignoring {len(kept) - len(planned)} repeated run(s): a run (method, config, dataset, fold, seed) "
             "asked for more than once runs once")
-    rows = store.read()
-    existing = {} if overwrite else {record_key(r): r for r in rows}
-    todo = [(s, k) for k, s in planned.items() if k not in existing]
-    skipped = len(planned) - len(todo)
-    if skipped:
-        log(f"skipping {skipped} run(s) already in {store.path} (use --overwrite to redo them)")
-    done: dict[tuple, dict] = {k: existing[k] for k in planned if k in existing}
-    n = len(todo)
-    if not todo:
-        return [done[k] for k in planned if k in done], skipped
-    pre_encode([s for s, _ in todo], fs_for, log)
+    return planned
 
-    def finish(i: int, spec: RunSpec, key: tuple, rec: dict) -> None:
-        note = ""
-        if overwrite:
-            if store.supersede(rec):
-                note = "; replaced its old record"
-        elif not store.append_if_absent(rec):
-            note = "; another run recorded it meanwhile: kept that record, not this one"
-            rec = next((r for r in reversed(store.read()) if record_key(r) == record_key(rec)), rec)
-        done[key] = rec
-        mode = "" if spec.mode == "zsl" else f" {spec.mode}"
-        log(f"[{i}/{n}] {spec.method} {spec.dataset} {spec.protocol.protocol}{mode} "
-            f"fold {spec.fold.fold} seed {spec.seed}: {headline(rec)}  ({rec['train_s']:.1f}s train, "
-            f"{rec['eval_s']:.2f}s eval{note})")
 
-    def keep_recorded(i: int, spec: RunSpec, key: tuple) -> None:
-        """Another command recorded this run meanwhile: use its record, train nothing more."""
-        log(f"[{i}/{n}] {spec.method} {spec.dataset} fold {spec.fold.fold} seed {spec.seed}: "
-            f"recorded meanwhile by another run; skipped")
-        row = next((r for r in reversed(store.read()) if record_key(r) == key), None)
-        if row is not None:
-            done[key] = row
+class _Driver:
+    """Submits the jobs of one ``run_specs`` call, collects what they return, records each run once."""
 
-    if cfg.kind != "inline":
-        # Isolated: fit and score run in worker processes or jobs that each serve one method, so method code
-        # never shares a process with another method's runs, nor with the code below that records the metrics.
-        for spec, _ in todo:
-            fs_for(spec)  # generate synthetic features once, before the workers race for them
-            if spec.protocol.train_dataset not in (None, spec.dataset):
-                spec_train_side(spec, fs_for(spec))
-    from .executors import JobState, make_executor
+    def __init__(self, cfg: ExecutorConfig, store: RecordStore, overwrite: bool, log: Callable[[str], None],
+                 fs_for: _FeatureSets, done: dict, n: int, threads: int):
+        self.cfg, self.store, self.overwrite, self.log = cfg, store, overwrite, log
+        self.fs_for, self.done, self.n, self.threads = fs_for, done, n, threads
+        self.i = 0  # runs collected so far
+        self.error: Optional[BaseException] = None
+        self.cancelled = False
+        self.warned = False
+        self.state: Optional[JobState] = None
+        self.inflight: dict = {}  # Job -> [(spec or None for a run this command did not ask for, key)]
 
-    gpus = 1 if device_request and str(device_request).startswith("cuda") else 0
-    ex = make_executor(cfg, jobs, threads, str(data_root()), store.path, gpus_per_job=gpus)
-    if ex.remote and device_request:
-        for spec, _ in todo:
-            spec.extra["device_request"] = device_request
-    check = None if overwrite else str(store.path)
-    todo_keys = {k: s for s, k in todo}
-    state: Optional[JobState] = None
-    inflight: dict = {}  # Job -> [(spec or None for a run this command did not ask for, key)]
-    i = 0
-    error: Optional[BaseException] = None
-    cancelled = False
-    warned: list = []
+    def run(self, todo: list[tuple[RunSpec, tuple]], ex, timings: dict) -> None:
+        try:
+            with ex:
+                claimed: set = set()
+                if ex.restartable:
+                    self.state = JobState(self.cfg.jobs_folder(self.store.path)).acquire()
+                    claimed = _resume_jobs(ex, self.state, {k: s for s, k in todo}, self.store, self.inflight,
+                                           self.log)
+                batches = _plan_jobs([(s, k) for s, k in todo if k not in claimed], ex, timings,
+                                     self.cfg.runs_per_job, self.log)
+                for wave in _waves(batches, ex.one_method_at_a_time):
+                    self._run_wave(ex, list(wave))
+                    if self.error is not None:
+                        break
+        except BaseException:
+            if ex.restartable and self.inflight:
+                self.log(f"{len(self.inflight)} job(s) left running; rerun the same command to collect their "
+                         f"results (state in {self.cfg.jobs_folder(self.store.path)})")
+            raise
+        finally:
+            if self.state is not None:
+                self.state.release()
+        if self.error is not None:
+            raise self.error
 
-    def collect(job, batch: list) -> None:
-        nonlocal i, error
-        from concurrent.futures import CancelledError
+    def _run_wave(self, ex, queue: list) -> None:
+        """Submit the wave's jobs (at most ``ex.max_in_flight`` at a time) and collect them as they end; after
+        an error, jobs not started yet are cancelled and running ones still recorded."""
+        check = None if self.overwrite else str(self.store.path)
+        while queue or self.inflight:
+            while queue and self.error is None and (ex.max_in_flight is None or len(self.inflight) < ex.max_in_flight):
+                batch = queue.pop(0)
+                job = ex.submit(_run_batch, [s for s, _ in batch], check, ex.remote, group=batch[0][0].method)
+                self.inflight[job] = batch
+                if self.state is not None:
+                    self.state.add(ex.entry(job), [k for _, k in batch])
+            if self.error is not None and (queue or not self.cancelled):
+                queue.clear()
+                ex.cancel(list(self.inflight))  # what has not started; running jobs finish and are recorded
+                self.cancelled = True
+            if not self.inflight:
+                break
+            for job in ex.wait(list(self.inflight)):
+                self._collect(job, self.inflight.pop(job))
 
-        from .worker import RunFailure
-
+    def _collect(self, job, batch: list) -> None:
+        """Record the runs of a finished job; keep its first failure to raise once the rest is recorded."""
         try:
             outs = job.result()
         except CancelledError:
             outs = []
         except Exception as e:  # noqa: BLE001 - the job itself failed (killed, timed out, lost)
-            if error is None:
-                error = e
+            self.error = self.error or e
             outs = []
         for (spec, key), out in zip(batch, outs):
             if spec is None:
                 continue  # another command's run (restart): left in the state file for it
             if isinstance(out, RunFailure):
-                if error is None:
-                    error = out.exception()
+                self.error = self.error or out.exception()
                 continue
-            i += 1
+            self.i += 1
             if out is None:  # recorded meanwhile by another command
-                keep_recorded(i, spec, key)
+                self._keep_recorded(spec, key)
                 continue
-            if cfg.kind != "inline" and out.get("torch_threads") not in (None, threads) and not warned:
-                warned.append(out["torch_threads"])
-                log(f"warning: a worker ran with {out['torch_threads']} torch threads, not --threads {threads}")
-            if out.get("device") and out["device"] != spec.device:  # resolved on the node
-                spec = dataclasses.replace(spec, device=out["device"])
-            finish(i, spec, key, finish_record(spec, fs_for(spec), out))
-        if state is not None:
-            recorded = store.keys()
+            if self.cfg.kind != "inline" and out.get("torch_threads") not in (None, self.threads) and not self.warned:
+                self.warned = True
+                self.log(f"warning: a worker ran with {out['torch_threads']} torch threads, not --threads {self.threads}")
+            self._record(spec, key, finish_record(spec, self.fs_for(spec), out))
+        if self.state is not None:
+            recorded = self.store.keys()
             if all(spec is not None or key in recorded for spec, key in batch) or not outs:
-                state.remove(job.id)
+                self.state.remove(job.id)
                 job.cleanup()
 
-    try:
-        with ex:
-            claimed: set = set()
-            if ex.restartable:
-                state = JobState(cfg.jobs_folder(store.path)).acquire()
-                claimed = _resume_jobs(ex, state, todo_keys, store, inflight, log)
-            batches = _plan_jobs([(s, k) for s, k in todo if k not in claimed], ex, measured_run_seconds(rows),
-                                 cfg.runs_per_job, log)
-            waves: list[list] = []
-            for b in batches:  # one method at a time where worker processes are reused (local pools)
-                if ex.one_method_at_a_time and waves and waves[-1][-1][0][0].method == b[0][0].method:
-                    waves[-1].append(b)
-                elif ex.one_method_at_a_time or not waves:
-                    waves.append([b])
-                else:
-                    waves[-1].append(b)
-            if not waves:
-                waves = [[]]
-            for wave in waves:
-                queue = list(wave)
-                while queue or inflight:
-                    while queue and error is None and (ex.max_in_flight is None or len(inflight) < ex.max_in_flight):
-                        batch = queue.pop(0)
-                        job = ex.submit(_run_batch, [s for s, _ in batch], check, ex.remote, group=batch[0][0].method)
-                        inflight[job] = batch
-                        if state is not None:
-                            state.add(ex.entry(job), [k for _, k in batch])
-                    if error is not None and (queue or not cancelled):
-                        queue.clear()
-                        ex.cancel(list(inflight))  # what has not started; running jobs finish and are recorded
-                        cancelled = True
-                    if not inflight:
-                        break
-                    for job in ex.wait(list(inflight)):
-                        collect(job, inflight.pop(job))
-                if error is not None:
-                    break
-    except BaseException:
-        if ex.restartable and inflight:
-            log(f"{len(inflight)} job(s) left running; rerun the same command to collect their results "
-                f"(state in {cfg.jobs_folder(store.path)})")
-        raise
-    finally:
-        if state is not None:
-            state.release()
-    if error is not None:
-        raise error
-    return [done[k] for k in planned if k in done], skipped
+    def _record(self, spec: RunSpec, key: tuple, rec: dict) -> None:
+        note = ""
+        if self.overwrite:
+            if self.store.supersede(rec):
+                note = "; replaced its old record"
+        elif not self.store.append_if_absent(rec):
+            note = "; another run recorded it meanwhile: kept that record, not this one"
+            rec = next((r for r in reversed(self.store.read()) if record_key(r) == record_key(rec)), rec)
+        self.done[key] = rec
+        mode = "" if spec.mode == "zsl" else f" {spec.mode}"
+        self.log(f"[{self.i}/{self.n}] {spec.method} {spec.dataset} {spec.protocol.protocol}{mode} "
+                 f"fold {spec.fold.fold} seed {spec.seed}: {headline(rec)}  ({rec['train_s']:.1f}s train, "
+                 f"{rec['eval_s']:.2f}s eval{note})")
+
+    def _keep_recorded(self, spec: RunSpec, key: tuple) -> None:
+        """Another command recorded this run meanwhile: use its record, train nothing more."""
+        self.log(f"[{self.i}/{self.n}] {spec.method} {spec.dataset} fold {spec.fold.fold} seed {spec.seed}: "
+                 f"recorded meanwhile by another run; skipped")
+        row = next((r for r in reversed(self.store.read()) if record_key(r) == key), None)
+        if row is not None:
+            self.done[key] = row
 
 
 def _resume_jobs(ex, state, todo_keys: dict, store: RecordStore, inflight: dict,

@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
 from .paths import set_data_root
 from .records import RecordStore
-from .runner import RunSpec, cached_feature_set, execute_run, spec_features_id, spec_key
+from .runner import RunSpec, cached_feature_set, execute_run, facts_of
 
 
 @dataclass
@@ -61,22 +61,21 @@ def _run_batch(specs: Sequence[RunSpec], records_path: Optional[str] = None,
                resolve_device_here: bool = False) -> list:
     """One job: ``execute_run`` for each spec, in order. Returns a list aligned with ``specs``: the output of
     ``execute_run`` (plus ``device`` and ``torch_threads``), None for a run another command recorded meanwhile
-    (checked just before it starts, when ``records_path`` is given), or a ``RunFailure``, after which the
-    batch stops (the list is then shorter). Features are cached per process. ``resolve_device_here``: a
-    job on a cluster node resolves the device asked for (``spec.extra["device_request"]``, e.g. auto) there."""
+    (checked just before it starts, by the key the driver resolved, when ``records_path`` is given), or a
+    ``RunFailure``, after which the batch stops (the list is then shorter). Features are cached per process.
+    ``resolve_device_here``: a job on a cluster node resolves the run's ``device_request`` (e.g. auto) there."""
     import torch
-
 
     store = RecordStore(records_path) if records_path is not None else None
     outs: list = []
     for spec in specs:
         try:
-            if resolve_device_here and spec.extra.get("device_request"):
+            if resolve_device_here and spec.device_request:
                 from .runtime import resolve_device
 
-                spec.device = resolve_device(spec.extra["device_request"])
+                spec = replace(spec, device=resolve_device(spec.device_request))
             fs = cached_feature_set(spec.dataset, spec.features)
-            if store is not None and spec_key(spec, spec_features_id(spec, fs)) in store.keys():
+            if store is not None and facts_of(spec, fs).key in store.keys():
                 outs.append(None)
                 continue
             out = execute_run(spec, fs)

@@ -1,0 +1,85 @@
+"""Each run is resolved once (issue 21): the driver builds one method object per configuration and computes
+each run's record key once (``runner.resolve_runs``); the worker builds the method once to fit it; the
+driver's record comes from those facts and builds nothing."""
+import sys
+
+import pytest
+
+from zsar_bench import runner, sweep
+from zsar_bench.records import RecordStore
+from zsar_bench.runner import RunSpec
+from zsar_bench.splits import load_protocol
+
+
+def _specs():
+    pr = load_protocol("olympics", "random-50-50")
+    grid = [RunSpec(m, args, "olympics", "synthetic", pr, pr.folds[f], seed)
+            for m, args in (("eszsl", {}), ("eszsl", {"alpha": "2.0"}), ("chance", {}))
+            for f in (0, 1) for seed in (0, 1)]
+    return grid + grid[:2]  # two runs asked for twice: planned once
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Where ``build_method`` and ``resolve_run`` are called from, and that nothing uses ``spec_key``."""
+    calls = {"build": [], "resolve": 0}
+    real_build, real_resolve = runner.build_method, runner.resolve_run
+
+    def build(name, overrides=None):
+        calls["build"].append((sys._getframe(1).f_code.co_name, name))
+        return real_build(name, overrides)
+
+    def resolve(*a, **k):
+        calls["resolve"] += 1
+        return real_resolve(*a, **k)
+
+    def no_spec_key(*a, **k):
+        raise AssertionError("the driver recomputed a record key (spec_key) instead of using the run's facts")
+
+    monkeypatch.setattr(runner, "build_method", build)
+    monkeypatch.setattr(sweep, "build_method", build)
+    monkeypatch.setattr(runner, "resolve_run", resolve)
+    monkeypatch.setattr(runner, "spec_key", no_spec_key)
+    monkeypatch.setattr(sweep, "spec_key", no_spec_key, raising=False)
+    return calls
+
+
+def test_a_run_builds_its_method_once_and_computes_its_key_once(counted, tmp_path, data_root, plugins):
+    store = RecordStore(tmp_path / "r.jsonl")
+    recs, skipped = sweep.run_specs(_specs(), store, executor="inline", isolate=False, log=lambda m: None)
+    n_runs = 12
+    assert len(recs) == n_runs and len(store.read()) == n_runs and skipped == 0
+    where = [f for f, _ in counted["build"]]
+    assert where.count("execute_run") == n_runs  # the worker: once per run, to fit it
+    assert where.count("resolve_runs") == 3  # the driver: once per configuration (eszsl, eszsl alpha=2, chance)
+    assert len(where) == n_runs + 3, where  # nowhere else: not pre_encode, not finish_record, not the worker's check
+    assert counted["resolve"] == n_runs + 2  # one key per run asked for (the repeats are dropped by that key)
+
+    # the records carry the facts resolved by the driver
+    by_alpha = {r["params"]["alpha"] for r in recs if r["method"] == "eszsl"}
+    assert by_alpha == {2.0, 3.0}
+    assert len({r["config_hash"] for r in recs}) == 3
+
+
+def test_a_rerun_resolves_and_skips_without_fitting(counted, tmp_path, data_root, plugins):
+    store = RecordStore(tmp_path / "r.jsonl")
+    sweep.run_specs(_specs(), store, executor="inline", isolate=False, log=lambda m: None)
+    counted["build"].clear()
+    recs, skipped = sweep.run_specs(_specs(), store, executor="inline", isolate=False, log=lambda m: None)
+    assert skipped == 12 and len(recs) == 12
+    assert [f for f, _ in counted["build"]] == ["resolve_runs"] * 3  # no fit, no extra build
+
+
+def test_the_worker_checks_the_key_the_driver_resolved(tmp_path, data_root, plugins, olympics_features,
+                                                       monkeypatch):
+    """A job's pre-check (another command recorded the run meanwhile) looks up the resolved key: a run whose
+    facts say it is recorded is not trained."""
+    from zsar_bench.worker import _run_batch
+
+    spec = _specs()[0]
+    resolved = runner.resolve_runs([spec], lambda s: olympics_features)[0]
+    store = RecordStore(tmp_path / "r.jsonl")
+    rec = runner.run_fold(resolved, olympics_features)
+    store.append_if_absent(rec)
+    monkeypatch.setattr(runner, "build_method", lambda *a, **k: pytest.fail("the worker built a recorded run"))
+    assert _run_batch([resolved], str(store.path)) == [None]

@@ -59,6 +59,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from .errors import ZsarBenchError
 
 EXECUTORS = ("local", "inline", "submitit-local", "slurm", "ray")
 RAY_HINT = "pip install 'zsar-bench[ray]'"
@@ -68,7 +69,7 @@ NODE_LOCAL_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/scratch/local", "/
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit-local kills a job after its timeout; the default would be 2 minutes
 
 
-class ExecutorError(Exception):
+class ExecutorError(ZsarBenchError):
     """An executor cannot be used as asked (missing package, missing option, node-local storage): one line."""
 
 

@@ -9,6 +9,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Optional
+from .errors import ZsarBenchError
 
 ENV_DATA_ROOT = "ZSAR_BENCH_DATA"
 DEFAULT_DATA_ROOT = Path.home() / ".cache" / "zsar-bench"
@@ -25,11 +26,11 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 _override: Optional[Path] = None
 
 
-class DataRootError(RuntimeError):
+class DataRootError(ZsarBenchError, RuntimeError):
     """The data root cannot be used (a file, read-only, cannot be created)."""
 
 
-class InvalidNameError(ValueError):
+class InvalidNameError(ZsarBenchError, ValueError):
     """A dataset or feature-set name that is not a plain identifier (it could leave the data root)."""
 
 

@@ -38,6 +38,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+from .errors import ZsarBenchError
 
 if __package__:
     from .record_schema import RECORD_VERSION, Record, is_newer, migrate
@@ -84,7 +85,7 @@ def migrate_rows(rows: Iterable[dict], source: object = "records") -> list[dict]
     return out
 
 
-class RecordsError(Exception):
+class RecordsError(ZsarBenchError):
     """The records file cannot be used as asked (a folder, not writable, missing): a one-line message."""
 
 

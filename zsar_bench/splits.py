@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from .datasets import DATASETS, get_dataset
 from .paths import CHECKOUT
 from .split_file import SplitFile, error_line
+from .errors import ZsarBenchError
 
 
 def _splits_dir() -> Path:
@@ -41,7 +42,7 @@ def _splits_dir() -> Path:
 SPLITS_DIR = _splits_dir()
 
 
-class SplitError(ValueError):
+class SplitError(ZsarBenchError, ValueError):
     """A split file is malformed or names unknown classes."""
 
 

@@ -8,7 +8,8 @@ One command table (``commands.py``) names every command, its help line and the m
 parser (``<command>_parser``) and handler (``cmd_<command>``): ``run.py`` (the main command), ``results.py``
 (report, compare), ``info.py`` (list, splits, fidelity, texts, word vectors), ``features.py`` (import,
 extract, overlap). The commands are thin layers over the library (``planning``, ``sweep``, ``reports``,
-``features``); user mistakes are ``UsageError`` or the library's own errors, printed without a traceback.
+``features``); user mistakes are ``errors.ZsarBenchError`` (``UsageError`` here, the library's own errors there), printed
+as one line without a traceback.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import sys
 from typing import Optional
 
 from .commands import BY_NAME, COMMAND_HELP, COMMANDS, RUN  # noqa: F401
+from ..errors import ZsarBenchError
 from .common import UsageError, parse_method_args, reports_dir_for  # noqa: F401
 
 
@@ -34,21 +36,6 @@ def unknown_command_message(word: str) -> str:
             "run_bench.py --methods M --datasets D (run_bench.py --help)")
 
 
-def _known_errors() -> tuple:
-    """The library's errors that users cause: printed as one line, exit code 2."""
-    from ..features import FeatureStoreError
-    from ..method import ParamError
-    from ..paths import DataRootError, InvalidNameError
-    from ..registry import RegistryError
-    from ..splits import SplitError
-    from ..text.descriptions import DescriptionsError
-    from ..text.styles import TextStyleError
-    from ..text.wordvectors import WordVectorError
-
-    return (FeatureStoreError, RegistryError, SplitError, ParamError, DataRootError, InvalidNameError,
-            TextStyleError, WordVectorError, DescriptionsError)
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -61,7 +48,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
             set_data_root(args.data_root)
         return command.handler()(args)
-    except UsageError as e:
+    except ZsarBenchError as e:  # a mistake the user can fix (errors.py): one line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -77,11 +64,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         except (OSError, ValueError):
             pass
         return 1
-    except Exception as e:  # clear messages for the errors users cause; tracebacks for bugs
-        if isinstance(e, _known_errors()):
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

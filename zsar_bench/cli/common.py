@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Optional
 
 from ..records import DEFAULT_RECORDS
+from ..errors import ZsarBenchError
 
 DEFAULT_REPORTS = Path("reports")
 
 
-class UsageError(Exception):
+class UsageError(ZsarBenchError):
     """A user mistake: printed without a traceback, exit code 2."""
 
 

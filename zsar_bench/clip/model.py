@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..hashing import sha256_named_files
+from ..errors import ZsarBenchError
 
 # OpenAI CLIP's preprocessing (also CLIPImageProcessor's defaults)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -22,7 +23,7 @@ WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 _HASH_MEMO: dict[tuple, str] = {}
 
 
-class ClipError(ValueError):
+class ClipError(ZsarBenchError, ValueError):
     """A CLIP checkpoint that cannot be found or used; the message says how to fix it."""
 
 

@@ -14,11 +14,12 @@ import numpy as np
 
 from ..paths import InvalidNameError, check_name, data_root
 from ..types import ConceptVocabulary, Videos
+from ..errors import ZsarBenchError
 
 TRAIN, TEST = 0, 1  # values of FeatureSet.partition
 
 
-class FeatureStoreError(RuntimeError):
+class FeatureStoreError(ZsarBenchError, RuntimeError):
     pass
 
 

@@ -14,11 +14,12 @@ import json
 import os
 from pathlib import Path
 from ..hashing import sha256_file
+from ..errors import ZsarBenchError
 
 VERIFIED = ".verified.json"
 
 
-class IntegrityError(RuntimeError):
+class IntegrityError(ZsarBenchError, RuntimeError):
     pass
 
 

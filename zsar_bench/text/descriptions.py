@@ -17,9 +17,10 @@ import re
 from pathlib import Path
 
 from ..datasets import get_dataset
+from ..errors import ZsarBenchError
 
 
-class DescriptionsError(ValueError):
+class DescriptionsError(ZsarBenchError, ValueError):
     pass
 
 

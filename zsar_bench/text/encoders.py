@@ -30,11 +30,12 @@ import numpy as np
 
 from ..paths import cache_dir
 from .cache import EmbeddingCache
+from ..errors import ZsarBenchError
 
 DEFAULT_ENCODER = "minilm"
 
 
-class TextEncoderError(RuntimeError):
+class TextEncoderError(ZsarBenchError, RuntimeError):
     pass
 
 

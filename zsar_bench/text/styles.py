@@ -5,12 +5,13 @@ import string
 from typing import Sequence
 
 from ..types import ClassInfo
+from ..errors import ZsarBenchError
 
 STYLES = ("name", "description", "name: description")
 TEMPLATE_FIELDS = ("name", "description", "identifier")
 
 
-class TextStyleError(ValueError):
+class TextStyleError(ZsarBenchError, ValueError):
     """An unknown text style, a malformed template, or a style that needs descriptions the classes lack."""
 
 

@@ -34,6 +34,7 @@ from typing import Optional
 import numpy as np
 
 from ..datasets import get_dataset
+from ..errors import ZsarBenchError
 
 # name -> words used instead (applied before tokenising; keys are readable names)
 HAND_TABLE = {
@@ -54,7 +55,7 @@ WORD_TABLE = {
 }
 
 
-class WordVectorError(RuntimeError):
+class WordVectorError(ZsarBenchError, RuntimeError):
     pass
 
 

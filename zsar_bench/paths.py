@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # The source tree this package runs from (an editable install, the folder on sys.path, or a copy of the tree such
 # as mutmut's): zsar_bench/ beside run_bench.py and methods/. None in a wheel install, whose parent folder
 # (site-packages) is no checkout: a methods/ or splits/ folder or a git repository there belongs to something
-# else, so plugins.py, splits.py and runner.git_sha() never look there.
+# else, so plugins.py, splits.py and provenance.git_sha() never look there.
 CHECKOUT: Optional[Path] = (REPO_ROOT if (REPO_ROOT / "run_bench.py").is_file() and (REPO_ROOT / "methods").is_dir()
                             else None)
 # Dataset and feature-set names become folder names under the data root: one path component, no '..'.

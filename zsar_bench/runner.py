@@ -16,10 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import subprocess
 import time
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -32,7 +30,8 @@ from .folds import (FoldData, check_method_mode, check_same_backbone, fewshot_k,
                     make_fold_data)
 from .method import FitContext, Method, build_method
 from .metrics import gzsl_metrics, topk_accuracy, zsl_metrics
-from .paths import CHECKOUT, data_root
+from .paths import data_root
+from .provenance import git_sha
 from .records import record_key
 from .splits import Fold, Protocol
 from .types import ClassInfo, FitData
@@ -48,22 +47,6 @@ def fewshot_skip_note(spec: "RunSpec", fs: FeatureSet) -> Optional[str]:
     if not short:
         return None
     return f"note: skipping {spec.mode} on {spec.dataset}/{spec.protocol.protocol} fold {spec.fold.fold}: {short}"
-
-
-@lru_cache(maxsize=1)
-def git_sha() -> str:
-    """The checkout's commit (``-dirty`` with uncommitted changes); "unknown" without git and in a wheel install
-    (a repository around site-packages is another project's)."""
-    if CHECKOUT is None:
-        return "unknown"
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True, timeout=5)
-        sha = out.stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=CHECKOUT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return (sha + ("-dirty" if dirty else "")) if sha else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def versions() -> dict:

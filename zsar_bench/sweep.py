@@ -1,7 +1,7 @@
 """The driver: run what is not recorded yet, through an executor, and append each record exactly once.
 
 ``run_specs`` groups planned runs into jobs (``executors.runs_per_job``), submits them to an executor
-(``executors.py``), computes each record from the scores a job returns (``runner.finish_record``) and
+(``executors/``), computes each record from the scores a job returns (``runner.finish_record``) and
 appends it. Submitit back ends keep a restart state so a killed driver resumes without losing or
 repeating a run.
 """
@@ -137,7 +137,7 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     Each run is resolved once here (``runner.resolve_runs``: record key, config hash, feature-set id,
     parameters; one method object per configuration); the worker builds the method once more to fit it.
 
-    ``executor`` (``executors.py``): a name (``local``, ``inline``, ``submitit-local``, ``slurm``, ``ray``) or
+    ``executor`` (``executors/``): a name (``local``, ``inline``, ``submitit-local``, ``slurm``, ``ray``) or
     an ``ExecutorConfig``; default ``local``, or ``inline`` with ``isolate=False``. ``local`` (the default):
     every run's fit and score happen in a worker process that serves one method only (``jobs`` of them at a
     time, default the machine's cores, each with ``threads`` torch/BLAS threads), and the metrics are

@@ -1,7 +1,7 @@
 """What runs inside a job's process: worker set-up (threads, data root, plugins) and a job (``run_batch``),
 which calls ``runner.execute_run`` for each of its runs and returns scores or a ``RunFailure``.
 
-Every executor back end (``executors.py``) runs these functions; only the driver (``sweep.py``) records.
+Every executor back end (``executors/``) runs these functions; only the driver (``sweep.py``) records.
 """
 from __future__ import annotations
 

@@ -1,0 +1,70 @@
+"""``--executor local`` (the default): a pool of spawned worker processes per method, one method's pool at a time."""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Optional, Sequence
+
+from .base import Executor, Job, default_jobs
+
+
+class _FutureJob(Job):
+    def __init__(self, fut, n: int):
+        self.fut = fut
+        self.id = f"local-{n}"
+
+    def done(self) -> bool:
+        return self.fut.done()
+
+    def result(self) -> Any:
+        return self.fut.result()
+
+    def cancel(self) -> None:
+        self.fut.cancel()
+
+
+class LocalExecutor(Executor):
+    """``jobs`` spawned worker processes per method; one method's pool at a time."""
+
+    name = "local"
+    one_method_at_a_time = True
+
+    def __init__(self, data_root: Optional[str] = None, threads: int = 1, jobs: Optional[int] = None):
+        super().__init__(data_root, threads)
+        self.jobs = max(1, jobs or default_jobs())
+        self._pool = None
+        self._group: Optional[str] = None
+        self._n = 0
+
+    def _pool_for(self, group: str):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        from ..worker import _worker_init
+
+        if self._pool is not None and self._group != group:  # a new method: a fresh pool, never shared
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("spawn"),
+                                             initializer=_worker_init,
+                                             initargs=(os.getpid(), self.data_root, self.threads))
+            self._group = group
+        return self._pool
+
+    def submit(self, fn: Callable, *args: Any, group: str = "") -> Job:
+        self._n += 1
+        return _FutureJob(self._pool_for(group).submit(fn, *args), self._n)
+
+    def wait(self, jobs: Sequence[Job], timeout: Optional[float] = None) -> list[Job]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        if not jobs:
+            return []
+        by_fut = {j.fut: j for j in jobs}  # type: ignore[attr-defined]
+        done, _ = wait(list(by_fut), timeout=timeout, return_when=FIRST_COMPLETED)
+        return [by_fut[f] for f in done]
+
+    def close(self, abort: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=abort)
+            self._pool = None

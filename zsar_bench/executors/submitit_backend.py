@@ -1,0 +1,139 @@
+"""``--executor slurm`` and ``submitit-local``: submitit's ``AutoExecutor`` on Slurm or on its local cluster; jobs
+outlive the driver and are reloaded by id after a restart (``state.JobState``).
+
+Named ``submitit_backend``, not ``submitit``: a ``submitit.py`` here would shadow the library for any Python
+started in this folder (``python -m submitit...`` puts the working directory first on ``sys.path``)."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .base import Executor, ExecutorError, Job, _in_worker, default_jobs
+
+SUBMITIT_HINT = "pip install submitit (a dependency of zsar-bench: reinstall with `pip install -e .`)"
+LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit-local kills a job after its timeout; the default would be 2 minutes
+
+
+def _submitit():
+    try:
+        import submitit
+    except ImportError:
+        raise ExecutorError(f"this executor needs submitit, which is not installed: {SUBMITIT_HINT}") from None
+    return submitit
+
+
+def _local_job_alive(pid: str) -> bool:
+    """Whether submitit-local's controller process ``pid`` (the job id) still runs (not a zombie, not reused)."""
+    try:
+        stat = Path(f"/proc/{int(pid)}/stat").read_text()
+        cmdline = Path(f"/proc/{int(pid)}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        if not Path("/proc").is_dir():  # no procfs: ask the kernel
+            try:
+                os.kill(int(pid), 0)
+                return True
+            except (OSError, ValueError):
+                return False
+        return False
+    return stat[stat.rindex(")") + 2] != "Z" and b"submitit" in cmdline
+
+
+class _SubmititJob(Job):
+    def __init__(self, job, cluster: str, folder: Path, reloaded: bool = False):
+        self.job = job
+        self.cluster = cluster
+        self.folder = folder
+        self.id = str(job.job_id)
+        self.reloaded = reloaded
+
+    def has_result(self) -> bool:
+        return self.job.paths.result_pickle.exists()
+
+    def done(self) -> bool:
+        if self.has_result():
+            return True
+        if self.cluster == "local":
+            proc = getattr(self.job, "_process", None)
+            if proc is not None:
+                return proc.poll() is not None
+            return not _local_job_alive(self.id)  # reloaded by a restarted driver: no process handle
+        return self.job.done()
+
+    def result(self) -> Any:
+        while not self.done():
+            time.sleep(0.2 if self.cluster == "local" else 2.0)
+        if self.cluster == "local" and not self.has_result():
+            raise ExecutorError(f"job {self.id} ended without a result; see its log {self.job.paths.stderr}")
+        return self.job.result()
+
+    def cancel(self) -> None:
+        if self.cluster == "local" or self.done():
+            return  # submitit-local runs at most --jobs at once: every job in flight has started
+        try:
+            if self.job.state in ("PENDING", "REQUEUED"):
+                self.job.cancel(check=False)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+    def cleanup(self) -> None:
+        for p in (self.job.paths.result_pickle, self.job.paths.submitted_pickle):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
+class SubmititExecutor(Executor):
+    """submitit's ``AutoExecutor``: ``cluster="slurm"`` (``--executor slurm``) or ``"local"`` (``submitit-local``)."""
+
+    batch_target_s = 60.0
+    restartable = True
+
+    def __init__(self, folder: str | Path, cluster: str = "local", data_root: Optional[str] = None, threads: int = 1,
+                 jobs: Optional[int] = None, slurm_partition: Optional[str] = None,
+                 slurm_time: Optional[int] = None, slurm_gpus: Optional[int] = None,
+                 slurm_cpus: Optional[int] = None, slurm_mem: Optional[float] = None):
+        super().__init__(data_root, threads)
+        submitit = _submitit()
+        self.cluster = cluster
+        self.name = "slurm" if cluster == "slurm" else f"submitit-{cluster}"
+        self.remote = cluster == "slurm"
+        # a folder of its own per driver: submitit-local names jobs by pid, and pids are reused
+        self.folder = Path(folder).resolve() / f"d-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._ex = submitit.AutoExecutor(folder=self.folder, cluster=cluster)
+        params: dict[str, Any] = {"name": "zsar-bench", "cpus_per_task": int(slurm_cpus or self.threads)}
+        if cluster == "slurm":
+            params.update(timeout_min=int(slurm_time), slurm_partition=slurm_partition,
+                          gpus_per_node=int(slurm_gpus or 0))
+            if slurm_mem:
+                params["mem_gb"] = float(slurm_mem)
+            self.max_in_flight = jobs  # None: submit everything, Slurm queues it
+            self.time_limit_s = 60.0 * slurm_time
+        else:
+            params["timeout_min"] = int(slurm_time or LOCAL_TIMEOUT_MIN)
+            self.max_in_flight = max(1, jobs or default_jobs())
+            self.time_limit_s = 60.0 * slurm_time if slurm_time else None
+        self._ex.update_parameters(**params)
+        self.poll_s = 0.5 if cluster == "local" else 5.0
+
+    def submit(self, fn: Callable, *args: Any, group: str = "") -> Job:
+        job = self._ex.submit(_in_worker, (self.data_root, self.threads), fn, *args)
+        return _SubmititJob(job, self.cluster, self.folder)
+
+    def entry(self, job: Job) -> dict:
+        """What the state file keeps of a job to reload it."""
+        return {"id": job.id, "folder": str(job.folder), "cluster": self.cluster}  # type: ignore[attr-defined]
+
+    def reload(self, entry: dict) -> Optional[Job]:
+        submitit = _submitit()
+        if entry.get("cluster") != self.cluster:
+            return None
+        cls = submitit.SlurmJob if self.cluster == "slurm" else submitit.LocalJob
+        folder = Path(entry["folder"])
+        return _SubmititJob(cls(folder=folder, job_id=str(entry["id"])), self.cluster, folder, reloaded=True)
+
+    def close(self, abort: bool = False) -> None:
+        pass  # jobs outlive the driver on purpose: a restarted driver collects them (state file)

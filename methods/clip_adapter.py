@@ -26,8 +26,8 @@ from torch import nn
 
 from zsar_bench import register_method
 from zsar_bench.method import FitContext, Ingredient, ParamError
+from zsar_bench.models.clip import PROMPTS, ClipZeroShot, logit_scale_of
 from zsar_bench.types import ClassInfo, FitData
-from zsar_bench_methods.clip import PROMPTS, ClipZeroShot, logit_scale_of
 
 RELEASE = "gaopengcuhk/CLIP-Adapter clip_adapter.py (Adapter, CustomCLIP)"
 PAPER = "Gao et al., CLIP-Adapter (arXiv 2110.04544, IJCV 2023)"

@@ -13,12 +13,15 @@
   It uses object concepts as ``er`` does: a CLIP feature set without concept detections is refused with
   the fix (import them, or ``use_objects=false,er_loss=false``: the ``er-ed`` configuration), not run
   silently as another model under the same name.
+
+Each variant is ``er`` with other defaults (``register_variant``): the same code under its own name, summary
+and fidelity record.
 """
 from dataclasses import replace
 
 from zsar_bench import register_method
+from zsar_bench.method import Ingredient, register_variant
 from zsar_bench.models.er import ElaborativeRehearsal
-from zsar_bench.method import Ingredient
 
 
 def _fidelity(replacements=(), extra=()):
@@ -32,67 +35,56 @@ def _ablation(what: str) -> tuple:
                                        "the same switch on this implementation")])
 
 
-def _variant(name: str, summary: str, test_params=None, fidelity=None, attrs=None, **defaults):
-    base = ElaborativeRehearsal.__init__
-
-    def __init__(self, **kw):
-        base(self, **{**defaults, **kw})
-
-    import inspect
-
-    sig = inspect.signature(base)
-    params = [p.replace(default=defaults.get(k, p.default)) if k != "self" else p for k, p in sig.parameters.items()]
-    __init__.__signature__ = sig.replace(parameters=params)
-    attrs = {**(attrs or {}), "__init__": __init__, "summary": summary, "__doc__": summary}
-    if test_params is not None:
-        attrs["test_params"] = test_params
-    if fidelity is not None:
-        attrs["fidelity"] = fidelity
-    cls = type(name.replace("-", "_").upper(), (ElaborativeRehearsal,), attrs)
-    return register_method(name)(cls)
+@register_method("er")
+class ER(ElaborativeRehearsal):
+    __doc__ = ElaborativeRehearsal.__doc__
 
 
-ER = register_method("er")(type("ER", (ElaborativeRehearsal,), {"__doc__": ElaborativeRehearsal.__doc__}))
-_variant("er-paper", "ER, published setting: bert-base-uncased, layers 10-11 fine-tuned, Adam lr 1e-4",
-         test_params={"text_encoder": "minilm", "epochs": "1", "lr": "1e-3", "max_length": "32"},  # offline: same code path
-         text_encoder="bert-base-uncased", tower="partial", trainable_layers=2, lr=1e-4, max_length=100,
-         fidelity=_fidelity([
-             replace(ElaborativeRehearsal.fidelity[1], ours="bert-base-uncased, embeddings and layers 0-9 frozen "
-                     "(their output cached), layers 10-11 fine-tuned", same=True,
-                     why="the frozen prefix is computed once per text; tests pin cache = full encoder"),
-             replace(ElaborativeRehearsal.fidelity[2], ours="same: dropout 0.5 on token states, then mean pooling",
-                     why=""),
-             replace(ElaborativeRehearsal.fidelity[9], ours="Adam lr 1e-4, batch 128, 10 epochs, exponential "
-                     "warmup 1 epoch, cosine, grad clip 10",
-                     why="warmup counted in epochs (1700 iterations is about one epoch of Kinetics-400 at batch 128)"),
-         ]))
-_variant("er-ed", "ER ablation: spatio-temporal stream + descriptions (no objects, no ER loss)",
-         fidelity=_ablation("no object stream, no ER loss"), use_objects=False, er_loss=False)
-_variant("er-obj", "ER ablation: object stream + descriptions + ER loss (no spatio-temporal stream)",
-         fidelity=_ablation("no spatio-temporal stream"), use_video=False)
-_variant("er-noer", "ER ablation: full model without the ER loss", fidelity=_ablation("no ER loss"), er_loss=False)
-_variant("er-name", "ER ablation: full model with class names instead of descriptions",
-         fidelity=_ablation("class names instead of descriptions"), text_style="name")
+ErPaper = register_variant(
+    "er-paper", ER, "ER, published setting: bert-base-uncased, layers 10-11 fine-tuned, Adam lr 1e-4",
+    defaults=dict(text_encoder="bert-base-uncased", tower="partial", trainable_layers=2, lr=1e-4, max_length=100),
+    test_params={"text_encoder": "minilm", "epochs": "1", "lr": "1e-3", "max_length": "32"},  # offline: same code path
+    fidelity=_fidelity([
+        replace(ElaborativeRehearsal.fidelity[1], ours="bert-base-uncased, embeddings and layers 0-9 frozen "
+                "(their output cached), layers 10-11 fine-tuned", same=True,
+                why="the frozen prefix is computed once per text; tests pin cache = full encoder"),
+        replace(ElaborativeRehearsal.fidelity[2], ours="same: dropout 0.5 on token states, then mean pooling",
+                why=""),
+        replace(ElaborativeRehearsal.fidelity[9], ours="Adam lr 1e-4, batch 128, 10 epochs, exponential "
+                "warmup 1 epoch, cosine, grad clip 10",
+                why="warmup counted in epochs (1700 iterations is about one epoch of Kinetics-400 at batch 128)"),
+    ]))
+ErEd = register_variant("er-ed", ER, "ER ablation: spatio-temporal stream + descriptions (no objects, no ER loss)",
+                        defaults=dict(use_objects=False, er_loss=False),
+                        fidelity=_ablation("no object stream, no ER loss"))
+ErObj = register_variant("er-obj", ER,
+                         "ER ablation: object stream + descriptions + ER loss (no spatio-temporal stream)",
+                         defaults=dict(use_video=False), fidelity=_ablation("no spatio-temporal stream"))
+ErNoer = register_variant("er-noer", ER, "ER ablation: full model without the ER loss", defaults=dict(er_loss=False),
+                          fidelity=_ablation("no ER loss"))
+ErName = register_variant("er-name", ER, "ER ablation: full model with class names instead of descriptions",
+                          defaults=dict(text_style="name"), fidelity=_ablation("class names instead of descriptions"))
 
 _F = {i.name: i for i in ElaborativeRehearsal.fidelity}
 _CLIP_WHY = "the CLIP-era configuration: video and text towers from one CLIP checkpoint"
-_variant("er-clip", "ER on CLIP video features with the features' own CLIP text tower (frozen, cached)",
-         text_encoder="clip", max_length=77, attrs={"feature_model": "clip"},
-         fidelity=_fidelity([
-             replace(_F["text encoder"], ours="the text tower of the checkpoint the video features came from "
-                     "(text_encoder=clip, identity key matched), frozen and cached; texts truncated at CLIP's "
-                     "77-token context (the joined top-5 object texts often are)", same=False,
-                     why=f"{_CLIP_WHY}; fine-tuning CLIP's top layers (er-paper's partial tower) is not implemented"),
-             replace(_F["text module"], ours="dropout 0.5 on the cached CLIP text embedding (projected, L2-normalised "
-                     "end token: CLIP's pooling, not a mean), Linear(D_clip -> 512), L2", same=False,
-                     why="CLIP pools its end token and projects into the joint space; token states are not cached"),
-             replace(_F["video stream"], ours="Linear(D_clip -> 512) on the CLIP video embedding, no dropout, L2",
-                     same=False, why=_CLIP_WHY),
-             replace(_F["concepts"], ours="the CLIP feature set's concept detections; a set without them is refused "
-                     "(use_objects=false, er_loss=false runs the er-ed configuration instead)",
-                     why="real detections need the BiT extractor; a silent fallback would record another model "
-                     "under this name"),
-         ], extra=[Ingredient("video features", "TSM ResNet-50 (Kinetics-400) clip features, 2048-d",
-                              "CLIP video embeddings: frame image embeddings (ER's 8 BiT frames), L2-normalised, "
-                              "averaged, normalised again; the manifest records the CLIP checkpoint", False,
-                              "ER paper (ICCV 2021), implementation details", _CLIP_WHY)]))
+ErClip = register_variant(
+    "er-clip", ER, "ER on CLIP video features with the features' own CLIP text tower (frozen, cached)",
+    defaults=dict(text_encoder="clip", max_length=77), feature_model="clip",
+    fidelity=_fidelity([
+        replace(_F["text encoder"], ours="the text tower of the checkpoint the video features came from "
+                "(text_encoder=clip, identity key matched), frozen and cached; texts truncated at CLIP's "
+                "77-token context (the joined top-5 object texts often are)", same=False,
+                why=f"{_CLIP_WHY}; fine-tuning CLIP's top layers (er-paper's partial tower) is not implemented"),
+        replace(_F["text module"], ours="dropout 0.5 on the cached CLIP text embedding (projected, L2-normalised "
+                "end token: CLIP's pooling, not a mean), Linear(D_clip -> 512), L2", same=False,
+                why="CLIP pools its end token and projects into the joint space; token states are not cached"),
+        replace(_F["video stream"], ours="Linear(D_clip -> 512) on the CLIP video embedding, no dropout, L2",
+                same=False, why=_CLIP_WHY),
+        replace(_F["concepts"], ours="the CLIP feature set's concept detections; a set without them is refused "
+                "(use_objects=false, er_loss=false runs the er-ed configuration instead)",
+                why="real detections need the BiT extractor; a silent fallback would record another model "
+                "under this name"),
+    ], extra=[Ingredient("video features", "TSM ResNet-50 (Kinetics-400) clip features, 2048-d",
+                         "CLIP video embeddings: frame image embeddings (ER's 8 BiT frames), L2-normalised, "
+                         "averaged, normalised again; the manifest records the CLIP checkpoint", False,
+                         "ER paper (ICCV 2021), implementation details", _CLIP_WHY)]))

@@ -42,6 +42,7 @@ E2E = "Brattoli et al., CVPR 2020 (E2E); release auxiliary/auxiliary_word2vec.py
 class Word2VecEmbedding(SemanticBaseline, ProjectionMethod):
     summary = "mean word vector of the class name; linear video projection; contrastive CE (t=0.1)"
     test_params = {"epochs": "5"}
+    hash_omit_if_default = {"name_prep": "none"}  # added after the first records: "none" is the behaviour before it
     fidelity = (
         Ingredient("word vectors", "word2vec skip-gram 300-d trained on Google News (GoogleNews-vectors-negative300.bin)",
                    "semantic=glove50 (packaged GloVe 6B 50-d) by default; semantic=PATH loads any 300-d word2vec "

@@ -13,11 +13,15 @@ def test_list_methods_names_parameters_and_defaults(plugins):
     assert {"er", "eszsl", "chance", "w2v"} <= set(rows)
     assert rows["eszsl"]["params"]["alpha"] == 3.0 and rows["eszsl"]["learns"] is True
     assert rows["chance"]["learns"] is False and "zsl" in rows["er"]["modes"]
+    assert rows["er-paper"]["variant_of"] == "er" and rows["er"]["variant_of"] is None  # register_variant
+    assert rows["er-paper"]["params"]["text_encoder"] == "bert-base-uncased"
 
 
 def test_create_method_types_and_validates(plugins):
     m = zb.create_method("eszsl", alpha=2.0, gamma="0.5")
     assert m.alpha == 2.0 and m.gamma == 0.5 and m.name == "eszsl"
+    m = zb.create_method("eszsl", alpha=2)  # an int for a float parameter: typed as the command line's "2"
+    assert isinstance(m.alpha, float) and m.config_hash() == zb.create_method("eszsl", alpha="2").config_hash()
     with pytest.raises(ValueError, match="has no parameter 'alhpa'.*alpha"):
         zb.create_method("eszsl", alhpa=2.0)
 

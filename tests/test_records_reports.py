@@ -95,10 +95,15 @@ def test_golden_leaderboard(tmp_path):
     before = copy.deepcopy(recs)
     write_reports(recs, tmp_path)
     assert recs == before  # the records given are not changed (no mode filled in, no field added or rounded)
-    golden = ROOT / "tests" / "golden" / "hmdb51.md"
+    # the dataset page holds the current tables (synthetic-v2) and links the history page (synthetic-v1)
+    for name in ("hmdb51.md", "hmdb51_history.md"):
+        golden = ROOT / "tests" / "golden" / name
+        assert (tmp_path / name).read_text() == golden.read_text(), (
+            f"leaderboard rendering changed; review and update tests/golden/{name}")
     got = (tmp_path / "hmdb51.md").read_text()
-    assert got == golden.read_text(), "leaderboard rendering changed; review and update tests/golden/hmdb51.md"
-    assert "35.3 ± 4.6" in got and "(published) †" in got
+    history = (tmp_path / "hmdb51_history.md").read_text()
+    assert "[hmdb51_history.md](hmdb51_history.md)" in got and "synthetic-v1" not in got.split("## ")[1]
+    assert "35.3 ± 4.6" in history and "(published) †" in history
     csv = (tmp_path / "leaderboard.csv").read_text()
     assert "top1_mean" in csv and "Chen and Huang" in csv
 
@@ -107,7 +112,7 @@ def test_golden_leaderboard(tmp_path):
         v = np.asarray(values) * 100
         return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}"
 
-    tables = _md_tables(got)
+    tables = {**_md_tables(got), **_md_tables(history)}
     zsl = tables["hmdb51 · random-50-50 (split 128a305003c9) · features synthetic-v1 (SYNTHETIC)"]
     gzsl = tables["hmdb51 · random-50-50 · generalised ZSL (split 128a305003c9) · features synthetic-v2 (SYNTHETIC)"]
     a = zsl["a"]
@@ -133,7 +138,7 @@ def test_golden_leaderboard(tmp_path):
 
 def test_rows_name_their_class_inputs_and_drop_superseded_revisions(tmp_path, plugins):
     from zsar_bench.method import METHODS
-    from zsar_bench.reports import inputs_label
+    from zsar_bench.method import describe_class_inputs as inputs_label  # Method.class_inputs' default
 
     assert inputs_label({"text_encoder": "minilm", "tower": "frozen", "text_style": "name: description"},
                         "builtin") == "minilm (frozen, cached); 'name: description', descriptions project"
@@ -163,3 +168,14 @@ def test_partial_summary_for_the_table_printed_after_a_run():
     assert not part.loc["a", "partial"]
     md = render_table(summarise(recs, partial=True))[0][1]
     assert "2/3 (2 of 3 folds)" in md and "80.0 ± 14.1" in md and "mean over the folds that ran" in md
+
+
+def test_help_texts_print_percent_signs_once():
+    """argparse %-formats help strings (where '%%' prints '%') but not descriptions: no command prints '%%'."""
+    from zsar_bench.cli.commands import RUN, TABLE
+
+    for command in (RUN, *TABLE):
+        text = command.parser().format_help()
+        assert "%%" not in text, f"{command.name} --help prints '%%'"
+    compare = next(c for c in TABLE if c.name == "compare").parser().format_help()
+    assert "95% t interval" in " ".join(compare.split())

@@ -142,7 +142,7 @@ def test_summary_rows_are_sorted_and_carry_their_context():
     assert a["features"] == "synthetic" and a["train_dataset"] == "kinetics" and b["train_dataset"] == "hmdb51"
     from zsar_bench.reports.tables import inputs_label
 
-    assert b["inputs"] == inputs_label(params, "/data/d2.json") != inputs_label(params, "/data/d0.json")  # the last
+    assert b["inputs"] == inputs_label("b", params, "/data/d2.json") != inputs_label("b", params, "/data/d0.json")  # the last
 
 
 def test_summary_says_which_records_it_dropped_as_superseded(plugins):

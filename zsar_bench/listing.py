@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 def list_methods() -> list[dict[str, Any]]:
     """Every registered method (built in and plugins): name, summary, where it comes from, its parameters with
-    their defaults, whether it learns, and the evaluation modes it supports."""
+    their defaults, whether it learns, the evaluation modes it supports, and the method it is a configuration
+    of (``variant_of``: e.g. ``er`` for ``er-paper``; None for a method of its own)."""
     from .method import METHODS
     from .plugins import load_plugins
 
@@ -22,13 +23,14 @@ def list_methods() -> list[dict[str, Any]]:
     for n in METHODS.names():
         cls = METHODS.get(n)
         out.append({"name": n, "summary": cls.summary, "origin": METHODS.origin(n), "params": cls.param_defaults(),
-                    "learns": bool(cls.learns), "modes": list(cls.modes)})
+                    "learns": bool(cls.learns), "modes": list(cls.modes), "variant_of": cls.variant_of})
     return out
 
 
 def create_method(name: str, **params: Any):
-    """Method ``name`` with ``params`` (Python values, or command-line strings typed by the defaults), validated:
-    an unknown parameter or a value that cannot train is a ValueError naming it."""
+    """Method ``name`` with ``params`` (Python values, or command-line strings), typed as every other path types
+    them (``method.coerce_params``) and validated: an unknown parameter or a value that cannot train is a
+    ValueError naming it."""
     from .method import build_method
     from .plugins import load_plugins
 

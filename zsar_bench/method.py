@@ -2,11 +2,15 @@
 
 A method:
 - ``__init__`` takes keyword arguments with defaults and only stores them: they are its whole config
-  (``--method-args NAME.key=value`` overrides them, typed by the default's type);
+  (``--method-args NAME.key=value``, a config file or the API override them; every path types the value by
+  the default's type through one function, ``coerce_params``);
 - ``fit(data, ctx)`` sees only ``FitData``: seen classes and their training clips. It returns ``self``;
   learned state ends in ``_``. Iterative methods train through ``ctx.trainer`` (the common trainer);
 - ``score(videos, classes)`` returns a finite [N, C] array, higher = more likely, for any list of
   candidate classes. The harness computes every metric from it.
+
+A registered variant (``register_variant``) is an existing method under another name with other defaults: a
+configuration, not new code (``er-paper``, ER's ablations).
 """
 from __future__ import annotations
 
@@ -14,13 +18,17 @@ import hashlib
 import inspect
 import json
 import math
+import os
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Optional, Sequence
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 
 import numpy as np
 
 from .registry import Registry, RegistryError
 from .types import ClassInfo, FitData, Videos
+from .errors import ZsarBenchError
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,15 @@ class Method:
     # Bumped when a method's computation changes under the same parameters: part of the config hash
     # (from 2 on), so records of the earlier implementation stay apart and the leaderboard drops them.
     revision: ClassVar[int] = 1
+    # Parameters added after records exist, each with the value that reproduces the behaviour before it: while a
+    # parameter equals that value it is left out of the config hash, so adding it keeps every existing record's
+    # identity (w2v: {"name_prep": "none"}). Subclasses add to their bases' entries (merged along the MRO).
+    hash_omit_if_default: ClassVar[Mapping[str, Any]] = {}
+    # A cheaper configuration for the conformance suite (tests/test_conformance.py): {parameter: value}, values
+    # as on the command line ("5") or as Python values; checked against the parameters at registration.
+    test_params: ClassVar[Mapping[str, Any]] = {}
+    # The registered name of the method this one is a configuration of (``register_variant``), else None.
+    variant_of: ClassVar[Optional[str]] = None
 
     def __init__(self):
         pass
@@ -102,14 +119,53 @@ class Method:
         sig = inspect.signature(cls.__init__)
         return {k: p.default for k, p in sig.parameters.items() if k != "self"}
 
+    @classmethod
+    def hash_omitted(cls) -> dict[str, Any]:
+        """Every ``hash_omit_if_default`` entry of this class and its bases (a subclass's entry wins)."""
+        out: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(vars(klass).get("hash_omit_if_default") or {})
+        return out
+
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.param_defaults()}
 
+    def hash_params(self) -> dict[str, Any]:
+        """The parameters that enter the config hash: ``get_params`` less each ``hash_omit_if_default``
+        parameter while it holds its declared value."""
+        omit = self.hash_omitted()
+        return {k: v for k, v in self.get_params().items() if not (k in omit and same_value(v, omit[k]))}
+
     def config_hash(self, extra: Optional[dict] = None) -> str:
         rev = {"revision": self.revision} if self.revision != 1 else {}
-        blob = json.dumps({"method": self.name, "params": self.get_params(), **rev, **(extra or {})}, sort_keys=True,
+        blob = json.dumps({"method": self.name, "params": self.hash_params(), **rev, **(extra or {})}, sort_keys=True,
                           default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+    @classmethod
+    def class_inputs(cls, params: Optional[Mapping[str, Any]], descriptions: Optional[str] = None) -> str:
+        """What a configuration reads for its classes, for the leaderboards' "inputs" column: the text tower
+        (encoder, frozen or fine-tuned layers) or the word vectors, the class-text style, and the descriptions'
+        source when the text uses them. ``params``: a record's parameters (possibly of an older version, so
+        some may be missing); ``descriptions``: the record's descriptions source. The default reads the
+        conventional parameter names (``describe_class_inputs``); override it when yours differ."""
+        return describe_class_inputs(params, descriptions)
+
+    @classmethod
+    def check_available(cls, params: Mapping[str, Any]) -> Optional[str]:
+        """None when what the configuration ``params`` (every parameter, typed) loads is on this machine or can
+        be downloaded; else one line saying what is missing and how to get it. Planning calls it (through
+        ``build_method(..., available=True)``) and refuses the run before anything starts. The default checks a
+        ``text_encoder`` parameter and a ``semantic=text:ENCODER`` one (``weights_unavailable``); override it for
+        other weights, calling ``super().check_available(params)`` first."""
+        for key in ("text_encoder", "semantic"):
+            value = params.get(key)
+            if not isinstance(value, str) or (key == "semantic" and not value.startswith("text:")):
+                continue
+            why = weights_unavailable(value[len("text:"):] if key == "semantic" else value, "text")
+            if why:
+                return unavailable_message(cls.name, key, value, why)
+        return None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -165,6 +221,18 @@ def _validate_method(name: str, cls: Any) -> None:
         raise PluginError(f"{where}: constructing with defaults failed: {e}") from e
     if missing:
         raise PluginError(f"{where}: __init__ must store its arguments as attributes; missing {missing}")
+    defaults = cls.param_defaults()
+    for attr, entries in (("hash_omit_if_default", cls.hash_omitted()), ("test_params", cls.test_params)):
+        if not isinstance(entries, Mapping):
+            raise PluginError(f"{where}: {attr} must be a mapping {{parameter: value}}, got {entries!r}")
+        unknown = [k for k in entries if k not in defaults]
+        if unknown:
+            raise PluginError(f"{where}: {attr} names {', '.join(map(repr, unknown))}, not parameters of __init__ "
+                              f"({', '.join(defaults) or 'none'})")
+    try:
+        coerce_params(cls, cls.test_params, where=f"{where}: test_params", name=name)
+    except ValueError as e:
+        raise PluginError(str(e)) from None
 
 
 METHODS: Registry[type[Method]] = Registry("method", validator=_validate_method)
@@ -179,6 +247,57 @@ def register_method(name: str):
         return METHODS.register(name)(cls)
 
     return deco
+
+
+def register_variant(name: str, base: type[Method], summary: str, *, defaults: Optional[Mapping[str, Any]] = None,
+                     fidelity: Optional[tuple[Ingredient, ...]] = None, test_params: Optional[Mapping[str, Any]] = None,
+                     doc: Optional[str] = None, class_name: Optional[str] = None, **class_attrs: Any) -> type[Method]:
+    """Register ``name`` as a configuration of method ``base``: the same code with other parameter ``defaults``,
+    its own ``summary`` (and optionally its own ``fidelity`` record, ``test_params`` and other class attributes,
+    e.g. ``feature_model="clip"``). Returns the new class (a subclass of ``base``), which a module may keep under
+    ``class_name`` (default: ``name`` in CamelCase).
+
+    Its parameters, their order and the config hash are those of ``base`` built with the same values under the
+    name ``name``; ``--method-args name.key=value`` overrides a variant's default as any method's. Defaults are
+    typed as the command line types values (``coerce_params``); a default or class attribute ``base`` lacks is a
+    PluginError, before anything is registered::
+
+        register_variant("er-noer", ER, "ER ablation: full model without the ER loss", defaults={"er_loss": False})
+    """
+    where = f"method variant {name!r}"
+    if not (inspect.isclass(base) and issubclass(base, Method)):
+        raise PluginError(f"{where}: base must be a Method subclass, got {base!r}")
+    try:
+        fixed = coerce_params(base, defaults or {}, where=f"{where}: defaults", name=name)
+    except ValueError as e:
+        raise PluginError(f"{where}: {e}" if "has no parameter" in str(e) else str(e)) from None
+    for attr in class_attrs:
+        if attr in base.param_defaults() or not hasattr(base, attr) or attr.startswith("_"):
+            raise PluginError(f"{where}: {attr!r} is not a class attribute of {base.__qualname__} (parameters go in "
+                              "defaults={...})")
+    init = base.__init__
+    sig = inspect.signature(init)
+    vsig = sig.replace(parameters=[p.replace(default=fixed[k]) if k in fixed else p for k, p in sig.parameters.items()])
+
+    def __init__(self, *args, **kwargs):
+        bound = vsig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(*bound.args, **bound.kwargs)
+
+    __init__.__signature__ = vsig  # type: ignore[attr-defined]  (param_defaults reads the variant's defaults)
+    cls_name = class_name or "".join(w[:1].upper() + w[1:] for w in re.split(r"[^0-9A-Za-z]+", name) if w)
+    caller = inspect.currentframe().f_back  # type: ignore[union-attr]
+    module = caller.f_globals.get("__name__", base.__module__) if caller is not None else base.__module__
+    attrs: dict[str, Any] = {"__init__": __init__, "summary": summary, "__doc__": doc or summary,
+                             "__module__": module, "__qualname__": cls_name, "variant_of": base.name or None,
+                             **class_attrs}
+    if fidelity is not None:
+        attrs["fidelity"] = tuple(fidelity)
+    if test_params is not None:
+        attrs["test_params"] = dict(test_params)
+    __init__.__qualname__ = f"{cls_name}.__init__"
+    cls = type(cls_name, (base,), attrs)
+    return register_method(name)(cls)
 
 
 def parse_value(raw: str, default: Any) -> Any:
@@ -220,8 +339,78 @@ def parse_value(raw: str, default: Any) -> Any:
     return raw
 
 
-class ParamError(ValueError):
+class ParamError(ZsarBenchError, ValueError):
     """A method hyperparameter value that cannot train (a usage error before any run)."""
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """``a == b`` without counting a bool as the number 1 or 0 (so ``True`` is not ``1``)."""
+    try:
+        return isinstance(a, (bool, np.bool_)) == isinstance(b, (bool, np.bool_)) and bool(a == b)
+    except Exception:  # noqa: BLE001  (an object whose == does not give a truth value)
+        return False
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def coerce_value(value: Any, default: Any) -> Any:
+    """One parameter value, typed by its default as the command line types it: a string (command line, a
+    config file's quoted value) through ``parse_value``; a Python or YAML value checked and converted
+    (an int for an int parameter, a whole float accepted; any number for a float parameter; a real boolean
+    for a bool one; a string for a string one; anything for a parameter whose default is None). So
+    ``lr: 1e-3`` in a config, ``("label", {"lr": 0.001})``, ``create_method("label", lr=0.001)`` and
+    ``--method-args label.lr=1e-3`` give the same parameters and the same config hash. Idempotent: a typed
+    value comes back unchanged. ValueError saying what was expected otherwise."""
+    if isinstance(value, str):
+        return parse_value(value, default)
+    if isinstance(value, (list, tuple, dict, set)):
+        raise ValueError(f"expected a single value, got {value!r}")
+    if isinstance(default, bool):
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        raise ValueError(f"expected a boolean (true/false), got {value!r}")
+    if isinstance(default, int):
+        if _is_int(value):
+            return int(value)
+        if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            raise ValueError(f"expected an integer, got {value!r} (not a whole number)")
+        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(default, float):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"expected a number, got {value!r}")
+        return float(value)
+    if isinstance(default, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value  # default None (or another type): taken as given
+
+
+def coerce_params(method: Any, raw: Optional[Mapping[str, Any]], where: str = "--method-args",
+                  name: Optional[str] = None) -> dict[str, Any]:
+    """``raw`` parameters of ``method`` (a registered name or a Method class), each known and typed by its
+    default (``coerce_value``): the one typing of the command line, config files, the API and ``test_params``.
+    An unknown parameter is a ParamError listing the parameters (and the closest); a value of the wrong
+    type is a ParamError reading ``WHERE NAME.KEY=VALUE: what was expected``."""
+    import difflib
+
+    cls = METHODS.get(method) if isinstance(method, str) else method
+    name = name or (method if isinstance(method, str) else getattr(cls, "name", "") or cls.__name__)
+    defaults = cls.param_defaults()
+    out: dict[str, Any] = {}
+    for k, v in (raw or {}).items():
+        if k not in defaults:
+            close = difflib.get_close_matches(str(k), list(defaults), n=3, cutoff=0.5)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise ParamError(f"method {name!r} has no parameter {k!r}; its parameters: {', '.join(defaults)}.{hint}")
+        try:
+            out[k] = coerce_value(v, defaults[k])
+        except ValueError as e:
+            shown = v if isinstance(v, str) else repr(v)
+            raise ParamError(f"{where} {name}.{k}={shown}: {e}") from None
+    return out
 
 
 POSITIVE_INTS = ("epochs", "batch_size")  # checked by name in every method, plugins included
@@ -272,19 +461,136 @@ def check_common_params(method: "Method") -> None:
                     raise bad(k, v, str(e)) from None
 
 
-def build_method(name: str, overrides: Optional[dict[str, str]] = None) -> Method:
-    """Construct method ``name`` with command-line ``overrides`` (strings typed by the defaults) and
-    validate it (``Method.validate_params``); a value that cannot train is a ValueError here, before any run."""
+def build_method(name: str, overrides: Optional[Mapping[str, Any]] = None, available: bool = False) -> Method:
+    """Construct method ``name`` with ``overrides`` (command-line strings or Python values, typed by the defaults:
+    ``coerce_params``) and validate it (``Method.validate_params``); a value that cannot train is a ValueError
+    here, before any run. ``available=True`` (planning) also refuses a configuration whose weights are not on
+    this machine (``Method.check_available``), with a ParamError saying how to get them."""
     cls = METHODS.get(name)
-    defaults = cls.param_defaults()
-    kwargs = {}
-    for k, raw in (overrides or {}).items():
-        if k not in defaults:
-            raise ValueError(f"method {name!r} has no parameter {k!r}; its parameters: {', '.join(defaults)}")
-        try:
-            kwargs[k] = parse_value(raw, defaults[k]) if isinstance(raw, str) else raw
-        except ValueError as e:
-            raise ParamError(f"--method-args {name}.{k}={raw}: {e}") from None
-    m = cls(**kwargs)
+    m = cls(**coerce_params(cls, overrides, name=name))
     m.validate_params()
+    if available:
+        why = cls.check_available(m.get_params())
+        if why:
+            raise ParamError(why)
     return m
+
+
+# -- what a configuration reads for its classes (the leaderboards' "inputs" column) -----------------------
+def describe_class_inputs(params: Optional[Mapping[str, Any]], descriptions: Optional[str] = None) -> str:
+    """``Method.class_inputs``'s default, from conventional parameter names: the text tower (``text_encoder``,
+    ``tower``, ``trainable_layers``; CLIP's with ``weights``/``templates``) or the word vectors (``semantic``,
+    ``name_prep``), the class-text style (``text_style``) and the descriptions' source when it uses them."""
+    p = params if isinstance(params, Mapping) else {}
+    parts = []
+    sem = p.get("semantic")
+    if isinstance(sem, str):
+        if sem.startswith("text:"):
+            parts.append(f"text encoder {sem[5:] or 'minilm'} (frozen)")
+        else:
+            prep = p.get("name_prep")
+            vecs = Path(sem).name if ("/" in sem or "\\" in sem) else sem
+            parts.append(f"word vectors {vecs}" + (f", names prepared {prep}" if prep and prep != "none" else ""))
+    enc = p.get("text_encoder")
+    own = "the features' own model"
+    if "templates" in p:  # clip, clip-adapter: CLIP's text tower with prompt templates
+        w = p.get("weights") or ""
+        parts.append(f"CLIP text tower ({Path(w).name if w else own}), templates {p['templates']}")
+    elif isinstance(enc, str) and (enc == "clip" or enc.startswith("clip:")):
+        parts.append(f"CLIP text tower ({Path(enc[5:]).name if enc[5:] else own}; frozen, cached)")
+    elif isinstance(enc, str):
+        if p.get("tower") == "partial":
+            parts.append(f"{Path(enc).name if '/' in enc else enc}, top {p.get('trainable_layers')} layers fine-tuned")
+        else:
+            parts.append(f"{Path(enc).name if '/' in enc else enc} (frozen, cached)")
+    style = p.get("text_style")
+    if isinstance(style, str) and parts:
+        uses_desc = "description" in style
+        src = descriptions if isinstance(descriptions, str) and descriptions else "builtin"
+        parts.append(f"'{style}'" + (f", descriptions {'project' if src == 'builtin' else Path(src).name}"
+                                     if uses_desc else ""))
+    return "; ".join(parts) or "-"
+
+
+# -- whether a configuration's weights are on this machine (planning refuses one whose are not) -----------
+_TRUE = ("1", "true", "yes", "on")
+
+
+def hub_offline() -> bool:
+    """True when Hugging Face is told to stay offline (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` set)."""
+    return any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _hub_cached(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # noqa: BLE001  (a malformed id, no huggingface_hub: not cached)
+        return False
+
+
+_hub_answers: dict[str, Optional[str]] = {}
+
+
+def _hub_lookup(repo_id: str) -> Optional[str]:
+    """None when the hub serves ``repo_id`` (it will download at fit); else why not (offline, no such model,
+    gated), asked once per process with a short timeout."""
+    if repo_id not in _hub_answers:
+        try:
+            from huggingface_hub import HfApi
+
+            HfApi().model_info(repo_id, timeout=10)
+            _hub_answers[repo_id] = None
+        except Exception as e:  # noqa: BLE001  (connection errors differ between huggingface_hub versions)
+            status = getattr(getattr(e, "response", None), "status_code", None)
+            if type(e).__name__ == "RepositoryNotFoundError" or status == 404:
+                _hub_answers[repo_id] = "is no model id on the Hugging Face hub: check the name"
+            elif status in (401, 403) or type(e).__name__ == "GatedRepoError":
+                _hub_answers[repo_id] = "is gated or private on the hub: log in first (hf auth login)"
+            elif status is not None:
+                _hub_answers[repo_id] = f"could not be looked up: the hub answered HTTP {status}"
+            else:
+                _hub_answers[repo_id] = "is not in the local Hugging Face cache and the hub cannot be reached"
+    return _hub_answers[repo_id]
+
+
+def unavailable_message(method: str, key: str, value: str, why: str) -> str:
+    """The one line planning prints for weights that are not here: the parameter, what is wrong, the fixes."""
+    prefix = value[:value.index(":") + 1] if value.startswith(("text:", "clip:", "hf:", "st:")) else ""
+    name = Path(value[len(prefix):]).name or "model"
+    return (f"method {method!r}: {key}={value} {why}; or pass a local folder: --method-args "
+            f"{method}.{key}={prefix}/path/to/{name}")
+
+
+def weights_unavailable(spec: str, kind: str = "text") -> Optional[str]:
+    """None when the model ``spec`` names can be loaded here; else what is wrong and how to fix it, to follow
+    the parameter (``text_encoder=bert-base-uncased`` + `` is not in the local Hugging Face cache ...``).
+    ``kind="text"``: a text encoder spec (``minilm``, ``hf:ID``, ``st:ID``, ``clip:WEIGHTS``, a bare id or folder;
+    ``clip`` alone is the feature set's own CLIP model, checked with the features); ``kind="clip"``: CLIP weights
+    (a folder or hub id). A folder must exist; a hub id must be in the local Hugging Face cache, or the hub must
+    serve it (asked only when not offline: ``HF_HUB_OFFLINE``)."""
+    target = spec
+    if kind == "text":
+        if spec in (None, "", "minilm", "clip"):
+            return None
+        for prefix in ("clip:", "hf:", "st:"):
+            if spec.startswith(prefix):
+                target = spec[len(prefix):]
+                break
+    if not target:
+        return None  # an empty name is the parameter's own error (validate_params, or the encoder's)
+    local = Path(target).expanduser()
+    if local.is_dir():
+        return None
+    if local.exists() or target.startswith(("/", ".", "~")) or target.count("/") > 1 or "\\" in target:
+        return "is no model folder on this machine"
+    if _hub_cached(target):
+        return None
+    fix = f"download it where there is network (hf download {target}) and copy ~/.cache/huggingface/hub here"
+    if hub_offline():
+        return f"is not in the local Hugging Face cache and HF_HUB_OFFLINE is set: {fix}"
+    why = _hub_lookup(target)
+    if why is None:
+        return None
+    return f"{why}: {fix}" if why.startswith("is not in the local") else why

@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
+from .errors import ZsarBenchError
+from .method import coerce_value
 from .runtime import DEVICE_RE
 
 if TYPE_CHECKING:  # imported lazily: the command line imports this module for every command
     from .runner import RunSpec
 
 
-class PlanError(ValueError):
+class PlanError(ZsarBenchError, ValueError):
     """A run that cannot be planned as asked (unknown method, bad seeds, ...): a one-line message and its fix."""
 
 
@@ -126,42 +127,8 @@ def check_device(device: str, option: str = "--device") -> str:
 
 # -- method parameters ---------------------------------------------------------------------------------
 
-def coerce_param(method: str, key: str, value: Any, default: Any) -> Any:
-    """A parameter value given as a Python/YAML value, typed as the command line would type the same text
-    (``parse_value``), so ``lr: 1e-3`` in a config, ``("label", {"lr": 0.001})`` and ``--method-args
-    label.lr=1e-3`` give the same parameters and the same config hash. ValueError (saying what was expected)
-    for a value of the wrong type; strings go through ``parse_value`` like the command line's."""
-    import numpy as np
-
-    from .method import parse_value
-
-    if isinstance(value, str):
-        return parse_value(value, default)
-    if isinstance(value, (list, tuple, dict, set)):
-        raise ValueError(f"expected a single value, got {value!r}")
-    if isinstance(default, bool):
-        if isinstance(value, (bool, np.bool_)):
-            return bool(value)
-        raise ValueError(f"expected a boolean (true/false), got {value!r}")
-    if isinstance(default, int):
-        if _is_int(value):
-            return int(value)
-        if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
-            return int(value)
-        if isinstance(value, (float, np.floating)):
-            raise ValueError(f"expected an integer, got {value!r} (not a whole number)")
-        raise ValueError(f"expected an integer, got {value!r}")
-    if isinstance(default, float):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ValueError(f"expected a number, got {value!r}")
-        return float(value)
-    if isinstance(default, str):
-        raise ValueError(f"expected a string, got {value!r}")
-    return value  # default None (or another type): taken as given
-
-
 def check_method_params(name: str, args: Mapping[str, Any], where: str = "method_args") -> dict[str, Any]:
-    """``args`` of registered method ``name``, each known and typed (``coerce_param``); command-line strings
+    """``args`` of registered method ``name``, each known and typed (``method.coerce_value``); command-line strings
     are kept as given (``build_method`` parses them). PlanError naming ``where`` otherwise."""
     from .method import METHODS
 
@@ -174,7 +141,7 @@ def check_method_params(name: str, args: Mapping[str, Any], where: str = "method
             out[k] = v
             continue
         try:
-            out[k] = coerce_param(name, k, v, defaults[k])
+            out[k] = coerce_value(v, defaults[k])
         except ValueError as e:
             raise PlanError(f"{where} {name}.{k}={v!r}: {e}") from None
     return out
@@ -218,17 +185,49 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
     ``gzsl``, ``fewshot-K`` or a list of them; or the command line's ``gzsl``/``fewshot`` (``"1,2,5"`` or
     ints). ``protocol``: a name or a list of names (None: each dataset's default). ``device`` is resolved
     once (auto = CUDA when present) and written into every spec."""
-    from .datasets import DATASETS, dataset_names
-    from .method import METHODS, build_method
+    from .method import METHODS
     from .plugins import load_plugins
-    from .folds import check_method_mode, mode_kind
     from .runner import RunSpec
-    from .splits import SplitError, check_folds_spec, default_protocol, load_protocol, load_split_file, parse_folds
 
     load_plugins()
     entries = _method_entries(methods)
     datasets = split_csv(datasets) if isinstance(datasets, str) else list(datasets)
     names = list(dict.fromkeys(n for n, _ in entries))
+    _check_known(entries, names, datasets)
+    variants = _build_variants(entries, _method_args_by_name(method_args, names))
+    # every usage error before any run (and before any feature set is generated or loaded)
+    seed_list = parse_seeds(seeds)
+    modes = _plan_modes(mode, gzsl, fewshot)
+    _check_method_modes(names, modes)
+    check_device(device)
+    protocols = [protocol] if isinstance(protocol, str) else list(protocol or [])
+    if protocols and split_file:
+        raise PlanError(f"--protocol {','.join(protocols)} and --split-file {split_file} both choose the folds; pass "
+                        "one of them (a split file names its own protocol)")
+    folds = _folds_spec(folds)
+    _check_feature_store(features)
+    for name in names:
+        _check_feature_model(name, METHODS.get(name).feature_model, datasets, features)
+    desc, desc_source = _plan_descriptions(descriptions, datasets)
+    chosen = _choose_splits(datasets, protocols, split_file, exclude_overlap, pretrain_names, modes, folds)
+    resolved = _resolved_device(device)
+    specs = []
+    for d, pr, fold_list in chosen:
+        for md in modes:
+            for fold in fold_list:
+                for seed in seed_list:
+                    for name, args in variants:
+                        specs.append(RunSpec(name, dict(args), d, features, pr, fold, seed, device=resolved,
+                                             descriptions=desc, descriptions_source=desc_source, progress=progress,
+                                             mode=md, save_scores=save_scores))
+    return specs
+
+
+def _check_known(entries: list[tuple[str, dict]], names: list[str], datasets: list) -> None:
+    """At least one method and one dataset, each registered."""
+    from .datasets import DATASETS, dataset_names
+    from .method import METHODS
+
     if not entries:
         raise PlanError("no methods given; name at least one (see `run_bench.py list methods`)")
     if not datasets:
@@ -239,18 +238,29 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
     for d in datasets:
         if not isinstance(d, str) or d not in DATASETS:
             raise PlanError(DATASETS.unknown_message(str(d)))
+
+
+def _method_args_by_name(method_args: Union[None, Mapping, Sequence[str]], names: list[str]) -> dict[str, dict]:
+    """``method_args`` (None, ``{method: {parameter: value}}`` or the command line's strings) per method name."""
     if method_args is None:
-        margs: dict[str, dict] = {m: {} for m in names}
-    elif isinstance(method_args, Mapping):
-        margs = {m: {} for m in names}
-        for m, a in method_args.items():
-            if m not in margs:
-                raise PlanError(f"method_args: method {m!r} is not among the methods ({', '.join(names)})")
-            if not isinstance(a, Mapping):
-                raise PlanError(f"method_args[{m!r}]: expected {{parameter: value}}, got {a!r}")
-            margs[m] = dict(a)
-    else:
-        margs = parse_method_args(list(method_args), names)
+        return {m: {} for m in names}
+    if not isinstance(method_args, Mapping):
+        return parse_method_args(list(method_args), names)
+    margs: dict[str, dict] = {m: {} for m in names}
+    for m, a in method_args.items():
+        if m not in margs:
+            raise PlanError(f"method_args: method {m!r} is not among the methods ({', '.join(names)})")
+        if not isinstance(a, Mapping):
+            raise PlanError(f"method_args[{m!r}]: expected {{parameter: value}}, got {a!r}")
+        margs[m] = dict(a)
+    return margs
+
+
+def _build_variants(entries: list[tuple[str, dict]], margs: dict[str, dict]) -> list[tuple[str, dict]]:
+    """(name, checked parameters) per entry, an entry's own parameters over ``margs``; each distinct
+    configuration is built (and so validated) once."""
+    from .method import build_method
+
     variants: list[tuple[str, dict]] = []
     built: dict[tuple, None] = {}
     for name, own in entries:
@@ -260,37 +270,49 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
         if key in built:
             continue
         try:  # each configuration built (and validated) once
-            build_method(name, args)
+            build_method(name, args, available=True)  # weights not on this machine: refused here (check_available)
         except (ValueError, TypeError) as e:
             raise PlanError(str(e)) from None
         built[key] = None
-    # every usage error before any run (and before any feature set is generated or loaded)
-    seed_list = parse_seeds(seeds)
-    if mode is not None:
-        if gzsl or fewshot is not None:
-            raise PlanError("mode and gzsl/fewshot both choose the evaluation mode; pass one of them")
-        modes = [mode] if isinstance(mode, str) else list(mode)
-        if not modes:
-            raise PlanError("mode: none given; choose zsl, gzsl or fewshot-K")
-        for md in modes:
-            try:
-                mode_kind(md)
-            except ValueError as e:
-                raise PlanError(str(e)) from None
-        modes = list(dict.fromkeys(modes))
-    else:
-        modes = parse_fewshot(fewshot, gzsl)
-    for m in names:  # Method.modes: a few-shot-only method cannot run zsl, and so on
+    return variants
+
+
+def _plan_modes(mode: Union[None, str, Sequence[str]], gzsl: bool,
+                fewshot: Union[None, str, int, Iterable[int]]) -> list[str]:
+    """The evaluation modes: ``mode`` as given (checked, duplicates dropped), or from ``gzsl``/``fewshot``."""
+    from .folds import mode_kind
+
+    if mode is None:
+        return parse_fewshot(fewshot, gzsl)
+    if gzsl or fewshot is not None:
+        raise PlanError("mode and gzsl/fewshot both choose the evaluation mode; pass one of them")
+    modes = [mode] if isinstance(mode, str) else list(mode)
+    if not modes:
+        raise PlanError("mode: none given; choose zsl, gzsl or fewshot-K")
+    for md in modes:
+        try:
+            mode_kind(md)
+        except ValueError as e:
+            raise PlanError(str(e)) from None
+    return list(dict.fromkeys(modes))
+
+
+def _check_method_modes(names: list[str], modes: list[str]) -> None:
+    """Method.modes: a few-shot-only method cannot run zsl, and so on (one check per kind of mode)."""
+    from .folds import check_method_mode, mode_kind
+
+    for m in names:
         for kind in dict.fromkeys(mode_kind(md) for md in modes):
             try:
                 check_method_mode(m, next(md for md in modes if mode_kind(md) == kind))
             except ValueError as e:
                 raise PlanError(str(e)) from None
-    check_device(device)
-    protocols = [protocol] if isinstance(protocol, str) else list(protocol or [])
-    if protocols and split_file:
-        raise PlanError(f"--protocol {','.join(protocols)} and --split-file {split_file} both choose the folds; pass "
-                        "one of them (a split file names its own protocol)")
+
+
+def _folds_spec(folds: Union[None, str, int, Iterable[int]]) -> Optional[str]:
+    """``folds`` as the command line's checked spec (``"0,3"``; None: all folds)."""
+    from .splits import SplitError, check_folds_spec
+
     if folds is not None and not isinstance(folds, str):
         items = [folds] if not isinstance(folds, Iterable) else list(folds)
         bad = [f for f in items if not _is_int(f) or f < 0]
@@ -303,6 +325,11 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
         check_folds_spec(folds)
     except SplitError as e:
         raise PlanError(str(e)) from None
+    return folds
+
+
+def _check_feature_store(features: str) -> None:
+    """A valid feature set name, and a usable data root."""
     from .paths import DataRootError, InvalidNameError, check_data_root, check_name
 
     try:
@@ -313,18 +340,27 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
         check_data_root()
     except DataRootError as e:
         raise PlanError(str(e)) from None
-    for name in names:
-        _check_feature_model(name, METHODS.get(name).feature_model, datasets, features)
-    desc, desc_source = None, "builtin"
-    if descriptions:
-        from .text.descriptions import load_descriptions
 
-        if len(datasets) != 1:
-            raise PlanError("--descriptions applies to one dataset at a time; pass a single --datasets")
-        desc = load_descriptions(descriptions, datasets[0])
-        desc_source = str(descriptions)
 
-    chosen = []  # (dataset, protocol): every split checked before the device is resolved
+def _plan_descriptions(descriptions: Union[None, str, Path], datasets: list[str]) -> tuple[Any, str]:
+    """(class descriptions or None, their source) for ``--descriptions``."""
+    if not descriptions:
+        return None, "builtin"
+    from .text.descriptions import load_descriptions
+
+    if len(datasets) != 1:
+        raise PlanError("--descriptions applies to one dataset at a time; pass a single --datasets")
+    return load_descriptions(descriptions, datasets[0]), str(descriptions)
+
+
+def _choose_splits(datasets: list[str], protocols: list[str], split_file: Optional[str],
+                   exclude_overlap: Optional[str], pretrain_names: Union[None, str, Path], modes: list[str],
+                   folds: Optional[str]) -> list[tuple]:
+    """(dataset, protocol, folds) per dataset and protocol: every split checked before the device is resolved."""
+    from .folds import mode_kind
+    from .splits import default_protocol, load_protocol, load_split_file, parse_folds
+
+    chosen = []
     for d in datasets:
         for proto_name in protocols or [None]:
             if split_file:
@@ -343,22 +379,17 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
                 raise PlanError(f"--gzsl needs seen and unseen classes from one dataset; {d}/{pr.protocol} trains "
                                 f"on {pr.train_dataset}: drop --gzsl or choose another protocol")
             chosen.append((d, pr, parse_folds(folds, pr)))
+    return chosen
+
+
+def _resolved_device(device: str) -> str:
+    """``device`` resolved once (auto = CUDA when present), for every spec."""
     from .runtime import resolve_device
 
     try:
-        resolved = resolve_device(device)
+        return resolve_device(device)
     except RuntimeError as e:
         raise PlanError(str(e)) from None
-    specs = []
-    for d, pr, fold_list in chosen:
-        for md in modes:
-            for fold in fold_list:
-                for seed in seed_list:
-                    for name, args in variants:
-                        specs.append(RunSpec(name, dict(args), d, features, pr, fold, seed, device=resolved,
-                                             descriptions=desc, descriptions_source=desc_source, progress=progress,
-                                             mode=md, save_scores=save_scores))
-    return specs
 
 
 def _check_feature_model(method: str, kind: Optional[str], datasets: Sequence[str], features: str) -> None:
@@ -450,14 +481,44 @@ def load_config(path: Union[str, Path], parser) -> Config:
         jobs: 2                        # ... and any other run_bench.py option, under its name
                                        # (threads, device, features, records, reports_dir, overwrite, ...)
     """
-    import yaml
-
-    from .datasets import DATASETS
-    from .method import METHODS
-    from .folds import mode_kind
     from .plugins import load_plugins
 
     path = Path(path)
+    where = str(path)
+    doc = _read_config_doc(path)
+    actions = _run_parser_actions(parser)
+    by_name = {**{k: k for k in actions}, **{k.replace("_", "-"): k for k in actions}}
+    _check_config_keys(doc, where, by_name, actions)
+
+    def err(key: str, msg: str) -> ConfigError:
+        return ConfigError(f"{where}: {key}: {msg}")
+
+    load_plugins()
+    entries = _config_methods(doc["methods"], err)
+    options: dict[str, Any] = {"datasets": _config_datasets(doc["datasets"], err)}
+    protocol = _config_protocol(doc, where, err)
+    if protocol is not None:
+        options["protocol"] = protocol
+    if "folds" in doc and doc["folds"] is not None:
+        options["folds"] = _config_folds(doc["folds"], err)
+    if "seeds" in doc:
+        options["seeds"] = _config_seeds(doc["seeds"], err)
+    if "fewshot" in doc and doc["fewshot"] is not None:
+        options["fewshot"] = _config_fewshot(doc["fewshot"], err)
+    mode = _config_mode(doc, err) if "mode" in doc else None
+
+    for key, v in doc.items():  # run_parser's own options, checked as argparse would check them
+        if key in CONFIG_KEYS:
+            continue
+        dest = by_name[key]
+        options[dest] = _option_value(actions[dest], key, v, err)
+    return Config(path=path, methods=entries, options=options, mode=mode)
+
+
+def _read_config_doc(path: Path) -> dict:
+    """The config file's top-level mapping; ConfigError for a missing file, bad YAML or another top level."""
+    import yaml
+
     where = str(path)
     if not path.is_file():
         raise ConfigError(f"config file {where} not found; pass --config a YAML file such as configs/baselines.yaml")
@@ -470,13 +531,12 @@ def load_config(path: Union[str, Path], parser) -> Config:
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: expected a mapping of keys (methods:, datasets:, ...) at the top, got "
                           f"{type(doc).__name__}")
-    actions = _run_parser_actions(parser)
-    by_name = {**{k: k for k in actions}, **{k.replace("_", "-"): k for k in actions}}
+    return doc
+
+
+def _check_config_keys(doc: dict, where: str, by_name: dict[str, str], actions: dict[str, Any]) -> None:
+    """Every key known (CONFIG_KEYS or a run_parser option, with - or _), and methods and datasets given."""
     valid = list(dict.fromkeys([*CONFIG_KEYS, *(k.replace("_", "-") for k in actions)]))
-
-    def err(key: str, msg: str) -> ConfigError:
-        return ConfigError(f"{where}: {key}: {msg}")
-
     for key in doc:
         if not isinstance(key, str) or (key not in CONFIG_KEYS and key not in by_name):
             hint = (" (a config names methods and their parameters under `methods:`)"
@@ -486,9 +546,12 @@ def load_config(path: Union[str, Path], parser) -> Config:
         if doc.get(key) in (None, [], {}, ""):
             raise ConfigError(f"{where}: {key}: missing or empty; a config names at least one of them")
 
-    # methods -> (name, typed args) per grid point
-    load_plugins()
-    raw_methods = doc["methods"]
+
+def _config_methods(raw_methods: Any, err) -> list[tuple[str, dict]]:
+    """``methods:`` (a mapping of method -> grid(s), a list of names or "a,b") -> (name, typed args) per grid
+    point."""
+    from .method import METHODS
+
     if isinstance(raw_methods, str):
         raw_methods = {m: None for m in split_csv(raw_methods)}
     elif isinstance(raw_methods, list):
@@ -512,103 +575,123 @@ def load_config(path: Union[str, Path], parser) -> Config:
             raise err(key, f"expected a mapping of parameter -> value or list of values (or a list of such "
                            f"mappings), got {grids!r}")
         for grid in grids:
-            for p, values in grid.items():
-                pkey = f"{key}.{p}"
-                if p not in defaults:
-                    raise err(pkey, f"method {name!r} has no parameter {p!r}.{_closest(str(p), defaults)} Its "
-                                    f"parameters: {', '.join(defaults)}")
-                if isinstance(values, list) and not values:
-                    raise err(pkey, "an empty list of values; give one value or a list of them")
-                for v in values if isinstance(values, list) else [values]:
-                    try:
-                        coerce_param(name, p, v, defaults[p])
-                    except ValueError as e:
-                        raise err(pkey, f"{e} (the default is {defaults[p]!r})") from None
-            for point in expand_grid(grid):
-                typed = {p: coerce_param(name, p, v, defaults[p]) for p, v in point.items()}
-                from .method import build_method
+            entries += _grid_entries(name, grid, defaults, key, err)
+    return entries
 
-                try:
-                    build_method(name, typed)
-                except (ValueError, TypeError) as e:
-                    shown = ", ".join(f"{p}={v!r}" for p, v in point.items()) or "defaults"
-                    raise err(key, f"the grid point {shown} cannot train: {e}") from None
-                entries.append((name, typed))
 
-    options: dict[str, Any] = {}
-    ds = doc["datasets"]
+def _grid_entries(name: str, grid: Mapping[str, Any], defaults: Mapping[str, Any], key: str,
+                  err) -> list[tuple[str, dict]]:
+    """(name, typed args) for each point of one parameter grid of method ``name`` (parameter ``defaults``):
+    every value checked first, then every point built (so validated) before any run."""
+    from .method import build_method
+
+    for p, values in grid.items():
+        pkey = f"{key}.{p}"
+        if p not in defaults:
+            raise err(pkey, f"method {name!r} has no parameter {p!r}.{_closest(str(p), defaults)} Its "
+                            f"parameters: {', '.join(defaults)}")
+        if isinstance(values, list) and not values:
+            raise err(pkey, "an empty list of values; give one value or a list of them")
+        for v in values if isinstance(values, list) else [values]:
+            try:
+                coerce_value(v, defaults[p])
+            except ValueError as e:
+                raise err(pkey, f"{e} (the default is {defaults[p]!r})") from None
+    entries = []
+    for point in expand_grid(grid):
+        typed = {p: coerce_value(v, defaults[p]) for p, v in point.items()}
+        try:
+            build_method(name, typed)
+        except (ValueError, TypeError) as e:
+            shown = ", ".join(f"{p}={v!r}" for p, v in point.items()) or "defaults"
+            raise err(key, f"the grid point {shown} cannot train: {e}") from None
+        entries.append((name, typed))
+    return entries
+
+
+def _config_datasets(ds: Any, err) -> str:
+    """``datasets:`` (a list or "a,b") -> the command line's "a,b", every name registered."""
+    from .datasets import DATASETS
+
     ds_list = split_csv(ds) if isinstance(ds, str) else ds if isinstance(ds, list) else None
     if ds_list is None or not all(isinstance(d, str) for d in ds_list):
         raise err("datasets", f"expected a list of dataset names (or 'a,b'), got {ds!r}")
     for d in ds_list:
         if d not in DATASETS:
             raise err("datasets", DATASETS.unknown_message(d))
-    options["datasets"] = ",".join(ds_list)
+    return ",".join(ds_list)
 
+
+def _config_protocol(doc: dict, where: str, err) -> Union[None, str, list[str]]:
+    """``protocol:`` or ``protocols:`` (one key): a name, or a list when several; None when not given."""
     if "protocol" in doc and "protocols" in doc:
         raise ConfigError(f"{where}: protocol and protocols are one key; give one of them")
+    out = None
     for key in ("protocol", "protocols"):
         if key in doc:
             v = doc[key]
             ps = [v] if isinstance(v, str) else v if isinstance(v, list) else None
             if not ps or not all(isinstance(p, str) and p for p in ps):
                 raise err(key, f"expected a protocol name or a list of them, got {v!r}")
-            options["protocol"] = ps[0] if len(ps) == 1 else ps
+            out = ps[0] if len(ps) == 1 else ps
+    return out
 
-    if "folds" in doc and doc["folds"] is not None:
-        v = doc["folds"]
-        from .splits import SplitError, check_folds_spec
 
-        if _is_int(v) and v >= 0:
-            spec = str(v)
-        elif isinstance(v, list) and v and all(_is_int(f) and f >= 0 for f in v):
-            spec = ",".join(map(str, v))
-        elif isinstance(v, str):
-            spec = v
-        else:
-            raise err("folds", f"expected fold numbers: '0-4', '0,3', 2 or [0, 1, 2]; got {v!r}")
-        try:
-            check_folds_spec(spec)
-        except SplitError as e:
-            raise err("folds", str(e)) from None
-        options["folds"] = spec
-    if "seeds" in doc:
-        v = doc["seeds"]
-        try:
-            options["seeds"] = ",".join(map(str, parse_seeds(v if isinstance(v, (str, list)) or _is_int(v) else [v])))
-        except (PlanError, TypeError) as e:
-            raise err("seeds", f"expected whole numbers 0 or more, e.g. [0, 1, 2]; got {v!r}"
-                      if isinstance(e, TypeError) else str(e)) from None
-    if "fewshot" in doc and doc["fewshot"] is not None:
-        v = doc["fewshot"]
-        if not (isinstance(v, (str, list)) or _is_int(v)):
-            raise err("fewshot", f"expected clips per class: 5, [1, 2, 5] or '1,2,5'; got {v!r}")
-        try:
-            ks = parse_fewshot(v)
-        except PlanError as e:
-            raise err("fewshot", str(e)) from None
-        options["fewshot"] = ",".join(k.split("-", 1)[1] for k in ks)
-    mode = None
-    if "mode" in doc:
-        v = doc["mode"]
-        modes = [v] if isinstance(v, str) else v if isinstance(v, list) and v else None
-        if modes is None or not all(isinstance(m, str) for m in modes):
-            raise err("mode", f"expected zsl, gzsl, fewshot-K or a list of them; got {v!r}")
-        for m in modes:
-            try:
-                mode_kind(m)
-            except ValueError as e:
-                raise err("mode", str(e)) from None
-        if doc.get("gzsl") or doc.get("fewshot") is not None:
-            raise err("mode", "mode and gzsl/fewshot both choose the evaluation mode; give one of them")
-        mode = modes
+def _config_folds(v: Any, err) -> str:
+    """``folds:`` (2, [0, 1, 2] or '0-4') -> the command line's checked spec."""
+    from .splits import SplitError, check_folds_spec
 
-    for key, v in doc.items():  # run_parser's own options, checked as argparse would check them
-        if key in CONFIG_KEYS:
-            continue
-        dest = by_name[key]
-        options[dest] = _option_value(actions[dest], key, v, err)
-    return Config(path=path, methods=entries, options=options, mode=mode)
+    if _is_int(v) and v >= 0:
+        spec = str(v)
+    elif isinstance(v, list) and v and all(_is_int(f) and f >= 0 for f in v):
+        spec = ",".join(map(str, v))
+    elif isinstance(v, str):
+        spec = v
+    else:
+        raise err("folds", f"expected fold numbers: '0-4', '0,3', 2 or [0, 1, 2]; got {v!r}")
+    try:
+        check_folds_spec(spec)
+    except SplitError as e:
+        raise err("folds", str(e)) from None
+    return spec
+
+
+def _config_seeds(v: Any, err) -> str:
+    """``seeds:`` (0, [0, 1] or '0,1') -> the command line's "0,1"."""
+    try:
+        return ",".join(map(str, parse_seeds(v if isinstance(v, (str, list)) or _is_int(v) else [v])))
+    except (PlanError, TypeError) as e:
+        raise err("seeds", f"expected whole numbers 0 or more, e.g. [0, 1, 2]; got {v!r}"
+                  if isinstance(e, TypeError) else str(e)) from None
+
+
+def _config_fewshot(v: Any, err) -> str:
+    """``fewshot:`` (5, [1, 2, 5] or '1,2,5') -> the command line's "1,2,5"."""
+    if not (isinstance(v, (str, list)) or _is_int(v)):
+        raise err("fewshot", f"expected clips per class: 5, [1, 2, 5] or '1,2,5'; got {v!r}")
+    try:
+        ks = parse_fewshot(v)
+    except PlanError as e:
+        raise err("fewshot", str(e)) from None
+    return ",".join(k.split("-", 1)[1] for k in ks)
+
+
+def _config_mode(doc: dict, err) -> list[str]:
+    """``mode:`` (a mode or a list of them), checked; not with ``gzsl:`` or ``fewshot:``."""
+    from .folds import mode_kind
+
+    v = doc["mode"]
+    modes = [v] if isinstance(v, str) else v if isinstance(v, list) and v else None
+    if modes is None or not all(isinstance(m, str) for m in modes):
+        raise err("mode", f"expected zsl, gzsl, fewshot-K or a list of them; got {v!r}")
+    for m in modes:
+        try:
+            mode_kind(m)
+        except ValueError as e:
+            raise err("mode", str(e)) from None
+    if doc.get("gzsl") or doc.get("fewshot") is not None:
+        raise err("mode", "mode and gzsl/fewshot both choose the evaluation mode; give one of them")
+    return modes
 
 
 def _option_value(action, key: str, v: Any, err) -> Any:

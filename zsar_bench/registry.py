@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import difflib
 from typing import Callable, Generic, Iterator, TypeVar
+from .errors import ZsarBenchError
 
 T = TypeVar("T")
 
 
-class RegistryError(ValueError):
+class RegistryError(ZsarBenchError, ValueError):
     """Raised for duplicate or unknown names."""
 
 

@@ -101,15 +101,7 @@ class Trainer:
         if self.device.type == "cpu":
             torch.use_deterministic_algorithms(True, warn_only=True)
         gen = torch.Generator().manual_seed(self.ctx.seed)
-        opt = self._optimizer(param_groups if param_groups is not None else [p for p in module.parameters() if p.requires_grad])
-        base_lrs = [g["lr"] for g in opt.param_groups]
-        steps_per_epoch = (n_samples // c.batch_size) if c.drop_last else math.ceil(n_samples / c.batch_size)
-        steps_per_epoch = max(1, steps_per_epoch)
-        total = steps_per_epoch * c.epochs
-        warm = int(round(c.warmup_epochs * steps_per_epoch))
-        use_amp = self.device.type == "cuda"
-        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+        run = self._start(module, n_samples, param_groups)
         validate = self.ctx.validate
         best = (-math.inf, 0, None)
         history = []
@@ -118,29 +110,10 @@ class Trainer:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=c.epochs, desc=f"train {method.name}", unit="epoch", leave=False, disable=None)
-        step_i = 0
         for epoch in range(1, c.epochs + 1):
             module.train()
             perm = torch.randperm(n_samples, generator=gen)
-            losses = []
-            for b in range(steps_per_epoch):
-                idx = perm[b * c.batch_size:(b + 1) * c.batch_size].to(self.device)
-                f = lr_factor(step_i, total, warm, c.warmup, c.schedule)
-                for g, lr0 in zip(opt.param_groups, base_lrs):
-                    g["lr"] = lr0 * f
-                with torch.autocast(self.device.type, dtype=amp_dtype, enabled=use_amp):
-                    loss = step(idx)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"{method.name}: loss became {loss.item()} at epoch {epoch}; lower the lr")
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if c.grad_clip:
-                    scaler.unscale_(opt)
-                    clip_grad_norm(module, c.grad_clip)
-                scaler.step(opt)
-                scaler.update()
-                losses.append(float(loss.detach()))
-                step_i += 1
+            losses = self._epoch(method, module, step, run, perm, epoch)
             entry = {"epoch": epoch, "loss": float(np.mean(losses))}
             if validate is not None:
                 module.eval()
@@ -154,6 +127,52 @@ class Trainer:
                 bar.update(1)
         if bar:
             bar.close()
+        return self._result(module, validate, best, history)
+
+    def _start(self, module: torch.nn.Module, n_samples: int, param_groups) -> "_FitRun":
+        """The optimiser, the schedule's step counts and AMP (CUDA only) for one fit."""
+        c = self.config
+        opt = self._optimizer(param_groups if param_groups is not None else [p for p in module.parameters() if p.requires_grad])
+        base_lrs = [g["lr"] for g in opt.param_groups]
+        steps_per_epoch = (n_samples // c.batch_size) if c.drop_last else math.ceil(n_samples / c.batch_size)
+        steps_per_epoch = max(1, steps_per_epoch)
+        total = steps_per_epoch * c.epochs
+        warm = int(round(c.warmup_epochs * steps_per_epoch))
+        use_amp = self.device.type == "cuda"
+        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+        return _FitRun(opt, base_lrs, steps_per_epoch, total, warm, use_amp, amp_dtype, scaler)
+
+    def _epoch(self, method: Any, module: torch.nn.Module, step: Callable[[torch.Tensor], torch.Tensor],
+               run: "_FitRun", perm: torch.Tensor, epoch: int) -> list[float]:
+        """One epoch's optimiser steps over the batches of ``perm``; returns their losses."""
+        c = self.config
+        opt, scaler = run.opt, run.scaler
+        losses = []
+        for b in range(run.steps_per_epoch):
+            idx = perm[b * c.batch_size:(b + 1) * c.batch_size].to(self.device)
+            f = lr_factor(run.step_i, run.total, run.warm, c.warmup, c.schedule)
+            for g, lr0 in zip(opt.param_groups, run.base_lrs):
+                g["lr"] = lr0 * f
+            with torch.autocast(self.device.type, dtype=run.amp_dtype, enabled=run.use_amp):
+                loss = step(idx)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{method.name}: loss became {loss.item()} at epoch {epoch}; lower the lr")
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if c.grad_clip:
+                scaler.unscale_(opt)
+                clip_grad_norm(module, c.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            losses.append(float(loss.detach()))
+            run.step_i += 1
+        return losses
+
+    def _result(self, module: torch.nn.Module, validate, best: tuple, history: list) -> TrainResult:
+        """The selected epoch's weights loaded (best on validation classes, else the final epoch), recorded in
+        ``ctx.info``."""
+        c = self.config
         module.eval()
         if validate is not None and best[2] is not None:
             module.load_state_dict(best[2])
@@ -163,3 +182,18 @@ class Trainer:
         self.ctx.info.update({"best_epoch": result.best_epoch, "epochs": result.epochs, "selected_on": result.selected_on,
                               "final_loss": history[-1]["loss"] if history else None})
         return result
+
+
+@dataclass
+class _FitRun:
+    """One fit's optimiser, learning-rate schedule and AMP settings, and the global step it has reached."""
+
+    opt: torch.optim.Optimizer
+    base_lrs: list
+    steps_per_epoch: int
+    total: int
+    warm: int
+    use_amp: bool
+    amp_dtype: torch.dtype
+    scaler: torch.amp.GradScaler
+    step_i: int = 0

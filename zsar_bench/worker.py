@@ -96,13 +96,15 @@ def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int) -
 def _die_with_driver(driver_pid: int) -> None:
     """Pool worker initializer: a worker never outlives its driver (kill -9 of a ``--jobs`` run included).
 
-    On Linux the kernel kills the worker when the driver dies (PR_SET_PDEATHSIG); everywhere, a daemon
-    thread exits the worker once its parent is no longer the driver (it was re-parented)."""
+    The worker's parent is the driver or the driver's fork server (``executors/local.py``), which exits with
+    the driver. On Linux the kernel kills the worker when that parent dies (PR_SET_PDEATHSIG); everywhere, a
+    daemon thread exits the worker once it was re-parented or the driver is gone."""
     import os
     import signal
     import sys
     import threading
 
+    parent = os.getppid()
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -110,11 +112,23 @@ def _die_with_driver(driver_pid: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if os.getppid() != driver_pid:  # the driver died before the line above took effect
+
+    def orphaned() -> bool:
+        if os.getppid() != parent:
+            return True
+        try:
+            os.kill(driver_pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+
+    if orphaned():  # the driver died before the lines above took effect
         os._exit(1)
 
     def watch() -> None:
-        while os.getppid() == driver_pid:
+        while not orphaned():
             time.sleep(0.5)
         os._exit(1)
 

@@ -13,7 +13,9 @@ from ..datasets import dataset_names, default_protocols
 from .commands import COMMAND_HELP, COMMANDS
 from .common import UsageError, _planned, _scores_dir, check_reports_dir, common_options, reports_dir_for
 
+
 def run_parser() -> argparse.ArgumentParser:
+    """The run command's options (``--config`` files may set them too, under their names)."""
     p = argparse.ArgumentParser(
         prog="run_bench.py",
         description="Run zero-shot action recognition methods over every fold of a protocol, append the "
@@ -22,6 +24,18 @@ def run_parser() -> argparse.ArgumentParser:
             f"  {c:<18}{COMMAND_HELP.get(c, '')}" for c in COMMANDS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_run_selection(p)
+    _add_evaluation_options(p)
+    _add_execution_options(p)
+    p.add_argument("--overwrite", action="store_true", help="redo runs that already have records")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-report", action="store_true", help="do not regenerate reports/ after the run")
+    common_options(p)
+    return p
+
+
+def _add_run_selection(p: argparse.ArgumentParser) -> None:
+    """What to run: methods and datasets, or a config file; where test scores go."""
     p.add_argument("--methods", help="comma-separated method names (see `list methods`); required unless --config")
     p.add_argument("--datasets", help=f"comma-separated: {dataset_names()}; required unless --config")
     p.add_argument("--save-scores", nargs="?", const="", default=None, metavar="DIR",
@@ -32,6 +46,11 @@ def run_parser() -> argparse.ArgumentParser:
                         "--method-args), datasets, protocols, folds, seeds, mode and any option below under its name "
                         "(e.g. configs/er_ablations.yaml); options given on the command line override the file's; "
                         "not with --methods or --method-args")
+
+
+def _add_evaluation_options(p: argparse.ArgumentParser) -> None:
+    """How runs are evaluated: protocol or split file, overlap exclusion, mode, folds, seeds, features,
+    method parameters and class descriptions."""
     p.add_argument("--protocol", help=f"protocol name (default: {default_protocols()}); also e2e10, "
                                       "and k400-full / k400-e2e10 (train on Kinetics-400 minus overlapping classes) "
                                       "for hmdb51 and ucf101; see `list protocols`")
@@ -59,6 +78,10 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--method-args", action="append", default=[], metavar="METHOD.KEY=VALUE",
                    help="override a method hyperparameter; repeat or comma-separate")
     p.add_argument("--descriptions", help="class descriptions file: ER's JSON ([{word, defn}]) or the project's TSV")
+
+
+def _add_execution_options(p: argparse.ArgumentParser) -> None:
+    """Where and how runs execute: device, parallelism, executor and its cluster settings."""
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=int, default=None,
                    help="runs at once: worker processes per method (--executor local), jobs running at once "
@@ -89,11 +112,6 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--slurm-mem", type=float, metavar="GB", help="--executor slurm: memory per job")
     p.add_argument("--ray-address", metavar="ADDR",
                    help="--executor ray: a running cluster (e.g. ray://head:10001 or auto; default: start a local one)")
-    p.add_argument("--overwrite", action="store_true", help="redo runs that already have records")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--no-report", action="store_true", help="do not regenerate reports/ after the run")
-    common_options(p)
-    return p
 
 
 def _apply_config(args: argparse.Namespace):
@@ -146,7 +164,6 @@ def _refresh_reports(records: Path, reports_dir: Optional[Path], log) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """The run command: options (and ``--config``) -> ``planning.plan_runs`` -> ``sweep.run_specs`` -> tables."""
     from .. import rerun
-    from ..records import RecordsError, RecordStore
     from ..reports.stamp import cached_text
 
     if not args.config and not (args.methods and args.datasets):
@@ -165,14 +182,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from ..planning import plan_runs
     from ..records import record_key
-    from ..sweep import run_specs
 
     cfg = _apply_config(args) if args.config else None
     torch.set_num_threads(max(1, args.threads))
     threadpool_limits(max(1, args.threads))  # numpy/scipy BLAS too (closed-form methods)
-    # every usage error before any run (and before any feature set is generated or loaded)
+    specs = _plan(args, cfg)
+    store, reports_dir = _checked_outputs(args)
+    records = _execute(args, specs, store, log)
+    rerun.remember(digest, [record_key(r) for r in records])
+    print(cached_text(records, lambda: _tables(records)), end="")  # this run's folds, even if not all
+    _refresh_reports(store.path, reports_dir, log)
+    return 0
+
+
+def _plan(args: argparse.Namespace, cfg) -> list:
+    """``planning.plan_runs`` over the options (and ``cfg``, the ``--config`` file): every usage error before
+    any run (and before any feature set is generated or loaded)."""
+    from ..planning import plan_runs
+
     specs = _planned(plan_runs, cfg.methods if cfg else args.methods, args.datasets, protocol=args.protocol,
                      split_file=args.split_file, folds=args.folds, seeds=args.seeds, features=args.features,
                      method_args=None if cfg else args.method_args, mode=cfg.mode if cfg else None, gzsl=args.gzsl,
@@ -184,6 +212,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         n_conf = len({(m, json.dumps(a, sort_keys=True, default=str)) for m, a in cfg.methods})
         print(f"config {args.config}: {n_conf} method configuration(s), {len(specs)} run(s) planned",
               file=sys.stderr, flush=True)
+    return specs
+
+
+def _checked_outputs(args: argparse.Namespace):
+    """(records store, reports folder or None), both checked writable."""
+    from ..records import RecordsError, RecordStore
+
     store = RecordStore(args.records)
     reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
     try:  # before anything is trained: a result that cannot be recorded is lost
@@ -192,6 +227,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     if reports_dir is not None:
         check_reports_dir(reports_dir)
+    return store, reports_dir
+
+
+def _execute(args: argparse.Namespace, specs: list, store, log) -> list[dict]:
+    """``sweep.run_specs`` on the chosen executor, timed; the records of this run. Records and executor errors
+    are usage errors."""
+    from ..records import RecordsError
+    from ..sweep import run_specs
+
     t0 = time.perf_counter()
     try:
         from ..executors import ExecutorConfig, ExecutorError
@@ -202,7 +246,4 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (RecordsError, ExecutorError) as e:
         raise UsageError(str(e)) from None
     log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
-    rerun.remember(digest, [record_key(r) for r in records])
-    print(cached_text(records, lambda: _tables(records)), end="")  # this run's folds, even if not all
-    _refresh_reports(store.path, reports_dir, log)
-    return 0
+    return records

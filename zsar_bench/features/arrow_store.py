@@ -121,6 +121,27 @@ def validate_rows(dataset: str, video_ids: np.ndarray, labels: np.ndarray, featu
     """Every check a stored table must pass; returns the features as float16. Raises FeatureStoreError."""
     ds = get_dataset(dataset)
     n = len(video_ids)
+    labels = _check_rows(dataset, ds.n_classes, video_ids, labels, features)
+    feats16 = _float16_features(features, video_ids)
+    if concept_ids is not None or concept_scores is not None:
+        _check_concepts(video_ids, concept_ids, concept_scores, concepts)
+    if partition is not None:
+        if len(partition) != n or not np.isin(partition, (TRAIN, TEST)).all():
+            raise FeatureStoreError("partition must give train or test for every video")
+    present = np.bincount(labels, minlength=ds.n_classes) > 0
+    if not present.all() and not allow_empty_classes:
+        empty = [ds.identifiers[i] for i in np.flatnonzero(~present)]
+        raise FeatureStoreError(f"{len(empty)} of {ds.n_classes} {dataset} classes have no videos: {_examples(empty)}. "
+                                "Check the source covers the whole dataset, or pass --allow-empty-classes "
+                                "(protocols naming those classes will then refuse to run)")
+    return feats16
+
+
+def _check_rows(dataset: str, n_classes: int, video_ids: np.ndarray, labels: np.ndarray,
+                features: np.ndarray) -> np.ndarray:
+    """One features row and one label per video, at least one video, each id once, labels class indices;
+    returns the labels as an array."""
+    n = len(video_ids)
     if n == 0:
         raise FeatureStoreError("no videos to import: the source is empty or nothing matched")
     if features.ndim != 2 or features.shape[0] != n:
@@ -135,9 +156,15 @@ def validate_rows(dataset: str, video_ids: np.ndarray, labels: np.ndarray, featu
         raise FeatureStoreError(f"{len(dup)} duplicate video ids: {_examples(dup)}. Each video must appear once; "
                                 "remove the duplicates from the source (or give them distinct ids)")
     labels = np.asarray(labels)
-    if labels.dtype.kind not in "iu" or (n and (labels.min() < 0 or labels.max() >= ds.n_classes)):
-        raise FeatureStoreError(f"labels must be indices into {dataset}'s {ds.n_classes} classes")
+    if labels.dtype.kind not in "iu" or (n and (labels.min() < 0 or labels.max() >= n_classes)):
+        raise FeatureStoreError(f"labels must be indices into {dataset}'s {n_classes} classes")
+    return labels
+
+
+def _float16_features(features: np.ndarray, video_ids: np.ndarray) -> np.ndarray:
+    """``features`` as float16, every value finite and within float16's range."""
     # finiteness and float16 range, checked in blocks so a 100k x 2048 matrix never doubles in memory
+    n = len(video_ids)
     bad: list[int] = []
     too_big: list[int] = []
     step = max(1, (1 << 24) // features.shape[1])
@@ -161,32 +188,28 @@ def validate_rows(dataset: str, video_ids: np.ndarray, labels: np.ndarray, featu
     if too_big:
         raise FeatureStoreError(f"{len(too_big)} videos have feature values beyond the float16 range (+-65504): "
                                 f"{_examples(video_ids[too_big])}. Rescale the features before importing")
-    if concept_ids is not None or concept_scores is not None:
-        if concept_ids is None or concept_scores is None:
-            raise FeatureStoreError("object concepts need both ids and scores")
-        if concepts is None:
-            raise FeatureStoreError("object concept ids need a concept vocabulary (--concepts FILE, or "
-                                    "--bit-lemmas/--bit-wnids for BiT's ImageNet-21k ids)")
-        if concept_ids.ndim != 2 or concept_ids.shape[0] != n or concept_scores.shape != concept_ids.shape:
-            raise FeatureStoreError(f"concept ids {concept_ids.shape} and scores {concept_scores.shape} must both be "
-                                    f"({n}, K)")
-        if concept_ids.size and (concept_ids.min() < 0 or concept_ids.max() >= len(concepts)):
-            rows = np.flatnonzero(((concept_ids < 0) | (concept_ids >= len(concepts))).any(axis=1))
-            raise FeatureStoreError(f"{len(rows)} videos have concept ids outside the vocabulary of {len(concepts)} "
-                                    f"concepts: {_examples(video_ids[rows])}. Is the vocabulary file the right one?")
-        if not np.isfinite(concept_scores).all():
-            rows = np.flatnonzero(~np.isfinite(concept_scores).all(axis=1))
-            raise FeatureStoreError(f"{len(rows)} videos have NaN or inf concept scores: {_examples(video_ids[rows])}")
-    if partition is not None:
-        if len(partition) != n or not np.isin(partition, (TRAIN, TEST)).all():
-            raise FeatureStoreError("partition must give train or test for every video")
-    present = np.bincount(labels, minlength=ds.n_classes) > 0
-    if not present.all() and not allow_empty_classes:
-        empty = [ds.identifiers[i] for i in np.flatnonzero(~present)]
-        raise FeatureStoreError(f"{len(empty)} of {ds.n_classes} {dataset} classes have no videos: {_examples(empty)}. "
-                                "Check the source covers the whole dataset, or pass --allow-empty-classes "
-                                "(protocols naming those classes will then refuse to run)")
     return feats16
+
+
+def _check_concepts(video_ids: np.ndarray, concept_ids: Optional[np.ndarray], concept_scores: Optional[np.ndarray],
+                    concepts: Optional[ConceptVocabulary]) -> None:
+    """Object concepts: ids and scores both given, ([videos], K) each, ids in ``concepts``, scores finite."""
+    n = len(video_ids)
+    if concept_ids is None or concept_scores is None:
+        raise FeatureStoreError("object concepts need both ids and scores")
+    if concepts is None:
+        raise FeatureStoreError("object concept ids need a concept vocabulary (--concepts FILE, or "
+                                "--bit-lemmas/--bit-wnids for BiT's ImageNet-21k ids)")
+    if concept_ids.ndim != 2 or concept_ids.shape[0] != n or concept_scores.shape != concept_ids.shape:
+        raise FeatureStoreError(f"concept ids {concept_ids.shape} and scores {concept_scores.shape} must both be "
+                                f"({n}, K)")
+    if concept_ids.size and (concept_ids.min() < 0 or concept_ids.max() >= len(concepts)):
+        rows = np.flatnonzero(((concept_ids < 0) | (concept_ids >= len(concepts))).any(axis=1))
+        raise FeatureStoreError(f"{len(rows)} videos have concept ids outside the vocabulary of {len(concepts)} "
+                                f"concepts: {_examples(video_ids[rows])}. Is the vocabulary file the right one?")
+    if not np.isfinite(concept_scores).all():
+        rows = np.flatnonzero(~np.isfinite(concept_scores).all(axis=1))
+        raise FeatureStoreError(f"{len(rows)} videos have NaN or inf concept scores: {_examples(video_ids[rows])}")
 
 
 def _fixed_list(flat: np.ndarray, width: int):
@@ -208,18 +231,12 @@ def write_arrow_feature_set(dataset: str, name: str, *, video_ids: Sequence[str]
     (0/1) per video or is None; ``features`` may be any float dtype and is stored as float16.
     """
     import datasets
-    import pyarrow as pa
 
     check_real_name(name)
     t0 = time.perf_counter()
     ds = get_dataset(dataset)
     final = Path(root) if root is not None else feature_root(dataset, name)
-    if (final / "manifest.json").exists() and not overwrite:
-        raise FeatureStoreError(f"feature set {dataset}/{name} already exists at {final}; pass --overwrite to "
-                                "replace it, or choose another name")
-    if final.exists() and not (final / "manifest.json").exists():
-        raise FeatureStoreError(f"{final} exists but is not a feature set (no manifest.json); move it away or "
-                                "choose another name")
+    _check_target(final, dataset, name, overwrite)
     video_ids = np.asarray([str(v) for v in video_ids])
     labels = np.asarray(labels)
     if concept_ids is not None:
@@ -234,34 +251,9 @@ def write_arrow_feature_set(dataset: str, name: str, *, video_ids: Sequence[str]
     checksum = checksum_of(video_ids.tolist(), identifiers, feats16,
                            None if concept_ids is None else concept_ids.astype(np.int32), concept_scores,
                            partition, concepts)
-    n, dim = feats16.shape
-    cols = {"video_id": pa.array(video_ids.tolist(), pa.string()), "label": pa.array(identifiers, pa.string()),
-            "features": _fixed_list(feats16, dim)}
-    top_k = None
-    if concept_ids is not None:
-        top_k = int(concept_ids.shape[1])
-        cols["concept_ids"] = _fixed_list(concept_ids.astype(np.int32), top_k)
-        cols["concept_scores"] = _fixed_list(concept_scores.astype(np.float32), top_k)
-    if partition is not None:
-        cols["partition"] = pa.array(np.where(partition == TEST, "test", "train").tolist(), pa.string())
-    table = pa.table(cols)
-
-    present = np.bincount(labels, minlength=ds.n_classes) > 0
-    manifest = {
-        "format_version": FORMAT_VERSION, "dataset": dataset, "features": name,
-        "identity": f"{name}-{checksum[:8]}", "checksum": checksum,
-        "n_videos": int(n), "dim": int(dim), "dtype": "float16", "top_k": top_k,
-        "n_concepts": None if concepts is None else len(concepts),
-        "concepts_source": None if concepts is None else concepts.source,
-        "concepts_with_definitions": None if concepts is None else int(sum(bool(d) for d in concepts.definitions)),
-        "concepts_have_wordnet_ids": concept_wordnet_ids is not None,
-        "has_partition": partition is not None,
-        "n_test_partition": None if partition is None else int((partition == TEST).sum()),
-        "n_classes": ds.n_classes, "n_classes_present": int(present.sum()),
-        "n_missing": len(missing), "source": source, "backbone": backbone,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        **(extra or {}),
-    }
+    table, top_k = _arrow_table(video_ids, identifiers, feats16, concept_ids, concept_scores, partition)
+    manifest = _new_manifest(dataset, name, checksum, feats16.shape, top_k, concepts, concept_wordnet_ids, partition,
+                             labels, ds.n_classes, missing, source, backbone, extra)
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = _staging_dir(final)
     try:
@@ -273,13 +265,7 @@ def write_arrow_feature_set(dataset: str, name: str, *, video_ids: Sequence[str]
         finally:
             if not was_disabled:
                 datasets.enable_progress_bars()
-        if concepts is not None:
-            doc = {"source": concepts.source, "names": list(concepts.names), "definitions": list(concepts.definitions)}
-            if concept_wordnet_ids is not None:
-                doc["wordnet_ids"] = list(concept_wordnet_ids)
-            (stage / "concepts.json").write_text(json.dumps(doc), encoding="utf-8")
-        if missing:
-            (stage / "missing.txt").write_text("\n".join(map(str, missing)) + "\n", encoding="utf-8")
+        _write_side_files(stage, concepts, concept_wordnet_ids, missing)
         manifest["write_s"] = round(time.perf_counter() - t0, 3)
         manifest["files"] = file_digests(stage)  # size + sha256 of every data file, checked on load
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -290,6 +276,71 @@ def write_arrow_feature_set(dataset: str, name: str, *, video_ids: Sequence[str]
     finally:
         _remove_if_empty(stage.parent)
     return manifest
+
+
+def _check_target(final: Path, dataset: str, name: str, overwrite: bool) -> None:
+    """``final`` may become the feature set: free, or a feature set to replace with ``overwrite``."""
+    if (final / "manifest.json").exists() and not overwrite:
+        raise FeatureStoreError(f"feature set {dataset}/{name} already exists at {final}; pass --overwrite to "
+                                "replace it, or choose another name")
+    if final.exists() and not (final / "manifest.json").exists():
+        raise FeatureStoreError(f"{final} exists but is not a feature set (no manifest.json); move it away or "
+                                "choose another name")
+
+
+def _arrow_table(video_ids: np.ndarray, identifiers: list[str], feats16: np.ndarray,
+                 concept_ids: Optional[np.ndarray], concept_scores: Optional[np.ndarray],
+                 partition: Optional[np.ndarray]):
+    """(the table's columns as a pyarrow Table, top-k of the concepts or None)."""
+    import pyarrow as pa
+
+    dim = feats16.shape[1]
+    cols = {"video_id": pa.array(video_ids.tolist(), pa.string()), "label": pa.array(identifiers, pa.string()),
+            "features": _fixed_list(feats16, dim)}
+    top_k = None
+    if concept_ids is not None:
+        top_k = int(concept_ids.shape[1])
+        cols["concept_ids"] = _fixed_list(concept_ids.astype(np.int32), top_k)
+        cols["concept_scores"] = _fixed_list(concept_scores.astype(np.float32), top_k)
+    if partition is not None:
+        cols["partition"] = pa.array(np.where(partition == TEST, "test", "train").tolist(), pa.string())
+    return pa.table(cols), top_k
+
+
+def _new_manifest(dataset: str, name: str, checksum: str, shape: tuple[int, int], top_k: Optional[int],
+                  concepts: Optional[ConceptVocabulary], concept_wordnet_ids: Optional[Sequence[str]],
+                  partition: Optional[np.ndarray], labels: np.ndarray, n_classes: int, missing: Sequence[str],
+                  source: str, backbone: str, extra: Optional[dict]) -> dict:
+    """The manifest's entries known before the write (``write_s`` and ``files`` come after it)."""
+    n, dim = shape
+    present = np.bincount(labels, minlength=n_classes) > 0
+    return {
+        "format_version": FORMAT_VERSION, "dataset": dataset, "features": name,
+        "identity": f"{name}-{checksum[:8]}", "checksum": checksum,
+        "n_videos": int(n), "dim": int(dim), "dtype": "float16", "top_k": top_k,
+        "n_concepts": None if concepts is None else len(concepts),
+        "concepts_source": None if concepts is None else concepts.source,
+        "concepts_with_definitions": None if concepts is None else int(sum(bool(d) for d in concepts.definitions)),
+        "concepts_have_wordnet_ids": concept_wordnet_ids is not None,
+        "has_partition": partition is not None,
+        "n_test_partition": None if partition is None else int((partition == TEST).sum()),
+        "n_classes": n_classes, "n_classes_present": int(present.sum()),
+        "n_missing": len(missing), "source": source, "backbone": backbone,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **(extra or {}),
+    }
+
+
+def _write_side_files(stage: Path, concepts: Optional[ConceptVocabulary],
+                      concept_wordnet_ids: Optional[Sequence[str]], missing: Sequence[str]) -> None:
+    """concepts.json (with object concepts) and missing.txt (when videos are missing) next to the table."""
+    if concepts is not None:
+        doc = {"source": concepts.source, "names": list(concepts.names), "definitions": list(concepts.definitions)}
+        if concept_wordnet_ids is not None:
+            doc["wordnet_ids"] = list(concept_wordnet_ids)
+        (stage / "concepts.json").write_text(json.dumps(doc), encoding="utf-8")
+    if missing:
+        (stage / "missing.txt").write_text("\n".join(map(str, missing)) + "\n", encoding="utf-8")
 
 
 def _remove_if_empty(d: Path) -> None:

@@ -29,7 +29,7 @@ import shutil
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -417,12 +417,37 @@ def run_extraction(dataset: str, name: str, videos_dir: str | Path, backend: Ext
                    root: Optional[Path] = None) -> dict:
     """The shared engine: list, decode (threads), run ``backend`` batch by batch into resumable shards,
     and write the feature set atomically once every video is done; returns its manifest."""
-    import torch
-    from tqdm import tqdm
-
     if batch_size < 1:
         raise FeatureStoreError("--batch-size must be at least 1")
     items = list_videos(videos_dir, dataset, metas, classes)
+    _check_every_class(items, dataset, videos_dir, allow_empty_classes)
+
+    fingerprint = backend.fingerprint()
+    stage = _staging(dataset, name) if root is None else final.parent / ".extract" / final.name
+    _open_stage(stage, fingerprint, dataset, name, restart)
+    done = _read_shards(stage)
+    wanted = {it.video_id for it in items}
+    todo = [it for it in items if it.video_id not in done]
+    if done:
+        log(f"resuming: {len(wanted & set(done))} of {len(items)} videos already extracted in {stage}")
+    stats = _RunStats()
+    if todo:
+        _extract_todo(todo, len(items), backend, stage, stats, desc=f"extracting {dataset}/{name}",
+                      batch_size=batch_size, workers=workers, threads=threads, progress=progress, on_batch=on_batch)
+    speed = _throughput(stats, log)
+    if stats.failed:
+        _report_failed(stats.failed, len(items), stage, allow_missing, log)
+    manifest = _store_extracted(dataset, name, videos_dir, backend, items, stage, fingerprint, speed,
+                                len(stats.failed), overwrite=overwrite, allow_empty_classes=allow_empty_classes,
+                                root=root)
+    shutil.rmtree(stage, ignore_errors=True)
+    _rmdir_quiet(stage.parent)
+    return manifest
+
+
+def _check_every_class(items: list[VideoItem], dataset: str, videos_dir: str | Path,
+                       allow_empty_classes: bool) -> None:
+    """Every class of ``dataset`` has videos, unless ``allow_empty_classes``."""
     ds = get_dataset(dataset)
     present = {it.label for it in items}
     if len(present) < ds.n_classes and not allow_empty_classes:
@@ -430,8 +455,10 @@ def run_extraction(dataset: str, name: str, videos_dir: str | Path, backend: Ext
         raise FeatureStoreError(f"{len(empty)} of {ds.n_classes} {dataset} classes have no videos under {videos_dir}: "
                                 f"{_examples(empty)}. Add them, or pass --allow-empty-classes")
 
-    fingerprint = backend.fingerprint()
-    stage = _staging(dataset, name) if root is None else final.parent / ".extract" / final.name
+
+def _open_stage(stage: Path, fingerprint: dict, dataset: str, name: str, restart: bool) -> None:
+    """The staging folder of this extraction: a new one recording ``fingerprint``, or an unfinished one with the
+    same settings to resume (``restart`` discards it first); another's settings are an error."""
     if restart:
         shutil.rmtree(stage, ignore_errors=True)
     cfg_file = stage / "config.json"
@@ -446,72 +473,106 @@ def run_extraction(dataset: str, name: str, videos_dir: str | Path, backend: Ext
         stage.mkdir(parents=True, exist_ok=True)
         cfg_file.write_text(json.dumps(fingerprint, indent=1))
 
-    done = _read_shards(stage)
-    wanted = {it.video_id for it in items}
-    todo = [it for it in items if it.video_id not in done]
-    if done:
-        log(f"resuming: {len(wanted & set(done))} of {len(items)} videos already extracted in {stage}")
-    failed: dict[str, str] = {}
-    n_clips = n_images = 0
-    model_s = 0.0
-    t0 = time.perf_counter()
-    if todo:
-        old_threads = torch.get_num_threads()
-        if threads:
-            torch.set_num_threads(threads)
-        torch.set_flush_denormal(True)  # random or tiny activations: denormals slow CPU kernels 10x
-        try:
-            backend.start()
-            t0 = time.perf_counter()  # throughput counts decoding and the networks, not loading them
-            shard_no = max([int(f.stem.split("-")[1]) for f in stage.glob("shard-*.npz")] + [-1]) + 1
-            batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
-            bar = tqdm(total=len(todo), desc=f"extracting {dataset}/{name}", unit="video", disable=not progress)
-            with ThreadPoolExecutor(max(1, workers)) as pool:
-                queue: deque = deque()
 
-                def submit(b):
-                    queue.append([pool.submit(_guarded, backend.prepare, it) for it in b])
+@dataclass
+class _RunStats:
+    """What this run of an extraction did: videos that failed to decode (id -> error), clips and images through
+    the networks, seconds in them, and when the clock for throughput started."""
 
-                for b in batches[:2]:
-                    submit(b)
-                for bi in range(len(batches)):
-                    clips = [f.result() for f in queue.popleft()]
-                    if bi + 2 < len(batches):
-                        submit(batches[bi + 2])
-                    ok = [c for c in clips if c.error is None]
-                    for c in clips:
-                        if c.error is not None:
-                            failed[c.item.video_id] = c.error
-                    if ok:
-                        tm = time.perf_counter()
-                        feats, ids, scores = backend.run(ok)
-                        model_s += time.perf_counter() - tm
-                        _write_shard(stage, shard_no, ok, feats, ids, scores)
-                        shard_no += 1
-                        n_clips += len(ok)
-                        n_images += sum(backend.images(c) for c in ok)
-                    bar.update(len(clips))
-                    if on_batch is not None:
-                        on_batch(len(items) - len(todo) + sum(len(b) for b in batches[:bi + 1]), len(items))
-            bar.close()
-        finally:
-            torch.set_flush_denormal(False)
-            torch.set_num_threads(old_threads)
-    elapsed = time.perf_counter() - t0
+    failed: dict[str, str] = field(default_factory=dict)
+    n_clips: int = 0
+    n_images: int = 0
+    model_s: float = 0.0
+    t0: float = field(default_factory=time.perf_counter)
+
+
+def _extract_todo(todo: list[VideoItem], n_items: int, backend: ExtractBackend, stage: Path, stats: _RunStats, *,
+                  desc: str, batch_size: int, workers: int, threads: Optional[int], progress: bool,
+                  on_batch: Optional[Callable[[int, int], None]]) -> None:
+    """Extract ``todo`` into new shards after those in ``stage``, with ``threads`` torch threads and denormals
+    flushed (both restored after)."""
+    import torch
+    from tqdm import tqdm
+
+    old_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)  # random or tiny activations: denormals slow CPU kernels 10x
+    try:
+        backend.start()
+        stats.t0 = time.perf_counter()  # throughput counts decoding and the networks, not loading them
+        shard_no = max([int(f.stem.split("-")[1]) for f in stage.glob("shard-*.npz")] + [-1]) + 1
+        batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+        bar = tqdm(total=len(todo), desc=desc, unit="video", disable=not progress)
+        _run_batches(batches, n_items - len(todo), n_items, backend, stage, shard_no, stats, bar, workers, on_batch)
+        bar.close()
+    finally:
+        torch.set_flush_denormal(False)
+        torch.set_num_threads(old_threads)
+
+
+def _run_batches(batches: list[list[VideoItem]], n_before: int, n_items: int, backend: ExtractBackend, stage: Path,
+                 shard_no: int, stats: _RunStats, bar, workers: int,
+                 on_batch: Optional[Callable[[int, int], None]]) -> None:
+    """Decode on ``workers`` threads, two batches ahead of the networks; each batch's decoded clips go through
+    ``backend`` into one shard, its failures into ``stats.failed``."""
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        queue: deque = deque()
+
+        def submit(b):
+            queue.append([pool.submit(_guarded, backend.prepare, it) for it in b])
+
+        for b in batches[:2]:
+            submit(b)
+        for bi in range(len(batches)):
+            clips = [f.result() for f in queue.popleft()]
+            if bi + 2 < len(batches):
+                submit(batches[bi + 2])
+            ok = [c for c in clips if c.error is None]
+            for c in clips:
+                if c.error is not None:
+                    stats.failed[c.item.video_id] = c.error
+            if ok:
+                tm = time.perf_counter()
+                feats, ids, scores = backend.run(ok)
+                stats.model_s += time.perf_counter() - tm
+                _write_shard(stage, shard_no, ok, feats, ids, scores)
+                shard_no += 1
+                stats.n_clips += len(ok)
+                stats.n_images += sum(backend.images(c) for c in ok)
+            bar.update(len(clips))
+            if on_batch is not None:
+                on_batch(n_before + sum(len(b) for b in batches[:bi + 1]), n_items)
+
+
+def _throughput(stats: _RunStats, log: Log) -> dict:
+    """This run's timing and throughput for the manifest, logged when it extracted anything."""
+    elapsed = time.perf_counter() - stats.t0
+    n_clips, model_s = stats.n_clips, stats.model_s
     speed = {"seconds_this_run": round(elapsed, 2), "clips_this_run": n_clips, "model_seconds_this_run": round(model_s, 2),
              "clips_per_s": round(n_clips / elapsed, 3) if n_clips and elapsed > 0 else None,
-             "frames_per_s": round(n_images / elapsed, 2) if n_clips and elapsed > 0 else None}
+             "frames_per_s": round(stats.n_images / elapsed, 2) if n_clips and elapsed > 0 else None}
     if n_clips:
         log(f"extracted {n_clips} videos in {elapsed:.1f}s: {speed['clips_per_s']:.2f} videos/s, "
             f"{speed['frames_per_s']:.1f} frames/s through the networks ({model_s:.1f}s in them)")
-    if failed:
-        (stage / "failed.json").write_text(json.dumps(failed, indent=1))
-        msg = (f"{len(failed)} of {len(items)} videos could not be decoded: "
-               f"{_examples([f'{k} ({v})' for k, v in failed.items()], 5)}")
-        if not allow_missing:
-            raise FeatureStoreError(msg + f". Fix or remove them and rerun (finished videos are kept in {stage}), or "
-                                    "pass --allow-missing to store the set without them (listed in missing.txt)")
-        log(f"warning: {msg}; stored without them (--allow-missing)")
+    return speed
+
+
+def _report_failed(failed: dict[str, str], n_items: int, stage: Path, allow_missing: bool, log: Log) -> None:
+    """Videos that could not be decoded: listed in ``stage``/failed.json; an error unless ``allow_missing``."""
+    (stage / "failed.json").write_text(json.dumps(failed, indent=1))
+    msg = (f"{len(failed)} of {n_items} videos could not be decoded: "
+           f"{_examples([f'{k} ({v})' for k, v in failed.items()], 5)}")
+    if not allow_missing:
+        raise FeatureStoreError(msg + f". Fix or remove them and rerun (finished videos are kept in {stage}), or "
+                                "pass --allow-missing to store the set without them (listed in missing.txt)")
+    log(f"warning: {msg}; stored without them (--allow-missing)")
+
+
+def _store_extracted(dataset: str, name: str, videos_dir: str | Path, backend: ExtractBackend,
+                     items: list[VideoItem], stage: Path, fingerprint: dict, speed: dict, n_failed: int, *,
+                     overwrite: bool, allow_empty_classes: bool, root: Optional[Path]) -> dict:
+    """Every shard in ``stage``, in ``items``' order, written as the feature set; returns its manifest."""
     done = _read_shards(stage)
     rows = [it for it in items if it.video_id in done]
     missing = [it.video_id for it in items if it.video_id not in done]
@@ -524,15 +585,12 @@ def run_extraction(dataset: str, name: str, videos_dir: str | Path, backend: Ext
         concepts, wnids = backend.vocabulary()
     backbone, ext_extra, top_extra = backend.manifest()
     extra = {"layout": "extract", **top_extra,
-             "extraction": {"backbone": backend.kind, **fingerprint, **ext_extra, **speed, "n_failed": len(failed)}}
-    manifest = write_arrow_feature_set(
+             "extraction": {"backbone": backend.kind, **fingerprint, **ext_extra, **speed, "n_failed": n_failed}}
+    return write_arrow_feature_set(
         dataset, name, video_ids=[it.video_id for it in rows], labels=np.array([it.label for it in rows], np.int64),
         features=feats, concept_ids=cids, concept_scores=cscores, concepts=concepts, concept_wordnet_ids=wnids,
         source=f"extract: {Path(videos_dir).resolve()}", backbone=backbone, missing=missing, extra=extra,
         overwrite=overwrite, allow_empty_classes=allow_empty_classes or bool(missing), root=root)
-    shutil.rmtree(stage, ignore_errors=True)
-    _rmdir_quiet(stage.parent)
-    return manifest
 
 
 def _rmdir_quiet(d: Path) -> None:

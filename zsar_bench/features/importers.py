@@ -402,44 +402,11 @@ def import_er(dataset: str, name: str, path: str | Path, *, metas: Sequence[str]
     if not base.is_dir():
         raise FeatureStoreError(f"{path} is not a folder; --from er expects ER's folder of per-video .npy files")
     resolver = ClassResolver(dataset, classes)
-    ids: list[str] = []
-    raw: list = []
-    part: list[int] = []
     if metas or test_metas:
-        for files, p in ((metas, TRAIN), (test_metas, TEST)):
-            for f in files:
-                for rec in _read_jsonl(f):
-                    ids.append(os.path.splitext(str(rec["videoname"]))[0])
-                    raw.append(rec["label"])
-                    part.append(p)
-        dups = sorted(v for v, c in Counter(ids).items() if c > 1)
-        if dups:
-            raise FeatureStoreError(f"{len(dups)} videos appear twice in the metas files: {_examples(dups)}")
-        files = []
-        for v in ids:
-            f = base / f"{v}.npy"
-            files.append(f if f.is_file() else base / f"{Path(v).name}.npy")
-        labels = resolver.resolve(raw)
-        listed = {str(f) for f in files}
-        extra_files = sum(1 for f in base.rglob("*.npy") if str(f) not in listed)
+        ids, part, files, labels, extra_files = _er_listed_by_metas(base, metas, test_metas, resolver)
     else:
-        subdirs = sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
-        loose = sorted(base.glob("*.npy"))
-        if not subdirs:
-            raise FeatureStoreError(f"{path} has {len(loose)} .npy files and no class folders: pass --metas FILE "
-                                    "(ER's *_video_metas.jsonl) to say each video's class")
-        resolver.resolve([d.name for d in subdirs])  # unknown folder names, listed, before any reading
-        files = []
-        for d in subdirs:
-            for f in sorted(d.rglob("*.npy")):
-                files.append(f)
-                ids.append(f.stem)
-                raw.append(d.name)
-        labels = resolver.resolve(raw)
-        extra_files = len(loose)
-        dups = sorted(v for v, c in Counter(ids).items() if c > 1)
-        if dups:
-            raise FeatureStoreError(f"{len(dups)} video ids occur in more than one class folder: {_examples(dups)}")
+        ids, files, labels, extra_files = _er_listed_by_folders(base, path, resolver)
+        part = []
     have = [f.is_file() for f in files]
     keep = np.flatnonzero(have)
     no_feat = [v for v, h in zip(ids, have) if not h]
@@ -462,6 +429,58 @@ def import_er(dataset: str, name: str, path: str | Path, *, metas: Sequence[str]
     return finish(dataset, name, col, source=src, backbone=backbone, layout="er", concepts=concepts,
                   wnids=wn, strict=strict, allow_empty_classes=allow_empty_classes, overwrite=overwrite,
                   expect_dim=dim, log=log, root=root, model=model, model_dim=model_dim)
+
+
+def _er_listed_by_metas(base: Path, metas: Sequence[str], test_metas: Sequence[str], resolver: ClassResolver
+                        ) -> tuple[list[str], list[int], list[Path], np.ndarray, int]:
+    """The videos ER's metas files list: (ids, partition per video, feature files, labels, number of .npy files
+    under ``base`` that no metas line names)."""
+    ids: list[str] = []
+    raw: list = []
+    part: list[int] = []
+    for files, p in ((metas, TRAIN), (test_metas, TEST)):
+        for f in files:
+            for rec in _read_jsonl(f):
+                ids.append(os.path.splitext(str(rec["videoname"]))[0])
+                raw.append(rec["label"])
+                part.append(p)
+    dups = sorted(v for v, c in Counter(ids).items() if c > 1)
+    if dups:
+        raise FeatureStoreError(f"{len(dups)} videos appear twice in the metas files: {_examples(dups)}")
+    files = []
+    for v in ids:
+        f = base / f"{v}.npy"
+        files.append(f if f.is_file() else base / f"{Path(v).name}.npy")
+    labels = resolver.resolve(raw)
+    listed = {str(f) for f in files}
+    extra_files = sum(1 for f in base.rglob("*.npy") if str(f) not in listed)
+    return ids, part, files, labels, extra_files
+
+
+def _er_listed_by_folders(base: Path, path: str | Path, resolver: ClassResolver
+                          ) -> tuple[list[str], list[Path], np.ndarray, int]:
+    """The videos of ``base``'s class folders: (ids, feature files, labels, number of loose .npy files beside the
+    folders)."""
+    ids: list[str] = []
+    raw: list = []
+    subdirs = sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
+    loose = sorted(base.glob("*.npy"))
+    if not subdirs:
+        raise FeatureStoreError(f"{path} has {len(loose)} .npy files and no class folders: pass --metas FILE "
+                                "(ER's *_video_metas.jsonl) to say each video's class")
+    resolver.resolve([d.name for d in subdirs])  # unknown folder names, listed, before any reading
+    files = []
+    for d in subdirs:
+        for f in sorted(d.rglob("*.npy")):
+            files.append(f)
+            ids.append(f.stem)
+            raw.append(d.name)
+    labels = resolver.resolve(raw)
+    extra_files = len(loose)
+    dups = sorted(v for v, c in Counter(ids).items() if c > 1)
+    if dups:
+        raise FeatureStoreError(f"{len(dups)} video ids occur in more than one class folder: {_examples(dups)}")
+    return ids, files, labels, extra_files
 
 
 # --------------------------------------------------------------------------------------- generic layout
@@ -605,33 +624,7 @@ def import_hf(dataset: str, name: str, path: str, *, split: Optional[str] = None
     import datasets
 
     precheck_target(dataset, name, overwrite, root)
-    p = Path(path).expanduser()
-    if p.exists():
-        try:
-            obj = datasets.load_from_disk(str(p))
-        except FileNotFoundError as e:
-            raise FeatureStoreError(f"{path} is not a dataset saved with Dataset.save_to_disk ({e})") from None
-    else:
-        if os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
-            raise FeatureStoreError(f"{path} is not a local folder, and the Hugging Face hub is offline here "
-                                    "(HF_DATASETS_OFFLINE/HF_HUB_OFFLINE). Download it where the machine is online "
-                                    "(datasets.load_dataset(...).save_to_disk(DIR)) and import DIR")
-        try:
-            obj = datasets.load_dataset(path, split=split)
-        except Exception as e:  # noqa: BLE001 - network or missing repo: say so plainly
-            raise FeatureStoreError(f"could not load {path!r} from the Hugging Face hub: {e}") from e
-    part_from_split = None
-    if isinstance(obj, datasets.DatasetDict):
-        if split:
-            if split not in obj:
-                raise FeatureStoreError(f"{path}: no split {split!r}; splits are {list(obj)}")
-            obj = obj[split]
-        elif set(obj) <= {"train", "test"}:
-            part_from_split = np.concatenate([np.full(len(obj[s]), TRAIN if s == "train" else TEST, np.int8)
-                                              for s in obj])
-            obj = datasets.concatenate_datasets([obj[s] for s in obj])
-        else:
-            raise FeatureStoreError(f"{path} has splits {list(obj)}; pick one with --split NAME")
+    obj, part_from_split = _one_hf_split(_load_hf(path, split), path, split)
     d = obj.flatten_indices() if getattr(obj, "_indices", None) is not None else obj
     table = d.data.table
     cols = table.column_names
@@ -661,6 +654,44 @@ def import_hf(dataset: str, name: str, path: str, *, split: Optional[str] = None
                   backbone=backbone or "unknown", layout="hf", concepts=concepts, wnids=wn, strict=strict,
                   allow_empty_classes=allow_empty_classes, overwrite=overwrite, expect_dim=dim, log=log, root=root,
                   model=model, model_dim=model_dim)
+
+
+def _load_hf(path: str, split: Optional[str]):
+    """A dataset saved with ``save_to_disk`` at ``path``, or else the hub's dataset ``path`` (when online)."""
+    import datasets
+
+    p = Path(path).expanduser()
+    if p.exists():
+        try:
+            return datasets.load_from_disk(str(p))
+        except FileNotFoundError as e:
+            raise FeatureStoreError(f"{path} is not a dataset saved with Dataset.save_to_disk ({e})") from None
+    if os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise FeatureStoreError(f"{path} is not a local folder, and the Hugging Face hub is offline here "
+                                "(HF_DATASETS_OFFLINE/HF_HUB_OFFLINE). Download it where the machine is online "
+                                "(datasets.load_dataset(...).save_to_disk(DIR)) and import DIR")
+    try:
+        return datasets.load_dataset(path, split=split)
+    except Exception as e:  # noqa: BLE001 - network or missing repo: say so plainly
+        raise FeatureStoreError(f"could not load {path!r} from the Hugging Face hub: {e}") from e
+
+
+def _one_hf_split(obj, path: str, split: Optional[str]) -> tuple:
+    """(one Dataset, partition from its splits or None): a DatasetDict's ``split``, or its train and test splits
+    joined (their names give the partition); any other DatasetDict needs ``split``."""
+    import datasets
+
+    if not isinstance(obj, datasets.DatasetDict):
+        return obj, None
+    if split:
+        if split not in obj:
+            raise FeatureStoreError(f"{path}: no split {split!r}; splits are {list(obj)}")
+        return obj[split], None
+    if set(obj) <= {"train", "test"}:
+        part_from_split = np.concatenate([np.full(len(obj[s]), TRAIN if s == "train" else TEST, np.int8)
+                                          for s in obj])
+        return datasets.concatenate_datasets([obj[s] for s in obj]), part_from_split
+    raise FeatureStoreError(f"{path} has splits {list(obj)}; pick one with --split NAME")
 
 
 IMPORTERS = {"er": import_er, "generic": import_generic, "hf": import_hf}

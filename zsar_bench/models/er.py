@@ -26,7 +26,7 @@ is CLIP's projected, L2-normalised end-token embedding, cached on disk by the mo
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -274,6 +274,16 @@ class ElaborativeRehearsal(Method):
         train = data.train
         self.text_spec_ = self._text_spec(data)  # first: a CLIP tower on features of another model is refused
         self._check_concepts(train.videos)
+        self.net_ = self._build_net(train.videos.features.shape[1]).to(dev)
+        y = torch.as_tensor(train.labels, device=dev)
+        step = self._train_step(train, y, dev)
+        tr = ctx.trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                         warmup_epochs=self.warmup_epochs, warmup="exponential", grad_clip=self.grad_clip)
+        tr.fit(self, self.net_, len(y), step, param_groups=self.net_.param_groups(self.weight_decay))
+        return self
+
+    def _build_net(self, feat_dim: int) -> "ERNet":
+        """The network, with the partial tower's fine-tuned encoder inside it, or sized for the frozen encoder."""
         tower = None
         if self.tower == "partial":
             from ..text.partial import PartialFineTuneEncoder
@@ -284,10 +294,12 @@ class ElaborativeRehearsal(Method):
             from ..text.encoders import get_text_encoder
 
             text_dim = get_text_encoder(self.text_spec_, max_length=self.max_length).dim
-        self.net_ = ERNet(train.videos.features.shape[1], text_dim, self.dim, self.use_video, self.use_objects,
-                          tower=tower).to(dev)
+        return ERNet(feat_dim, text_dim, self.dim, self.use_video, self.use_objects, tower=tower)
+
+    def _train_step(self, train, y: torch.Tensor, dev) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The trainer's step on a batch of clip indices: the action loss over the seen classes, plus the ER loss
+        over the batch's concepts (``er_loss``)."""
         t = self.temperature
-        y = torch.as_tensor(train.labels, device=dev)
         x = torch.as_tensor(train.videos.features, dtype=torch.float32, device=dev) if self.use_video else None
         cls_texts = class_texts(train.classes, self.text_style)
         uses_concepts = self.use_objects or self.er_loss
@@ -295,16 +307,7 @@ class ElaborativeRehearsal(Method):
         obj_txt = object_texts(self.concepts_, train.videos.concept_ids) if self.use_objects else None
         concept_txt = self.concepts_.texts() if self.er_loss else None
         frozen = self.tower == "frozen"
-        if frozen:  # every text has a fixed embedding: encode once (disk-cached), index per step
-            cls_emb = self._embed(cls_texts)
-            obj_emb = self._embed(obj_txt) if obj_txt else None
-            con_emb = self._embed(concept_txt) if concept_txt else None
-        else:
-            tw = self.net_.tower
-            cls_ids = tw.register(cls_texts)
-            obj_ids = tw.register(obj_txt) if obj_txt else None
-            con_ids = tw.register(concept_txt) if concept_txt else None
-            tw.precompute()
+        cls_in, obj_in, con_in = self._train_text_inputs(cls_texts, obj_txt, concept_txt)
 
         def tokens(ids: torch.Tensor):
             h, m = self.net_.tower.token_states(ids)
@@ -313,26 +316,38 @@ class ElaborativeRehearsal(Method):
         def step(idx: torch.Tensor) -> torch.Tensor:
             net = self.net_
             if frozen:
-                z = net.text(cls_emb)
-                o_in = obj_emb[idx] if obj_emb is not None else None
+                z = net.text(cls_in)
+                o_in = obj_in[idx] if obj_in is not None else None
             else:
-                z = net.text(tokens(cls_ids))
-                o_in = tokens(obj_ids[idx.cpu()]) if obj_ids is not None else None
+                z = net.text(tokens(cls_in))
+                o_in = tokens(obj_in[idx.cpu()]) if obj_in is not None else None
             v, o = net.video(x[idx] if x is not None else None, o_in)
             loss = action_loss(net.scores(v, o, z), y[idx], t)
             if self.er_loss:
                 batch_c = cids[idx]  # [B, 5]
                 cand, inverse = torch.unique(batch_c, return_inverse=True)
-                c = net.text(con_emb[cand] if frozen else tokens(con_ids[cand.cpu()]))
+                c = net.text(con_in[cand] if frozen else tokens(con_in[cand.cpu()]))
                 pos = torch.zeros(len(idx), len(cand), device=dev)
                 pos.scatter_(1, inverse, 1.0)
                 loss = loss + self.er_weight * er_loss(net.scores(v, o, c, clamp=False), pos, t)
             return loss
 
-        tr = ctx.trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-                         warmup_epochs=self.warmup_epochs, warmup="exponential", grad_clip=self.grad_clip)
-        tr.fit(self, self.net_, len(y), step, param_groups=self.net_.param_groups(self.weight_decay))
-        return self
+        return step
+
+    def _train_text_inputs(self, cls_texts: list[str], obj_txt: Optional[list[str]], concept_txt: Optional[list[str]]):
+        """(class, object, concept) text inputs of the training step: fixed embeddings (frozen tower) or the
+        partial tower's text ids (its frozen prefix precomputed); None for texts not used."""
+        if self.tower == "frozen":  # every text has a fixed embedding: encode once (disk-cached), index per step
+            cls_emb = self._embed(cls_texts)
+            obj_emb = self._embed(obj_txt) if obj_txt else None
+            con_emb = self._embed(concept_txt) if concept_txt else None
+            return cls_emb, obj_emb, con_emb
+        tw = self.net_.tower
+        cls_ids = tw.register(cls_texts)
+        obj_ids = tw.register(obj_txt) if obj_txt else None
+        con_ids = tw.register(concept_txt) if concept_txt else None
+        tw.precompute()
+        return cls_ids, obj_ids, con_ids
 
     # -- score -------------------------------------------------------------------------------------
     @torch.no_grad()

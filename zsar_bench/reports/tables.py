@@ -10,12 +10,12 @@ marked reference rows, never averaged with anything. ``model.py`` builds the tab
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Iterable, Optional
 
 import numpy as np
 import pandas as pd
 
+from ..method import describe_class_inputs
 from ..record_schema import Record
 from ..records import dedupe
 
@@ -54,44 +54,15 @@ PUBLISHED_FEWSHOT = {1: ((31.8, 0.8), (60.2, 2.5)), 2: ((45.0, 0.9), (73.2, 0.6)
                      100: ((72.7, 1.4), (93.3, 0.5))}
 
 
-# pragma: no mutate start (the class-input labels: text; the golden report pins it)
-def inputs_label(params: object, descriptions: object = None) -> str:
-    """What a row's method reads for classes, from its recorded parameters: the text tower (encoder,
-    frozen or fine-tuned layers) or the word vectors, the class-text style, and the descriptions'
-    source when the text uses them. Shown in every leaderboard row, so a published setting never sits
-    beside a different model under the same name."""
-    p = params if isinstance(params, dict) else {}
-    parts = []
-    sem = p.get("semantic")
-    if isinstance(sem, str):
-        if sem.startswith("text:"):
-            parts.append(f"text encoder {sem[5:] or 'minilm'} (frozen)")
-        else:
-            prep = p.get("name_prep")
-            vecs = Path(sem).name if ("/" in sem or "\\" in sem) else sem
-            parts.append(f"word vectors {vecs}" + (f", names prepared {prep}" if prep and prep != "none" else ""))
-    enc = p.get("text_encoder")
-    own = "the features' own model"
-    if "templates" in p:  # clip, clip-adapter: CLIP's text tower with prompt templates
-        w = p.get("weights") or ""
-        parts.append(f"CLIP text tower ({Path(w).name if w else own}), templates {p['templates']}")
-    elif isinstance(enc, str) and (enc == "clip" or enc.startswith("clip:")):
-        parts.append(f"CLIP text tower ({Path(enc[5:]).name if enc[5:] else own}; frozen, cached)")
-    elif isinstance(enc, str):
-        if p.get("tower") == "partial":
-            parts.append(f"{Path(enc).name if '/' in enc else enc}, top {p.get('trainable_layers')} layers fine-tuned")
-        else:
-            parts.append(f"{Path(enc).name if '/' in enc else enc} (frozen, cached)")
-    style = p.get("text_style")
-    if isinstance(style, str) and parts:
-        uses_desc = "description" in style
-        src = descriptions if isinstance(descriptions, str) and descriptions else "builtin"
-        parts.append(f"'{style}'" + (f", descriptions {'project' if src == 'builtin' else Path(src).name}"
-                                     if uses_desc else ""))
-    return "; ".join(parts) or "-"
+def inputs_label(method: str, params: object, descriptions: object = None) -> str:
+    """What a row's method reads for classes (``Method.class_inputs`` of its registered class: the text tower or
+    word vectors, the class-text style, the descriptions' source), shown in every leaderboard row so that a
+    published setting never sits beside a different model under the same name. A method not registered here
+    gets the default description from its recorded parameters."""
+    cls = _registered(method)
+    return (cls.class_inputs if cls is not None else describe_class_inputs)(params, descriptions)
 
 
-# pragma: no mutate end
 def _registered(method: str) -> Optional[type]:
     """The registered implementation of ``method``, or None (unknown here, or a plugin that fails to load)."""
     from ..method import METHODS
@@ -126,7 +97,13 @@ def drop_superseded(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     current = {m: _current_revision(m) for m in df["method"].unique()}
     old = pd.Series([current[m] is not None and r < current[m] for m, r in zip(df["method"], rev)], index=df.index)
     dropped = df[old]["method"].value_counts().to_dict()
-    return df[~old], {str(k): int(v) for k, v in dropped.items()}
+    kept = df[~old]
+    by_ds: dict[str, dict[str, int]] = {}
+    if "dataset" in df:
+        for (ds, m), n in df[old].groupby(["dataset", "method"]).size().items():
+            by_ds.setdefault(str(ds), {})[str(m)] = int(n)
+    kept.attrs["superseded_by_dataset"] = by_ds  # each dataset page's footnote counts its own
+    return kept, {str(k): int(v) for k, v in dropped.items()}
 
 
 def records_frame(records: Iterable[dict]) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -146,8 +123,10 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
     cells (the leaderboard rule), unless ``partial``: then its cells are means over the runs it has and
     the row is flagged ``partial`` (the table printed after a ``--folds 0-2`` run)."""
     df, dropped = records_frame(records)
+    by_ds = dict(df.attrs.get("superseded_by_dataset") or {})
     if df.empty:
         df.attrs["superseded"] = dropped
+        df.attrs["superseded_by_dataset"] = by_ds
         return df
     group = list(Record.GROUP_FIELDS)
     rows = []
@@ -160,7 +139,7 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
         row.update({"features": g["features"].iloc[0], "synthetic": bool(g["synthetic"].iloc[0]),
                     "train_dataset": g["train_dataset"].dropna().iloc[0] if "train_dataset" in g and
                     g["train_dataset"].notna().any() else key[0],
-                    "inputs": inputs_label(g["params"].iloc[-1] if "params" in g else None,
+                    "inputs": inputs_label(key[group.index("method")], g["params"].iloc[-1] if "params" in g else None,
                                            g["descriptions"].iloc[-1] if "descriptions" in g else None),
                     "n_runs": len(g), "n_expected": expected, "partial": bool(partial and not complete),
                     "n_folds_done": int(g["fold"].nunique()), "n_folds": n_folds, "n_seeds": n_seeds, "complete": complete,
@@ -175,6 +154,7 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out = _with_significance(df, out)
     out.attrs["superseded"] = dropped
+    out.attrs["superseded_by_dataset"] = by_ds
     return out
 
 

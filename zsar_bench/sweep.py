@@ -123,7 +123,7 @@ def _waves(batches: list[list], one_method_at_a_time: bool) -> list[list]:
 def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = None, overwrite: bool = False,
               log: Callable[[str], None] = print, isolate: bool = True, threads: int = 1,
               executor=None, runs_per_job: Optional[int] = None,
-              device_request: Optional[str] = None) -> tuple[list[dict], int]:
+              device_request: Optional[str] = None, dry_run: bool = False) -> tuple[list[dict], int]:
     """Run what is not in the store yet; record each run as soon as it finishes, exactly once.
 
     Runs asked for more than once (``--folds 0,0``, ``--seeds 0,0``, ``--methods a,a``) are planned once.
@@ -147,7 +147,8 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     by the batching rule (``executors.runs_per_job``; ``runs_per_job`` overrides it). Submitit back ends
     keep a state file so that the same command, restarted after the driver was killed, collects the jobs
     that finished meanwhile and resubmits only what is missing. ``device_request`` (``--device`` as given):
-    jobs on cluster nodes resolve it there (``auto`` finds the node's GPU).
+    jobs on cluster nodes resolve it there (``auto`` finds the node's GPU). ``dry_run``: plan, log how many runs
+    would run, and run nothing.
 
     Returns (records of the runs asked for, one per run; number of runs skipped as already done)."""
     cfg = _executor_config(executor, isolate, runs_per_job)
@@ -162,7 +163,12 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     if skipped:
         log(f"skipping {skipped} run(s) already in {store.path} (use --overwrite to redo them)")
     done: dict[tuple, dict] = {k: existing[k] for k in planned if k in existing}
-    if todo:
+    if dry_run:
+        log(f"dry run: {len(todo)} run(s) to do" + "".join(
+            f"\n  {s.method} {s.dataset} {s.protocol.protocol} fold {s.fold.fold} seed {s.seed}"
+            + ("" if s.mode == "zsl" else f" {s.mode}") for s, _ in todo[:20])
+            + (f"\n  ... and {len(todo) - 20} more" if len(todo) > 20 else ""))
+    elif todo:
         pre_encode([s for s, _ in todo], feature_sets, log, methods)
         driver = _Driver(cfg, store, overwrite, log, feature_sets, done, len(todo), threads)
         driver.run(todo, make_executor(cfg, jobs, threads, str(data_root()), store.path,

@@ -30,6 +30,8 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="redo runs that already have records")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-report", action="store_true", help="do not regenerate reports/ after the run")
+    p.add_argument("--dry-run", action="store_true",
+                   help="plan only: say how many runs are not recorded yet (and which), run and write nothing")
     common_options(p)
     return p
 
@@ -190,6 +192,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     specs = _plan(args, cfg)
     store, reports_dir = _checked_outputs(args)
     records = _execute(args, specs, store, log)
+    if args.dry_run:
+        return 0
     rerun.remember(digest, [record_key(r) for r in records])
     print(cached_text(records, lambda: _tables(records)), end="")  # this run's folds, even if not all
     _refresh_reports(store.path, reports_dir, log)
@@ -242,8 +246,9 @@ def _execute(args: argparse.Namespace, specs: list, store, log) -> list[dict]:
 
         records, _ = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
                                threads=max(1, args.threads), executor=ExecutorConfig.from_args(args),
-                               device_request=args.device)
+                               device_request=args.device, dry_run=args.dry_run)
     except (RecordsError, ExecutorError) as e:
         raise UsageError(str(e)) from None
-    log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
+    if not args.dry_run:
+        log(f"done in {time.perf_counter() - t0:.1f}s; records in {store.path}")
     return records

@@ -40,7 +40,7 @@ class NameRidge(Method):
 if __name__ == "__main__":  # evaluate() starts worker processes, which import this file again
     res = zsar_bench.evaluate(["label", "eszsl", NameRidge(reg=10.0)], ["olympics"], folds="0-1",
                               records="api-example/records.jsonl")
-    print(res.df[["method", "config_hash", "fold", "top1"]])  # one row per run
+    print(res.df[["method", "config_hash", "fold", "top1", "top1_pct"]])  # one row per run: top1 0-1, top1_pct %
     # the leaderboard summary; partial=True: mean ± std (in %) over the 2 folds run, not the protocol's 50
     print(res.table(partial=True)[["method", "n_runs", "n_expected", "top1_mean", "top1_std"]])
     print(res.markdown(partial=True))  # the tables run_bench.py prints

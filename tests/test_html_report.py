@@ -343,3 +343,128 @@ def test_clicking_a_header_sorts_the_table_in_chromium(site, tmp_path):
     assert values == sorted(values) and values[0] < 10 < values[-1]  # numeric order ("7.6" before "35.3")
     assert desc.split(";") == asc.split(";")[::-1]
     assert by_name.split(";") == ["ER (published) †", "★ my_method", "≈ tied_one", "weak"]  # marks ignored
+
+
+def test_current_tables_first_history_pages_and_footnotes(tmp_path, plugins):
+    """synthetic-v1 tables go to <dataset>_history.* (linked from the dataset page), the dataset page starts with
+    the current tables in the order default protocol, other protocols, GZSL; records of an earlier method revision
+    are a footnote at the end."""
+    from zsar_bench.method import METHODS
+
+    old_rev = METHODS.get("er").revision - 1
+    recs = _records() + [_rec("my_method", f, 0.6, features_id="synthetic-v1", time="2026-11-20T10:00:00+0000")
+                         for f in range(N)]
+    recs += [_rec("my_method", 0, 0.4, protocol="k400-full", split_hash="daeb3fdcd38c", n_folds=1)]
+    recs += [_rec("er", f, 0.1, revision=old_rev) for f in range(N)]  # superseded: not shown, counted
+    write_reports(recs, tmp_path)
+    md = (tmp_path / "hmdb51.md").read_text(encoding="utf-8")
+    titles = [ln[3:] for ln in md.splitlines() if ln.startswith("## ")]
+    assert [("generalised" in t, "k400-full" in t) for t in titles] == [(False, False), (False, True), (True, False)]
+    assert all("synthetic-v2" in t for t in titles)
+    assert md.index("[hmdb51_history.md](hmdb51_history.md)") < md.index("\n## ")
+    assert md.index(f"Not shown: {N} er record(s)") > md.rindex("\n|")  # the footnote comes after every table
+    hist = (tmp_path / "hmdb51_history.md").read_text(encoding="utf-8")
+    assert [ln for ln in hist.splitlines() if ln.startswith("## ")] == [
+        "## hmdb51 · random-50-50 (split 128a305003c9) · features synthetic-v1 (SYNTHETIC)"]
+    assert "Not shown" not in (tmp_path / "olympics.md").read_text(encoding="utf-8")  # counted per dataset
+    assert not (tmp_path / "olympics_history.md").exists()
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "[hmdb51_history.md](hmdb51_history.md)" in readme and readme.rindex("Not shown") > readme.rindex("- [")
+    page = (tmp_path / "html" / "hmdb51.html").read_text(encoding="utf-8")
+    h2 = re.findall(r'<h2 id="[^"]*">([^<]*)</h2>', page)
+    assert h2[:3] == titles and 'href="hmdb51_history.html"' in page
+    assert page.index("Not shown:") > page.rindex("</table>") and 'class="footnotes"' in page
+    hist_page = (tmp_path / "html" / "hmdb51_history.html").read_text(encoding="utf-8")
+    assert "synthetic-v1" in hist_page and 'href="hmdb51.html"' in hist_page and "Not shown" not in hist_page
+    index = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert index.index("features-synthetic-v2") < index.index("features-synthetic-v1")  # current first
+    assert (tmp_path / "latex" / "hmdb51_history.tex").is_file()
+    assert "synthetic-v1" not in (tmp_path / "latex" / "hmdb51.tex").read_text(encoding="utf-8")
+    import pandas as pd
+
+    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    own = board[board["published"] == False]  # noqa: E712
+    assert list(own["historical"]) == sorted(own["historical"])  # current rows first
+    assert set(own[own["historical"]]["features_id"]) == {"synthetic-v1"}
+    # rendered again without the old records: the history pages go
+    write_reports([r for r in recs if r["features_id"] != "synthetic-v1"], tmp_path)
+    assert not (tmp_path / "hmdb51_history.md").exists() and not (tmp_path / "html" / "hmdb51_history.html").exists()
+    assert not (tmp_path / "latex" / "hmdb51_history.tex").exists()
+
+
+def test_heatmap_shows_the_default_configuration_on_a_per_dataset_scale():
+    import pandas as pd
+
+    def row(ds, method, config, top1, **kw):
+        return {"dataset": ds, "features_id": "synthetic-v2", "protocol": "random-50-50", "split_hash": "s",
+                "mode": "zsl", "method": method, "config_hash": config, "top1_mean": top1, "n_runs": 50,
+                "is_best": False, "tied_with_best": False, **kw}
+
+    d = pd.DataFrame([row("hmdb51", "label", "dflt", 16.0), row("hmdb51", "label", "tuned", 19.0, is_best=True),
+                      row("hmdb51", "chance", "c", 4.0), row("kinetics", "label", "k", 20.0, is_best=True),
+                      row("kinetics", "chance", "c2", 0.6), row("kinetics", "sweep", "lr3", 5.0),
+                      row("kinetics", "sweep", "lr1", 9.0)])
+    key = lambda ds, m, c: (ds, "synthetic-v2", "random-50-50", "s", "zsl", m, c)  # noqa: E731
+    facts = {key("hmdb51", "label", "dflt"): {"default": True, "diff": {}},
+             key("hmdb51", "label", "tuned"): {"default": False, "diff": {"lr": 0.003}},
+             key("kinetics", "label", "k"): {"default": True, "diff": {}},
+             key("hmdb51", "chance", "c"): {"default": True, "diff": {}},
+             key("kinetics", "chance", "c2"): {"default": True, "diff": {}},
+             key("kinetics", "sweep", "lr3"): {"default": False, "diff": {"lr": 0.003}},
+             key("kinetics", "sweep", "lr1"): {"default": False, "diff": {"lr": 0.1, "epochs": 3}}}
+    spec = html_report.heatmap_spec(d, "synthetic-v2", facts, {"hmdb51": 4.0, "kinetics": 0.625})
+    cell = {(r, c): (v, rel, m) for r, vals, rels, marks in zip(spec["rows"], spec["values"], spec["rel"],
+                                                                  spec["marks"])
+            for c, v, rel, m in zip(spec["cols"], vals, rels, marks)}
+    # the default configuration, not the better-scoring tuned one; ⁺: the table has others
+    assert cell[("label", "hmdb51")] == (16.0, 1.0, "⁺")
+    # no default recorded: the one closest to the defaults (fewest differing parameters), never the best score
+    assert cell[("sweep", "kinetics")][0] == 5.0 and cell[("sweep", "kinetics")][2] == "°⁺"
+    assert any(n.startswith("° sweep on kinetics: configuration lr3 (lr=0.003)") for n in spec["notes"])
+    # colours per dataset: 0 at the dataset's chance level, 1 at the best cell shown in its column
+    assert cell[("chance", "hmdb51")][1] == 0.0 and cell[("label", "kinetics")][1] == 1.0
+    assert cell[("sweep", "kinetics")][1] == pytest.approx((5.0 - 0.625) / (20.0 - 0.625), abs=1e-6)
+    assert spec["chance"] == [4.0, 0.625] and spec["rows"][0] == "label" and spec["rows"][-1] == "chance"
+
+
+def test_config_facts_compare_recorded_parameters_with_the_defaults(plugins):
+    import pandas as pd
+
+    from zsar_bench.method import METHODS
+
+    defaults = METHODS.get("eszsl").param_defaults()
+    base = {"dataset": "olympics", "features_id": "synthetic-v2", "protocol": "random-50-50", "split_hash": "s",
+            "mode": "zsl", "method": "eszsl", "descriptions": "builtin"}
+    older = {k: v for k, v in defaults.items() if k != "gamma"}  # a record made before a parameter existed
+    df = pd.DataFrame([{**base, "config_hash": "a", "params": dict(defaults)},
+                       {**base, "config_hash": "b", "params": {**defaults, "alpha": 2.0}},
+                       {**base, "config_hash": "c", "params": older},
+                       {**base, "config_hash": "d", "params": dict(defaults), "descriptions": "/x/er_defn.json"},
+                       {**base, "config_hash": "e", "method": "not-registered", "params": {}}])
+    facts = {k[-1]: v for k, v in html_report.config_facts(df).items()}
+    assert facts["a"] == {"default": True, "diff": {}} and facts["c"]["default"]
+    assert facts["b"] == {"default": False, "diff": {"alpha": 2.0}}
+    assert facts["d"] == {"default": False, "diff": {"descriptions": "er_defn.json"}}
+    assert not facts["e"]["default"]
+
+
+def test_latex_fits_the_page_with_short_headings_and_a_smaller_font_where_needed(site):
+    from zsar_bench.reports.formats import latex
+    from zsar_bench.reports.model import Cell, Row
+
+    d, _ = site
+    tex = (d / "latex" / "hmdb51.tex").read_text(encoding="utf-8")
+    assert "\\footnotesize" in tex and "MCA" in tex and "s/fold" in tex and "Mean class acc" not in tex.split(
+        "\\caption")[0]
+    assert "every row: 8/8 runs" in tex  # uniform complete runs: said once in the caption, no Runs column
+    from zsar_bench.reports.model import build_report
+
+    report = build_report(_records())
+    t = next(t for t in report.tables if t.dataset == "hmdb51" and t.kind == "zsl")
+    assert latex.font_size(t) == "footnotesize" and latex.estimated_width(t) <= latex.TEXTWIDTH_PT
+    long = Row([Cell("a-method-with-a-rather-long-descriptive-name (sanity)")] + t.rows[0].cells[1:],
+               "x", "a-method-with-a-rather-long-descriptive-name (sanity)")
+    t.rows.append(long)
+    assert latex.estimated_width(t, "scriptsize") < latex.estimated_width(t, "footnotesize")
+    assert latex.font_size(t) == "scriptsize" and "\\scriptsize" in latex.render_latex_table(t)
+    assert latex._pm(27.8, float("nan")) == "$27.8$" and latex._p("too few runs to test (n = 1)") == "n/a"

@@ -3,8 +3,8 @@
 
     import zsar_bench
     res = zsar_bench.evaluate(["label", "eszsl"], ["olympics"], folds="0-1")
-    res.df          # one row per run (pandas)
-    res.table()     # the leaderboard summary (mean ± std over folds × seeds)
+    res.df          # one row per run (pandas); top1 etc. as recorded (fractions), top1_pct etc. in %
+    res.table()     # the leaderboard summary (mean ± std over folds × seeds, in %: top1_mean, top1_std, ...)
     print(res.markdown())
 
 Runs are planned by ``planning.plan_runs``, the function behind the command line, so a run asked for here
@@ -33,8 +33,16 @@ from .planning import PlanError, plan_runs
 from .registry import RegistryError
 
 
+# the metrics of a record: fractions in [0, 1] in the records; ``Results.df`` adds each in % (``top1_pct``)
+METRIC_FIELDS = ("top1", "top5", "mean_class_acc", "gzsl_unseen", "gzsl_seen", "gzsl_h")
+
+
 class Results:
-    """Records of runs: ``df`` (one row per run), ``table()`` (leaderboard summary), ``markdown()``, ``write_reports``."""
+    """Records of runs: ``df`` (one row per run), ``table()`` (leaderboard summary), ``markdown()``, ``write_reports``.
+
+    Units: a record holds its metrics as fractions in [0, 1] (``top1`` = 0.183); ``df`` keeps them under those
+    names and adds the same numbers in percent as ``<metric>_pct`` (``top1_pct`` = 18.3), the unit of
+    ``table()`` (``top1_mean``, ``top1_std``), the printed tables and the leaderboards."""
 
     def __init__(self, records: Iterable[dict], source: Optional[str] = None):
         self.records: list[dict] = list(records)
@@ -42,12 +50,18 @@ class Results:
 
     @property
     def df(self) -> pd.DataFrame:
-        """The records as a DataFrame, one row per run (method, config hash, dataset, ..., fold, seed, mode)."""
-        return pd.DataFrame(self.records)
+        """The records as a DataFrame, one row per run (method, config hash, dataset, ..., fold, seed, mode): each
+        metric as recorded, a fraction in [0, 1] (``top1``), and in percent (``top1_pct``, as ``table()``)."""
+        df = pd.DataFrame(self.records)
+        for m in METRIC_FIELDS:
+            if m in df:
+                df[f"{m}_pct"] = pd.to_numeric(df[m], errors="coerce") * 100
+        return df
 
     def table(self, partial: bool = False) -> pd.DataFrame:
         """The leaderboard summary (``reports.summarise``): one row per (dataset, features, protocol, split, mode,
-        method, config hash) with mean and sample std (in %) over folds × seeds, run counts and seconds.
+        method, config hash) with mean and sample std over folds × seeds **in percent** (``top1_mean`` = 18.3,
+        where ``df``'s ``top1`` is 0.183 and ``top1_pct`` 18.3), run counts and seconds.
 
         A row missing folds of its protocol has empty (NaN) cells, as on the leaderboards; ``partial=True``
         fills them with the mean ± std over the folds that were run (``n_runs`` of ``n_expected`` says how many),

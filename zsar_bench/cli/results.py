@@ -29,7 +29,7 @@ def report_parser() -> argparse.ArgumentParser:
 def compare_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run_bench.py compare",
                                 description="Paired comparison of two methods over the (fold, seed) runs both have: "
-                                            "mean difference A - B with its 95%% t interval, Wilcoxon signed-rank and "
+                                            "mean difference A - B with its 95% t interval, Wilcoxon signed-rank and "
                                             "paired t p-values, wins / ties / losses.")
     p.add_argument("a", help="method A (a method name in the records)")
     p.add_argument("b", help="method B")

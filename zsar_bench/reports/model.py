@@ -4,6 +4,11 @@ format-neutral objects that the formats (``formats/``: Markdown, CSV, HTML, LaTe
 - ``Report``: what one generation renders: the records, the summary (one row per table row, full precision),
   every ``Table`` in page order, the flat list of published numbers, and the page-level facts (the command,
   duplicates, superseded records).
+- Page order (``page_order``): a dataset's current tables first (the newest synthetic generator, then any other
+  current feature set; per feature set: the default protocol, other protocols, generalised ZSL, few-shot), then
+  published reference tables; tables of an earlier synthetic generator (``historical``: synthetic-v1) go to
+  the dataset's history page, never before a current table. Bookkeeping (records of superseded method
+  revisions, duplicate rows) is a footnote (``Report.footnotes``) at the end of a page.
 - ``Table``: one (dataset, feature set, protocol, split, mode) leaderboard (``kind`` zsl, gzsl, fewshot) or a
   published reference table (``kind`` reference): title, the explanation above it (``header``), the notes
   below it, typed ``Column``s and ``Row``s.
@@ -106,6 +111,7 @@ class Table:
     notes: list[str] = field(default_factory=list)  # below it, in order
     synthetic: bool = True
     slug: str = ""  # a name for anchors and files
+    historical: bool = False  # features of an earlier synthetic generator: the dataset's history page
 
     @property
     def metrics(self) -> list[tuple[str, str]]:
@@ -154,20 +160,54 @@ class Report:
         """{method: records left out because a later revision of the method is registered}."""
         return (self.summary.attrs.get("superseded") or {}) if self.summary is not None else {}
 
-    def superseded_note(self) -> str:
-        """What the records of superseded revisions are (no final punctuation), "" when there are none."""
-        sup = self.superseded
+    def superseded_of(self, dataset: Optional[str] = None) -> dict[str, int]:
+        """{method: records left out because a later revision is registered}, of ``dataset`` (None: all)."""
+        if dataset is None:
+            return self.superseded
+        by_ds = (self.summary.attrs.get("superseded_by_dataset") or {}) if self.summary is not None else {}
+        return dict(by_ds.get(dataset, {}))
+
+    def superseded_note(self, dataset: Optional[str] = None) -> str:
+        """What the records of superseded revisions are (of ``dataset``; None: all), no final punctuation; "" when
+        there are none."""
+        sup = self.superseded_of(dataset)
         if not sup:
             return ""
         return (f"Not shown: {', '.join(f'{n} {m} record(s)' for m, n in sorted(sup.items()))} made by an earlier "
                 "implementation of the method (a lower `revision`, see docs/fidelity.md)")
+
+    def footnotes(self, dataset: Optional[str] = None) -> list[str]:
+        """The bookkeeping lines of a page (of ``dataset``; None: the index), for its end: records of superseded
+        method revisions, duplicate rows in the records file."""
+        out = []
+        if self.superseded_of(dataset):
+            out.append(self.superseded_note(dataset) + "; they stay in the records file.")
+        if self.duplicates:
+            from ..records import duplicates_note
+
+            out.append(f"Note: {duplicates_note(self.source or 'the records', self.duplicates)}.")
+        return out
 
     @property
     def datasets(self) -> list[str]:
         return sorted({t.dataset for t in self.tables})
 
     def tables_of(self, dataset: str) -> list[Table]:
+        """Every table of ``dataset``, in page order (current ones first, then the historical ones)."""
         return [t for t in self.tables if t.dataset == dataset]
+
+    def current_tables(self, dataset: str) -> list[Table]:
+        """The tables of the dataset's page: current feature sets and method revisions, then published references."""
+        return [t for t in self.tables if t.dataset == dataset and not t.historical]
+
+    def history_tables(self, dataset: str) -> list[Table]:
+        """The tables of the dataset's history page: feature sets of an earlier synthetic generator."""
+        return [t for t in self.tables if t.dataset == dataset and t.historical]
+
+    def historical_features(self, dataset: Optional[str] = None) -> list[str]:
+        """The historical feature set identities (of ``dataset``; None: all), in page order."""
+        return list(dict.fromkeys(t.features_id for t in self.tables
+                                  if t.historical and (dataset is None or t.dataset == dataset)))
 
 
 def build_report(records: list[dict], command: Optional[str] = None, source: Optional[str] = None) -> Report:
@@ -180,8 +220,9 @@ def build_report(records: list[dict], command: Optional[str] = None, source: Opt
 
 
 def build_tables(summary: pd.DataFrame, published: bool = True) -> list[Table]:
-    """Every table of ``summary`` in page order: the zero-shot and GZSL tables, then the few-shot ones, then (with
-    ``published``) each dataset's reference tables; ``published`` also adds the published rows to the tables."""
+    """Every table of ``summary`` in page order (``page_order``): per dataset its current tables, then (with
+    ``published``) its reference tables, then its historical tables; ``published`` also adds the published rows
+    to the tables."""
     if summary is None or summary.empty:
         return []
     fs = summary["mode"].astype(str).str.startswith("fewshot-")
@@ -189,7 +230,63 @@ def build_tables(summary: pd.DataFrame, published: bool = True) -> list[Table]:
     out += [_fewshot_table(key, g, published) for key, g in summary[fs].groupby(TABLE_KEYS[:4], sort=True)]
     if published:
         out += [t for ds in sorted(set(summary["dataset"])) for t in _reference_tables(ds)]
-    return out
+    facts = {ds: _protocol_facts(ds) for ds in {t.dataset for t in out}}
+    return sorted(out, key=lambda t: page_order(t, facts[t.dataset]))
+
+
+def current_synthetic_id() -> str:
+    """The feature identity of the newest synthetic generator's core world (``synthetic-v2``)."""
+    from ..features.synthetic import GENERATOR_VERSION
+
+    return f"synthetic-v{GENERATOR_VERSION}"
+
+
+def is_historical(features_id: str) -> bool:
+    """True for the features of an earlier synthetic generator (``synthetic-v1``, and any world of it): their
+    tables are kept for comparison on a page of their own. Real feature sets are never historical."""
+    from ..features.synthetic import GENERATOR_VERSION
+
+    m = re.fullmatch(r"synthetic-v(\d+)(?:[-+].*)?", str(features_id))
+    return bool(m) and int(m.group(1)) < GENERATOR_VERSION
+
+
+def features_order(features_id: str) -> tuple:
+    """Where a feature set's tables go: current before historical; among the current, the newest generator's
+    core world (the default features) first, then the others by name; the historical ones newest first."""
+    fid = str(features_id)
+    if is_historical(fid):
+        m = re.match(r"synthetic-v(\d+)", fid)
+        return (1, -int(m.group(1)), fid)
+    return (0, 0 if fid == current_synthetic_id() else 1, fid)
+
+
+def _protocol_facts(ds: str) -> tuple[Optional[str], dict[str, str]]:
+    """(the dataset's default protocol, {protocol: its current split file's short hash}); None/{} where unknown."""
+    from ..splits import default_protocol, load_protocol
+
+    try:
+        default = default_protocol(ds)
+    except Exception:  # noqa: BLE001  (a dataset not registered here: no protocol comes first)
+        return None, {}
+    hashes = {}
+    try:
+        hashes[default] = load_protocol(ds, default).short_hash
+    except Exception:  # noqa: BLE001
+        pass
+    return default, hashes
+
+
+def page_order(t: Table, facts: Optional[tuple] = None) -> tuple:
+    """The sort key of a table on its dataset's pages: current tables first (by ``features_order``; per feature
+    set the default protocol's zero-shot table, then other protocols, generalised ZSL, few-shot; the current
+    split file before older ones), published reference tables after them, historical tables last."""
+    default, hashes = facts if facts is not None else _protocol_facts(t.dataset)
+    kind = {"zsl": 0, "gzsl": 2, "fewshot": 3}.get(t.kind, 4)
+    if t.kind == "zsl" and t.protocol != default:
+        kind = 1
+    other_split = hashes.get(t.protocol) not in (None, t.split_hash)
+    return (t.dataset, t.historical, t.kind == "reference", features_order(t.features_id), kind,
+            t.protocol != default, t.protocol, other_split, t.split_hash)
 
 
 def published_numbers() -> list[dict]:
@@ -312,7 +409,7 @@ def _zsl_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
         header += (" Features: the embedded synthetic set (see README), for checking the harness and comparing "
                    "methods under controlled conditions, not for claims about real videos.")
     return Table(title, ds, fid, proto, sh, "gzsl" if mode == "gzsl" else "zsl", cols, primary, rows, header,
-                 list(dict.fromkeys(notes)), synthetic, slug(ds, proto, mode, fid, sh))
+                 list(dict.fromkeys(notes)), synthetic, slug(ds, proto, mode, fid, sh), is_historical(fid))
 
 
 def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
@@ -354,7 +451,7 @@ def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
     if synthetic:
         header += " Features: the embedded synthetic set (see README), not for claims about real videos."
     return Table(title, ds, fid, proto, sh, "fewshot", cols, "top1", rows, header, list(dict.fromkeys(notes)),
-                 synthetic, slug(ds, proto, "fewshot", fid, sh))
+                 synthetic, slug(ds, proto, "fewshot", fid, sh), is_historical(fid))
 
 
 def _reference_tables(ds: str) -> list[Table]:

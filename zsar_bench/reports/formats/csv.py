@@ -1,6 +1,7 @@
 """CSV: ``leaderboard.csv``, one line per row of every table at full precision (the summary's columns: counts,
-means and stds in %, significance, interval), then every published reference number (``published`` true, with
-its source)."""
+means and stds in %, significance, interval): every current table's rows in the pages' order, then the historical
+ones (``historical`` true: an earlier synthetic generator, the history pages' tables), then every published
+reference number (``published`` true, with its source)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,18 @@ def write_csv(report: "Report", reports_dir: Path) -> list[Path]:
                          "published": True, "source": p["source"],
                          **{f"{m}_mean": ms[0] for m, ms in p["values"].items()},
                          **{f"{m}_std": ms[1] for m, ms in p["values"].items()}} for p in report.published])
+    from ..model import is_historical
+
+    # each summary row at its table's place in the pages (a few-shot table holds the rows of every K); current first
+    place = {(t.dataset, t.features_id, t.protocol, t.split_hash, t.kind): i for i, t in enumerate(report.tables)}
+    s = report.summary
+    kind = ["fewshot" if str(m).startswith("fewshot-") else "gzsl" if m == "gzsl" else "zsl" for m in s["mode"]]
+    order = [place.get(k, len(place)) for k in zip(s["dataset"], s["features_id"], s["protocol"], s["split_hash"],
+                                                    kind)]
+    rows = (s.assign(historical=[is_historical(f) for f in s["features_id"]], published=False, _order=order)
+            .reset_index(drop=True).reset_index().sort_values(["historical", "_order", "index"], kind="stable")
+            .drop(columns=["_order", "index"]))
     path = reports_dir / "leaderboard.csv"
-    pd.concat([report.summary.assign(published=False), pub], ignore_index=True).to_csv(path, index=False,
-                                                                                     float_format="%.4f")
+    pd.concat([rows, pub.assign(historical=False)], ignore_index=True).to_csv(path, index=False,
+                                                                               float_format="%.4f")
     return [path]

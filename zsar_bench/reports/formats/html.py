@@ -1,11 +1,15 @@
 """The HTML leaderboard: a static site under ``<reports_dir>/html/`` (no server, no network; opens from file://).
 
-- ``index.html``: per feature set identity, a method x dataset heatmap of zero-shot top-1 on each dataset's
-  default protocol, and top-1 against training time per dataset; links to the dataset pages;
-- ``<dataset>.html``: every leaderboard table of the dataset, the same rows as the Markdown (zero-shot,
-  generalised-ZSL and few-shot tables, published reference rows marked), sortable by clicking a header
-  (a few lines of inline JavaScript), with the significance marks (★ best, ≈ not significantly worse),
-  and a per-(fold, seed) strip + box plot of each row's primary metric from the records;
+- ``index.html``: per feature set identity (current ones first, earlier synthetic generators last), a method x
+  dataset heatmap of zero-shot top-1 on each dataset's default protocol (each method's default configuration,
+  never the best-scoring one; colours on a per-dataset scale from chance to the column's best), and top-1
+  against training time per dataset; links to the dataset pages;
+- ``<dataset>.html``: the dataset's current leaderboard tables, the same rows and order as the Markdown
+  (zero-shot on the default protocol, other protocols, generalised ZSL, few-shot; published reference rows
+  marked), sortable by clicking a header (a few lines of inline JavaScript), with the significance marks (★ best,
+  ≈ not significantly worse), and a per-(fold, seed) strip + box plot of each row's primary metric from the
+  records; bookkeeping (superseded records) as footnotes at the end;
+- ``<dataset>_history.html``: the tables of earlier synthetic generators, linked from the dataset page;
 - plots are SVG files beside the pages (matplotlib, rendered off-screen), referenced by relative paths.
 
 The pages render the tables of a ``model.Report`` (the same rows as every other format); the plots read the
@@ -41,7 +45,7 @@ RUN_KEYS = TABLE_KEYS + ["method", "config_hash"]
 
 COLORS = {"best": "#c98a00", "tied": "#2b6cb0", "other": "#7a7a7a", "pub": "#b03060"}
 _SVG_META = {"Date": None, "Creator": None}
-PLOT_VERSION = "1"  # part of every plot's digest: bump when the drawing code changes
+PLOT_VERSION = "2"  # part of every plot's digest: bump when the drawing code changes
 PLOT_CACHE = "plots.json"  # beside the pages: file name -> digest of the data it was drawn from
 
 
@@ -191,26 +195,116 @@ def _labels(g: "pd.DataFrame") -> list[str]:
     return [m + (f" [{c}]" if m in many else "") for m, c in zip(g["method"], g["config_hash"])]
 
 
+def _true(x) -> bool:
+    """A flag of the summary that is set (True or numpy's True; None, NaN and False are not)."""
+    import numpy as np
+
+    return x is True or (isinstance(x, np.bool_) and bool(x))
+
+
 def _mark_of(r) -> str:
-    return "★" if r.get("is_best") is True else "≈" if r.get("tied_with_best") is True else ""
+    return "★" if _true(r.get("is_best")) else "≈" if _true(r.get("tied_with_best")) else ""
 
 
-def heatmap_spec(d: "pd.DataFrame", fid: str) -> Optional[dict]:
-    """Method x dataset zero-shot top-1 (%) with the tables' marks, rows by their mean over datasets. Config
-    hashes differ between datasets, so a row is a method; where a dataset's table has several configurations
-    of it, the best one is shown and flagged ⁺."""
+def _json_norm(x) -> str:
+    """A parameter value as JSON text (tuples as lists, odd objects as their str), for comparing with a record's."""
+    return json.dumps(json.loads(json.dumps(x, default=str)), sort_keys=True)
+
+
+def config_facts(df: "pd.DataFrame") -> dict:
+    """(dataset, features_id, protocol, split_hash, mode, method, config_hash) -> {"default": True when the
+    configuration's recorded parameters equal the method's defaults (a parameter the record predates counts as
+    its default) and its class descriptions are the built-in ones; False otherwise or when the method is not
+    registered here, "diff": {parameter: recorded value} where it differs}."""
+    from ..tables import _registered
+
+    if df.empty or any(k not in df for k in RUN_KEYS):
+        return {}
+    out = {}
+    defaults: dict = {}
+    for key, g in df.groupby(RUN_KEYS, sort=False):
+        method = key[5]
+        if method not in defaults:
+            cls = _registered(method)
+            defaults[method] = (None if cls is None else
+                                {k: _json_norm(v) for k, v in cls.param_defaults().items()})
+        params = g["params"].iloc[-1] if "params" in g else None
+        params = params if isinstance(params, dict) else {}
+        desc = g["descriptions"].iloc[-1] if "descriptions" in g else None
+        own_desc = desc is None or (isinstance(desc, float) and math.isnan(desc)) or desc == "builtin"
+        d = defaults[method]
+        if d is None:
+            out[key] = {"default": False, "diff": {"(defaults unknown)": "method not registered here"}}
+            continue
+        diff = {k: v for k, v in sorted(params.items()) if k in d and _json_norm(v) != d[k]}
+        if not own_desc:
+            diff["descriptions"] = Path(str(desc)).name
+        out[key] = {"default": not diff, "diff": diff}
+    return out
+
+
+def _chance(df: "pd.DataFrame", table_key: tuple) -> Optional[float]:
+    """Chance-level top-1 (%) of a table's runs: 100 / its number of candidate (unseen) classes."""
+    if df.empty or "n_unseen" not in df:
+        return None
+    sub = df
+    for k, v in zip(TABLE_KEYS, table_key):
+        sub = sub[sub[k] == v]
+    n = sub["n_unseen"].dropna()
+    return None if n.empty or float(n.median()) <= 0 else 100.0 / float(n.median())
+
+
+def heatmap_spec(d: "pd.DataFrame", fid: str, facts: Optional[dict] = None,
+                 chance: Optional[dict] = None) -> Optional[dict]:
+    """Method x dataset zero-shot top-1 (%) with the tables' marks. A row is a method (config hashes differ between
+    datasets); where a dataset's table has several configurations of it, the one shown is never chosen by its
+    score: the default configuration (``config_facts``), else the one closest to the defaults (fewest differing
+    parameters, then its hash), flagged ° and named in ``notes``; ⁺ says the table has other configurations too.
+    Colours are per dataset: ``rel`` places a cell between the dataset's chance level (0; ``chance``:
+    {dataset: top-1 %}) and the best cell shown in its column (1), so an easy dataset does not wash out a hard
+    one. Rows by their mean ``rel`` over the datasets they have."""
+    import numpy as np
+    import pandas as pd
+
     if d.empty:
         return None
-    d = d.sort_values("top1_mean", ascending=False, na_position="last")
-    several = d.groupby(["dataset", "method"])["config_hash"].transform("nunique") > 1
-    d = d.assign(several=several).drop_duplicates(["dataset", "method"], keep="first")
-    piv = d.pivot_table(index="method", columns="dataset", values="top1_mean", aggfunc="first", dropna=False)
-    piv = piv.loc[piv.mean(axis=1, skipna=True).sort_values(ascending=False, na_position="last").index]
-    mark = {(r["method"], r["dataset"]): _mark_of(r) + ("⁺" if r["several"] else "") for _, r in d.iterrows()}
-    return {"kind": "heatmap", "rows": list(piv.index), "cols": list(piv.columns),
-            "values": [[_num(v) for v in row] for row in piv.to_numpy(dtype=float)],
-            "marks": [[mark.get((i, c), "") for c in piv.columns] for i in piv.index],
-            "title": f"features {fid}"}
+    facts = facts or {}
+    chance = chance or {}
+    picked, notes = [], []
+    for (ds, method), g in d.groupby(["dataset", "method"], sort=True):
+        info = {c: facts.get((ds, fid, r["protocol"], r["split_hash"], "zsl", method, c),
+                             {"default": False, "diff": {}}) for c, (_, r) in zip(g["config_hash"], g.iterrows())}
+        g = g.assign(_default=[info[c]["default"] for c in g["config_hash"]],
+                     _ndiff=[len(info[c]["diff"]) for c in g["config_hash"]], _runs=g["n_runs"])
+        # the default configuration; else the closest to the defaults: never the best-scoring one
+        r = g.sort_values(["_default", "_ndiff", "_runs", "config_hash"], ascending=[False, True, False, True]).iloc[0]
+        mark = _mark_of(r) + ("°" if not r["_default"] else "") + ("⁺" if len(g) > 1 else "")
+        if not r["_default"]:
+            diff = info[r["config_hash"]]["diff"]
+            what = ", ".join(f"{k}={v}" for k, v in diff.items()) or "parameters not recorded"
+            notes.append(f"° {method} on {ds}: configuration {r['config_hash']} ({what})"
+                         + (f", the closest to the defaults of the {len(g)} in its table" if len(g) > 1 else
+                            ", the only one run"))
+        picked.append({"method": method, "dataset": ds, "top1": r["top1_mean"], "mark": mark})
+    p = pd.DataFrame(picked)
+    piv = p.pivot_table(index="method", columns="dataset", values="top1", aggfunc="first", dropna=False)
+    cols = list(piv.columns)
+    vals = piv.to_numpy(dtype=float)
+    lo = np.array([chance.get(c) if chance.get(c) is not None else 0.0 for c in cols], dtype=float)
+    hi = np.array([np.nanmax(vals[:, j]) if np.isfinite(vals[:, j]).any() else np.nan for j in range(len(cols))])
+    with np.errstate(all="ignore"):
+        rel = np.clip((vals - lo) / np.where(hi - lo > 0, hi - lo, np.nan), 0.0, 1.0)
+    have = np.isfinite(rel)
+    mean_rel = np.array([rel[i, have[i]].mean() if have[i].any() else -1.0 for i in range(len(rel))])
+    order = np.argsort(-mean_rel, kind="stable")
+    rows = [piv.index[i] for i in order]
+    mark = {(x["method"], x["dataset"]): x["mark"] for x in picked}
+    return {"kind": "heatmap", "rows": rows, "cols": cols,
+            "values": [[_num(v) for v in vals[i]] for i in order],
+            "rel": [[_num(v) for v in rel[i]] for i in order],
+            "chance": [_num(chance.get(c)) for c in cols],
+            "marks": [[mark.get((m, c), "") for c in cols] for m in rows],
+            "notes": notes, "title": f"features {fid}"}
 
 
 def draw_heatmap(Figure, spec: dict, path: Path) -> Path:
@@ -218,34 +312,37 @@ def draw_heatmap(Figure, spec: dict, path: Path) -> Path:
 
     rows, cols = spec["rows"], spec["cols"]
     vals = np.array([[np.nan if v is None else v for v in row] for row in spec["values"]], dtype=float)
+    rel = np.array([[np.nan if v is None else v for v in row] for row in spec["rel"]], dtype=float)
     nr, nc = vals.shape
     chars = max(len(str(x)) for x in rows)
-    fig = Figure(figsize=(1.1 * nc + 2.4 + 0.065 * chars, 0.3 * nr + 0.9))
-    _margins(fig, chars, top=0.6, bottom=0.1, right=1.0, left=0.3)
+    fig = Figure(figsize=(1.25 * nc + 2.85 + 0.065 * chars, 0.3 * nr + 1.1))
+    _margins(fig, chars, top=0.8, bottom=0.1, right=1.45, left=0.3)
     ax = fig.add_subplot()
-    vmax = max(1.0, float(np.nanmax(vals))) if np.isfinite(vals).any() else 1.0
     from matplotlib import colormaps
 
-    im = ax.imshow(np.ma.masked_invalid(vals), cmap=colormaps["viridis"].with_extremes(bad="#eeeeee"),
-                   aspect="auto", vmin=0, vmax=vmax)
+    im = ax.imshow(np.ma.masked_invalid(rel), cmap=colormaps["viridis"].with_extremes(bad="#eeeeee"),
+                   aspect="auto", vmin=0.0, vmax=1.0)
     for i in range(nr):
         for j in range(nc):
             v = vals[i, j]
             txt = "–" if math.isnan(v) else f"{v:.1f}{spec['marks'][i][j]}"
-            dark = not math.isnan(v) and v < 0.6 * vmax
+            dark = not math.isnan(rel[i, j]) and rel[i, j] < 0.6
             ax.text(j, i, txt, ha="center", va="center", fontsize=8, color="white" if dark else "black")
     ax.set_xticks(range(nc))
-    ax.set_xticklabels(cols)
+    ax.set_xticklabels([f"{c}\nchance {ch:.1f}" if ch is not None else str(c)
+                        for c, ch in zip(cols, spec["chance"])])
     ax.set_yticks(range(nr))
     ax.set_yticklabels(rows)
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
     ax.xaxis.tick_top()
-    cax = fig.add_axes((1 - 0.85 / fig.get_figwidth(), ax.get_position().y0, 0.12 / fig.get_figwidth(),
+    cax = fig.add_axes((1 - 1.3 / fig.get_figwidth(), ax.get_position().y0, 0.12 / fig.get_figwidth(),
                         ax.get_position().height))
-    fig.colorbar(im, cax=cax, label="Top-1 %")
-    ax.set_title(spec["title"], fontsize=8, pad=20)
+    cb = fig.colorbar(im, cax=cax, ticks=[0, 1])
+    cb.ax.set_yticklabels(["chance", "best"])
+    cb.set_label("per dataset: chance → best shown", fontsize=8)
+    ax.set_title(spec["title"], fontsize=8, pad=30)
     return _save(fig, path)
 
 
@@ -321,14 +418,6 @@ def _fold_groups(df: "pd.DataFrame") -> dict:
     if df.empty or any(k not in df for k in RUN_KEYS):
         return {}
     return {k: g for k, g in df.groupby(RUN_KEYS, sort=False)}
-
-
-def _feature_order(df: "pd.DataFrame", fids: list[str]) -> list[str]:
-    """Feature set identities, the one with the most recent record first (historical sets last)."""
-    if df.empty or "time" not in df or "features_id" not in df:
-        return sorted(fids, reverse=True)
-    latest = df.groupby("features_id")["time"].max().astype(str).to_dict()
-    return sorted(fids, key=lambda f: (latest.get(f, ""), f), reverse=True)
 
 
 def _per_class_pages(env, base: dict, records: list[dict], scores_dir: Optional[Path], out: Path) -> dict:
@@ -411,49 +500,73 @@ def write_html(report: "Report", reports_dir: Path) -> list[Path]:
         made.add(path)
         return name
 
+    from ..model import features_order, is_historical
+
     gen = report.generated
-    sup_note = report.superseded_note() + "." if report.superseded else ""
     datasets = sorted({t.dataset for t in tables})
-    fids = _feature_order(df, sorted({t.features_id for t in tables if t.kind == "zsl"}))
+    fids = sorted({t.features_id for t in tables if t.kind == "zsl"}, key=features_order)
+    facts = config_facts(df)
 
     # per feature set: the heatmap, and accuracy against training time per dataset (on the index and the
-    # dataset's page)
+    # dataset's page, or its history page for a historical feature set)
     time_plots: dict = {}
     heatmaps = []
     for fid in fids:
         d = _default_tables(summary, fid)
-        hm = plot(heatmap_spec(d, fid), f"heatmap-{_slug(fid)}.svg")
+        chance = {ds: _chance(df, (ds, fid, g["protocol"].iloc[0], g["split_hash"].iloc[0], "zsl"))
+                  for ds, g in d.groupby("dataset", sort=True)}
+        spec = heatmap_spec(d, fid, facts, chance)
+        hm = plot(spec, f"heatmap-{_slug(fid)}.svg")
         per_ds = []
         for ds, g in d.groupby("dataset", sort=True):
             img = plot(time_spec(g, ds, fid), f"time-{_slug(ds, fid)}.svg")
             if img:
-                item = {"dataset": ds, "fid": fid, "img": img, "protocol": g["protocol"].iloc[0]}
+                item = {"dataset": ds, "fid": fid, "img": img, "protocol": g["protocol"].iloc[0],
+                        "historical": is_historical(fid)}
                 per_ds.append(item)
                 time_plots.setdefault(ds, []).append(item)
-        heatmaps.append({"fid": fid, "img": hm, "time": per_ds,
+        heatmaps.append({"fid": fid, "img": hm, "time": per_ds, "historical": is_historical(fid),
+                         "notes": spec["notes"] if spec else [],
                          "synthetic": bool(d["synthetic"].any()) if not d.empty else False})
 
     pages = []
-    base = {"gen": gen, "sup_note": sup_note, "datasets": datasets, "plots": can_plot,
+    base = {"gen": gen, "datasets": datasets, "plots": can_plot,
             "marks_note": f"★ = best row of a table (its primary metric); ≈ = not significantly worse than ★; "
                           f"unmarked = significantly worse ({TEST_NOTE}). † ‡ = published reference rows "
                           "(real features, not run here)."}
-    per_class_links = _per_class_pages(env, base, records, scores_dir, out)
+    per_class_links = _per_class_pages(env, dict(base, footnotes=[]), records, scores_dir, out)
     for links in per_class_links.values():
         made.update(out / link["href"] for link in links)
     for ds in datasets:
-        ts = [{"t": t, "img": plot(strip_spec(t, folds), f"{t.slug}-folds.svg")} for t in tables if t.dataset == ds]
+        hist = report.history_tables(ds)
+        hist_fids = report.historical_features(ds)
+        ts = [{"t": t, "img": plot(strip_spec(t, folds), f"{t.slug}-folds.svg")} for t in report.current_tables(ds)]
         p = out / f"{ds}.html"
         p.write_text(env.get_template("dataset.html").render(
-            **base, page=ds, title=f"{ds} leaderboard", dataset=ds, tables=ts, time_plots=time_plots.get(ds, []),
-            per_class=per_class_links.get(ds, []),
+            **base, page=ds, title=f"{ds} leaderboard", dataset=ds, tables=ts,
+            time_plots=[tp for tp in time_plots.get(ds, []) if not tp["historical"]],
+            per_class=per_class_links.get(ds, []), footnotes=report.footnotes(ds),
+            history={"href": f"{ds}_history.html", "fids": ", ".join(hist_fids)} if hist else None, back=None,
             md_link=f"../{ds}.md" if (Path(reports_dir) / f"{ds}.md").is_file() else None), encoding="utf-8")
         made.add(p)
         pages.append(p)
-    counts = {ds: sum(1 for t in tables if t.dataset == ds) for ds in datasets}
+        if hist:
+            ts = [{"t": t, "img": plot(strip_spec(t, folds), f"{t.slug}-folds.svg")} for t in hist]
+            p = out / f"{ds}_history.html"
+            md = Path(reports_dir) / f"{ds}_history.md"
+            p.write_text(env.get_template("dataset.html").render(
+                **base, page=ds, title=f"{ds} leaderboard: historical tables", dataset=ds, tables=ts,
+                time_plots=[tp for tp in time_plots.get(ds, []) if tp["historical"]], per_class=[], footnotes=[],
+                history=None, back={"href": f"{ds}.html", "fids": ", ".join(hist_fids)},
+                md_link=f"../{md.name}" if md.is_file() else None), encoding="utf-8")
+            made.add(p)
+            pages.append(p)
+    counts = {ds: len(report.current_tables(ds)) for ds in datasets}
+    hist_counts = {ds: len(report.history_tables(ds)) for ds in datasets}
     idx = out / "index.html"
     idx.write_text(env.get_template("index.html").render(
         **base, page="index", title="zsar-bench leaderboards", heatmaps=heatmaps, counts=counts,
+        hist_counts=hist_counts, footnotes=report.footnotes(),
         csv_link="../leaderboard.csv" if (Path(reports_dir) / "leaderboard.csv").is_file() else None), encoding="utf-8")
     made.add(idx)
     for stale in list(out.glob("*.html")) + list(out.glob("*.svg")):

@@ -1,5 +1,8 @@
-"""Markdown: ``<dataset>.md``, every table of the dataset as a GitHub table under its title, the explanation above
-it and the notes below it. ``render_table`` gives the same tables as (title, Markdown) pairs (the table printed
+"""Markdown: ``<dataset>.md``, the dataset's current tables (``Report.current_tables``: the newest synthetic
+generator and any other current feature set first, then published references), each as a GitHub table under its
+title with the explanation above it and the notes below it; ``<dataset>_history.md``, its historical tables
+(earlier synthetic generators), linked from the dataset page. Bookkeeping (superseded records, duplicates) is a
+footnote at the end of a page. ``render_table`` gives the same tables as (title, Markdown) pairs (the table printed
 after a run, ``Results.markdown``)."""
 from __future__ import annotations
 
@@ -34,38 +37,69 @@ def render_table(summary: "pd.DataFrame", published: bool = True) -> list[tuple[
     return [(t.title, markdown_table(t)) for t in build_tables(summary, published) if t.kind != "reference"]
 
 
-def _front(report: "Report") -> list[str]:
-    """What every page starts with after its title: the generation line and the notes about the records."""
-    out = [report.generated, ""]
-    if report.duplicates:
-        from ...records import duplicates_note
-
-        out += [f"Note: {duplicates_note(report.source or 'the records', report.duplicates)}.", ""]
-    if report.superseded:
-        out += [report.superseded_note() + "; they stay in the records file.", ""]
+def _footer(lines: list[str]) -> list[str]:
+    """The bookkeeping footnotes at the end of a page, after a rule (nothing when there are none)."""
+    out = ["---", ""] if lines else []
+    for line in lines:
+        out += [line, ""]
     return out
+
+
+def history_name(ds: str) -> str:
+    return f"{ds}_history.md"
 
 
 def index(report: "Report", written: list[Path]) -> list[str]:
     if not report.tables:
         return ["No records yet: run `python run_bench.py --methods label --datasets hmdb51`."]
-    return [f"- [{ds}]({ds}.md): {len(report.tables_of(ds))} table(s)" for ds in report.datasets]
+    out = []
+    for ds in report.datasets:
+        line = f"- [{ds}]({ds}.md): {len(report.current_tables(ds))} table(s)"
+        hist = report.history_tables(ds)
+        if hist:
+            line += (f"; historical ({', '.join(report.historical_features(ds))}): "
+                     f"[{history_name(ds)}]({history_name(ds)}), {len(hist)} table(s)")
+        out.append(line)
+    return out
 
 
-@register("markdown", help="<dataset>.md per dataset, and README.md indexing every format written", index=index,
-          order=10)
+@register("markdown", help="<dataset>.md per dataset (current tables), <dataset>_history.md (earlier synthetic "
+          "generators), and README.md indexing every format written", index=index, order=10)
 def write_markdown(report: "Report", reports_dir: Path) -> list[Path]:
     written = []
     for ds in report.datasets:
-        text = [f"# {ds} leaderboard", ""] + _front(report)
-        for t in report.tables_of(ds):
+        current, hist = report.current_tables(ds), report.history_tables(ds)
+        text = [f"# {ds} leaderboard", "", report.generated, ""]
+        if hist:
+            text += [f"Historical tables ({', '.join(report.historical_features(ds))}, kept for comparison): "
+                     f"[{history_name(ds)}]({history_name(ds)}).", ""]
+        if not current:
+            text += ["No current tables: every record of this dataset was made on an earlier synthetic generator.",
+                     ""]
+        for t in current:
             text += [f"## {t.title}", "", markdown_table(t), ""]
+        text += _footer(report.footnotes(ds))
         path = reports_dir / f"{ds}.md"
         path.write_text("\n".join(text), encoding="utf-8")
         written.append(path)
+        if hist:
+            text = [f"# {ds} leaderboard: historical tables", "", report.generated, "",
+                    f"Tables made on an earlier synthetic generator ({', '.join(report.historical_features(ds))}), "
+                    f"kept for comparison; their numbers are not comparable with the current tables "
+                    f"([{ds}.md]({ds}.md)).", ""]
+            for t in hist:
+                text += [f"## {t.title}", "", markdown_table(t), ""]
+            path = reports_dir / history_name(ds)
+            path.write_text("\n".join(text), encoding="utf-8")
+            written.append(path)
+    for stale in reports_dir.glob("*_history.md"):
+        if stale not in written:
+            stale.unlink()
     return written
 
 
 def readme(report: "Report", lines: list[str]) -> str:
-    """The reports folder's README.md: the title, the notes of every page, then ``lines`` (the formats')."""
-    return "\n".join(["# zsar-bench leaderboards", ""] + _front(report) + lines) + "\n"
+    """The reports folder's README.md: the title, ``lines`` (the formats'), then the footnotes of the records."""
+    foot = report.footnotes()
+    return "\n".join(["# zsar-bench leaderboards", "", report.generated, ""] + lines
+                     + (["", *_footer(foot)[:-1]] if foot else [])) + "\n"

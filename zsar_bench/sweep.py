@@ -22,12 +22,16 @@ from .paths import data_root
 from .records import RecordStore, record_key
 from .runner import (RunSpec, fewshot_skip_note, finish_record, headline, method_config_key, resolve_runs,
                      spec_train_side)
+from .progress import Progress
 from .runtime import available_cores, using_threads
 from .worker import RunFailure, _run_batch
 
 
+ENCODE_CHUNK = 256  # texts per progress update when encoding in this process (below the encoder's own bar)
+
+
 def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], log: Callable[[str], None],
-               methods: Optional[dict] = None) -> int:
+               methods: Optional[dict] = None, progress: bool = False) -> int:
     """The one-time text encodings of the runs to do (``Method.text_encodings``: class, concept and per-clip
     object texts), computed here once with every core into the disk cache, before any job starts; returns
     how many texts were encoded. Without it each worker (one thread) would encode the same texts again on
@@ -53,10 +57,11 @@ def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], lo
             classes = get_dataset(side.dataset).classes(descriptions)
             for enc in methods[ck].text_encodings(classes, side.concepts, side.videos.concept_ids):
                 wanted.setdefault((enc.encoder, enc.max_length), {}).update(dict.fromkeys(enc.texts))
-    return _encode_missing(wanted, log)
+    return _encode_missing(wanted, log, progress)
 
 
-def _encode_missing(wanted: dict[tuple[str, int], dict[str, None]], log: Callable[[str], None]) -> int:
+def _encode_missing(wanted: dict[tuple[str, int], dict[str, None]], log: Callable[[str], None],
+                    progress: bool = False) -> int:
     """Encode the texts of ``wanted`` ((encoder, max_length) -> texts) that the disk cache lacks, with every
     core; returns how many."""
     from .text.encoders import get_text_encoder
@@ -76,10 +81,14 @@ def _encode_missing(wanted: dict[tuple[str, int], dict[str, None]], log: Callabl
             where = f"in {processes} processes of 1 thread" if processes > 1 else f"on {n_threads} thread(s)"
             log(f"encoding {len(missing)} texts once with {spec} {where} (cached for every run)")
             t0 = time.perf_counter()
-            if processes > 1:
-                enc.cache.put_many(missing, encode_in_processes(spec, max_length, missing, processes))
-            else:
-                enc.encode(missing, model_batch=16 if device == "cpu" else None)
+            with Progress(f"encoding texts with {spec}", total=len(missing), unit="text", enabled=progress) as bar:
+                if processes > 1:
+                    enc.cache.put_many(missing, encode_in_processes(spec, max_length, missing, processes))
+                    bar.update(len(missing))
+                else:
+                    for i in range(0, len(missing), ENCODE_CHUNK):
+                        enc.encode(missing[i:i + ENCODE_CHUNK], model_batch=16 if device == "cpu" else None)
+                        bar.update(len(missing[i:i + ENCODE_CHUNK]))
             log(f"encoded in {time.perf_counter() - t0:.1f}s")
             n_new += len(missing)
     return n_new
@@ -153,7 +162,8 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     Returns (records of the runs asked for, one per run; number of runs skipped as already done)."""
     cfg = _executor_config(executor, isolate, runs_per_job)
     _check_storage(cfg, store, overwrite)
-    feature_sets = _FeatureSets()
+    progress = any(s.progress for s in specs)
+    feature_sets = _FeatureSets(progress)
     methods: dict = {}
     planned = _plan(specs, feature_sets, methods, device_request, log)
     rows = store.read()
@@ -169,8 +179,8 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
             + ("" if s.mode == "zsl" else f" {s.mode}") for s, _ in todo[:20])
             + (f"\n  ... and {len(todo) - 20} more" if len(todo) > 20 else ""))
     elif todo:
-        pre_encode([s for s, _ in todo], feature_sets, log, methods)
-        driver = _Driver(cfg, store, overwrite, log, feature_sets, done, len(todo), threads)
+        pre_encode([s for s, _ in todo], feature_sets, log, methods, progress)
+        driver = _Driver(cfg, store, overwrite, log, feature_sets, done, len(todo), threads, progress)
         driver.run(todo, make_executor(cfg, jobs, threads, str(data_root()), store.path,
                                        gpus_per_job=1 if str(device_request or "").startswith("cuda") else 0),
                    measured_run_seconds(rows))
@@ -207,13 +217,15 @@ class _FeatureSets:
     """The driver's feature sets, loaded (a synthetic one generated, with every core) once each, before any
     worker starts, so that workers never race to generate them."""
 
-    def __init__(self):
+    def __init__(self, progress: bool = False):
         self._sets: dict[tuple, FeatureSet] = {}
+        self.progress = progress
 
     def __call__(self, spec: RunSpec) -> FeatureSet:
         key = (spec.dataset, spec.features)
         if key not in self._sets:
-            with using_threads(available_cores()):
+            with using_threads(available_cores()), Progress(f"features {spec.dataset}/{spec.features}",
+                                                            enabled=self.progress):
                 self._sets[key] = load_feature_set(spec.dataset, spec.features)
         return self._sets[key]
 
@@ -247,8 +259,9 @@ class _Driver:
     """Submits the jobs of one ``run_specs`` call, collects what they return, records each run once."""
 
     def __init__(self, cfg: ExecutorConfig, store: RecordStore, overwrite: bool, log: Callable[[str], None],
-                 fs_for: _FeatureSets, done: dict, n: int, threads: int):
+                 fs_for: _FeatureSets, done: dict, n: int, threads: int, progress: bool = False):
         self.cfg, self.store, self.overwrite, self.log = cfg, store, overwrite, log
+        self.bar = Progress("runs", total=n, unit="run", enabled=progress)
         self.fs_for, self.done, self.n, self.threads = fs_for, done, n, threads
         self.i = 0  # runs collected so far
         self.error: Optional[BaseException] = None
@@ -258,8 +271,10 @@ class _Driver:
         self.inflight: dict = {}  # Job -> [(spec or None for a run this command did not ask for, key)]
 
     def run(self, todo: list[tuple[RunSpec, tuple]], ex, timings: dict) -> None:
+        log = self.log
+        self.log = lambda msg: self.bar.write(msg, log)  # run lines above the bar, through the caller's log
         try:
-            with ex:
+            with ex, self.bar:
                 claimed: set = set()
                 if ex.restartable:
                     self.state = JobState(self.cfg.jobs_folder(self.store.path)).acquire()
@@ -277,6 +292,7 @@ class _Driver:
                          f"results (state in {self.cfg.jobs_folder(self.store.path)})")
             raise
         finally:
+            self.log = log
             if self.state is not None:
                 self.state.release()
         if self.error is not None:
@@ -318,6 +334,7 @@ class _Driver:
                 self.error = self.error or out.exception()
                 continue
             self.i += 1
+            self.bar.update(1)
             if out is None:  # recorded meanwhile by another command
                 self._keep_recorded(spec, key)
                 continue

@@ -44,7 +44,9 @@ class Centroids(Method):
 
 def test_evaluate_returns_results_with_a_row_per_run(tmp_path, monkeypatch, olympics_features):
     monkeypatch.chdir(tmp_path)  # records=None: nothing may be written here (no results/, no reports/)
-    res = zsar_bench.evaluate(["label", "eszsl"], ["olympics"], folds="0-1")
+    # isolate=False: fit in this process (Results is what is checked here; the README example below runs the
+    # default, a worker process per method, and test_plugin_isolation checks the isolation)
+    res = zsar_bench.evaluate(["label", "eszsl"], ["olympics"], folds="0-1", isolate=False)
     assert isinstance(res, zsar_bench.Results) and len(res) == 4
     df = res.df
     assert len(df) == 4 and sorted(zip(df["method"], df["fold"])) == [("eszsl", 0), ("eszsl", 1), ("label", 0),

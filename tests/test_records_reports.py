@@ -167,7 +167,7 @@ def test_partial_summary_for_the_table_printed_after_a_run():
     assert part.loc["b", "top1_mean"] == pytest.approx(80.0) and part.loc["b", "partial"]
     assert not part.loc["a", "partial"]
     md = render_table(summarise(recs, partial=True))[0][1]
-    assert "2/3 (2 of 3 folds)" in md and "80.0 ± 14.1" in md and "mean over the folds that ran" in md
+    assert "2/3 (partial 2/3)" in md and "80.0 ± 14.1" in md and "the mean over the n of the protocol's N folds" in md
 
 
 def test_help_texts_print_percent_signs_once():

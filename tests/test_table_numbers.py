@@ -40,7 +40,8 @@ def test_a_row_missing_a_fold_has_empty_cells_unless_partial():
     assert part["partial"] and part["top1_mean"] == pytest.approx(30.0)
     assert part["top1_std"] == pytest.approx(100 * np.std([0.2, 0.4], ddof=1)) and part["n_folds_done"] == 2
     rows = lambda df: [r for _, r in df.iterrows()]  # noqa: E731  (the rows as the renderers read them)
-    assert _runs(rows(summarise(recs, partial=True))[0]) == "2/3 (2 of 3 folds)"
+    assert _runs(rows(summarise(recs, partial=True))[0]) == "2/3 (partial 2/3)"
+    assert part["note"] == "partial 2/3" and summarise(recs).iloc[0]["note"] == ""
     assert _runs(rows(summarise(recs))[0]) == "2/3"
     # a repeated fold does not complete a row: three runs, two folds
     assert not summarise(recs + [_rec("a", 1, 0.4, seed=0, top5=0.1)]).iloc[0]["complete"]

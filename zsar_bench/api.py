@@ -61,48 +61,37 @@ class Results:
     def table(self, partial: bool = False) -> pd.DataFrame:
         """The leaderboard summary (``reports.summarise``): one row per (dataset, features, protocol, split, mode,
         method, config hash) with mean and sample std over folds × seeds **in percent** (``top1_mean`` = 18.3,
-        where ``df``'s ``top1`` is 0.183 and ``top1_pct`` 18.3), run counts and seconds.
+        where ``df``'s ``top1`` is 0.183 and ``top1_pct`` 18.3), run counts and seconds; ``config_diff`` names
+        how a configuration differs from its method's defaults ("lr=0.003"; "" for the defaults).
 
         A row missing folds of its protocol has empty (NaN) cells, as on the leaderboards; ``partial=True``
-        fills them with the mean ± std over the folds that were run (``n_runs`` of ``n_expected`` says how many),
-        for a quick look at a few folds. Such numbers are not the protocol's result."""
+        fills them with the mean ± std over the runs done, flags the row ``partial`` and marks it "partial n/N"
+        in ``note`` (n of the protocol's N folds: ``n_folds_done``, ``n_folds``; ``n_runs`` of ``n_expected``
+        runs), as ``report --partial`` does, for a quick look at a few folds. Such numbers are not the
+        protocol's result."""
         from .reports import summarise
 
-        full = summarise(self.records)
-        if not partial or full.empty:
-            return full
-        from .records import dedupe
-
-        group = ["dataset", "features_id", "protocol", "split_hash", "mode", "method", "config_hash"]
-        rows = dedupe(self.records)[0]
-        key = lambda r: tuple(r.get(k, "zsl") if k == "mode" else r.get(k) for k in group)  # noqa: E731
-        folds: dict[tuple, set] = {}
-        for r in rows:
-            folds.setdefault(key(r), set()).add(r.get("fold"))
-        done = summarise([{**r, "n_folds": len(folds[key(r)])} for r in rows])  # complete over the folds run
-        true = full.set_index(group)[["n_expected", "complete"]]
-        done = done.drop(columns=["n_expected", "complete"]).join(true, on=group)
-        return done[list(full.columns)].reset_index(drop=True)
+        return summarise(self.records, partial=partial)
 
     def markdown(self, published: bool = True, partial: bool = False) -> str:
         """The leaderboard tables as the command line prints them (``reports.render_table``); ``partial``: cells
-        over the folds run (see ``table``)."""
+        over the runs done, marked "partial n/N" (see ``table``)."""
         from .reports import render_table
 
         text = "\n\n".join(f"## {title}\n\n{md}" for title, md in
                             render_table(self.table(partial=partial), published=published))
         if partial and text:
-            text = ("Partial: cells of rows with missing runs are the mean ± std over the folds run, not the "
-                    "protocol's result.\n\n" + text)
+            text = ("Partial: rows marked \"partial n/N\" show the mean ± std over the n of the protocol's N folds "
+                    "that ran, not the protocol's result.\n\n" + text)
         return text
 
-    def write_reports(self, reports_dir: Union[str, Path]) -> list[Path]:
+    def write_reports(self, reports_dir: Union[str, Path], partial: bool = False) -> list[Path]:
         """Write the reports into ``reports_dir`` in every format (``<dataset>.md``, ``leaderboard.csv``, ``README.md``,
-        ``html/``, ``latex/``; ``reports.formats``); returns the paths."""
+        ``html/``, ``latex/``; ``reports.formats``); returns the paths. ``partial``: as ``report --partial``."""
         from .reports import write_reports
 
         return write_reports(self.records, Path(reports_dir), command="zsar_bench.evaluate",
-                             source=self.source or "zsar_bench.evaluate")
+                             source=self.source or "zsar_bench.evaluate", partial=partial)
 
     def __len__(self) -> int:
         return len(self.records)

@@ -14,6 +14,10 @@ def report_parser() -> argparse.ArgumentParser:
     formats = "; ".join(f"{n}: {FORMATS.get(n).help}" for n in load_formats()).replace("%", "%%")
     p.add_argument("--format", default="all", metavar="FORMAT[,FORMAT...]",
                    help=f"the formats to write, comma-separated (default all: every one). {formats}")
+    p.add_argument("--partial", action="store_true",
+                   help="rows missing runs show the mean ± std over the runs done, marked 'partial n/N' (n of the "
+                        "protocol's N folds), in every format and on the HTML heatmap; not the protocol's result "
+                        "(default: such rows have empty cells)")
     p.add_argument("--per-class", metavar="METHOD",
                    help="instead of the leaderboards: METHOD's per-class top-1 over the folds where each class was a "
                         "test class, and its most confused class pairs, from the scores saved by --save-scores")
@@ -31,8 +35,11 @@ def compare_parser() -> argparse.ArgumentParser:
                                 description="Paired comparison of two methods over the (fold, seed) runs both have: "
                                             "mean difference A - B with its 95% t interval, Wilcoxon signed-rank and "
                                             "paired t p-values, wins / ties / losses.")
-    p.add_argument("a", help="method A (a method name in the records)")
-    p.add_argument("b", help="method B")
+    p.add_argument("a", help="method A: a method name in the records, or one of its configurations: NAME@HASH (a "
+                             "config-hash prefix, e.g. label@eb5cb7b487) or NAME[KEY=VALUE,...] (parameter values, "
+                             "typed as --method-args, e.g. label[lr=3e-3]); a method with several configurations "
+                             "on the dataset needs one of these")
+    p.add_argument("b", help="method B, as A (compare label@HASH1 label@HASH2 compares two configurations)")
     p.add_argument("--dataset", required=True)
     p.add_argument("--protocol", help="default: the dataset's default protocol")
     p.add_argument("--features-id", help="feature set identity (default: the one both methods have most runs on)")
@@ -59,7 +66,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     formats = [f.strip() for f in str(getattr(args, "format", None) or "all").split(",") if f.strip()]
     chosen(formats)  # an unknown name is an error before the records are read
-    written = write_reports(store.read(), reports_dir, source=str(store.path), formats=formats)
+    partial = bool(getattr(args, "partial", False))
+    written = write_reports(store.read(), reports_dir, source=str(store.path), formats=formats, partial=partial,
+                            command="python run_bench.py report --partial" if partial else None)
     for w in written:
         print(w)
     return 0
@@ -93,7 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..records import RecordStore
     from ..reports import primary_metric, records_frame
     from ..splits import default_protocol
-    from ..stats import aligned, paired
+    from ..stats import aligned
 
     store = RecordStore(args.records)
     if not store.path.is_file():
@@ -104,39 +113,147 @@ def cmd_compare(args: argparse.Namespace) -> int:
     protocol = args.protocol or default_protocol(args.dataset)
     metric = args.metric or primary_metric(args.mode)
     sel = df[(df["dataset"] == args.dataset) & (df["protocol"] == protocol) & (df["mode"] == args.mode)]
-    for m in (args.a, args.b):
-        if not (sel["method"] == m).any():
+    where = f"{args.dataset}/{protocol}"
+    specs = [parse_config_spec(x) for x in (args.a, args.b)]
+    if specs[0] == specs[1]:
+        raise UsageError(_same_spec_message(args.a, sel, where))
+    for name, _, _ in specs:
+        if not (sel["method"] == name).any():
             have = ", ".join(sorted(sel["method"].unique())) or "none"
-            raise UsageError(f"no {args.mode} records of {m!r} on {args.dataset}/{protocol} in {store.path}; "
-                             f"methods there: {have}")
+            raise UsageError(f"no {args.mode} records of {name!r} on {where} in {store.path}; methods there: {have}")
     if metric not in sel:
         raise UsageError(f"unknown metric {metric!r}; choose one of top1, top5, mean_class_acc, gzsl_h, ...")
-    fid = args.features_id
-    if fid is None:
-        both = sel[sel["method"].isin([args.a, args.b])].groupby("features_id")["method"].nunique()
-        both = both[both == 2]
-        if both.empty:
-            raise UsageError(f"{args.a} and {args.b} share no feature set on {args.dataset}/{protocol}; "
-                             "pass --features-id")
-        counts = sel[sel["features_id"].isin(both.index)].groupby("features_id").size()
-        fid = str(counts.idxmax())
+    cands = [_candidates(sel, spec, text, where) for spec, text in zip(specs, (args.a, args.b))]
+    fid = args.features_id or _shared_features(cands, args.a, args.b, where)
+    (ma, ca), (mb, cb) = [_one_config(c[c["features_id"] == fid], text, where, fid)
+                          for c, text in zip(cands, (args.a, args.b))]
+    if (ma, ca) == (mb, cb):
+        raise UsageError(f"{args.a} and {args.b} are the same configuration ({ma}@{ca}) on {where}; compare two "
+                         "methods, or two configurations of one (NAME@HASH NAME@HASH)")
     sel = sel[sel["features_id"] == fid]
-    lines = []
-    for m in (args.a, args.b):
-        if sel[sel["method"] == m]["config_hash"].nunique() > 1:
-            lines.append(f"note: {m} has several configurations here; the most recent record of each run is used")
-    a, b = aligned(sel, args.a, args.b, metric)
+    a, b = aligned(sel, ma, mb, metric, ca, cb)
     if len(a) == 0:
-        raise UsageError(f"{args.a} and {args.b} have no (fold, seed) run in common on {args.dataset}/{protocol}")
+        raise UsageError(f"{ma}@{ca} and {mb}@{cb} have no (fold, seed) run in common on {where}")
+    _print_comparison(f"{ma}@{ca}", f"{mb}@{cb}", a, b, f"{where.replace('/', ' · ')} · {args.mode} · features "
+                      f"{fid} · {metric} (%)", [_config_line("A", ma, ca, sel), _config_line("B", mb, cb, sel)])
+    return 0
+
+
+def parse_config_spec(text: str) -> tuple:
+    """A method or one of its configurations, as ``compare`` takes them: ``label`` (name, None, None),
+    ``label@eb5cb7b487`` (name, the config-hash prefix, None), ``label[lr=3e-3,epochs=2]`` (name, None,
+    ((key, value text), ...)), the values typed later by the method's defaults (``method.coerce_params``)."""
+    import re
+
+    m = re.fullmatch(r"([^@\[\]\s]+)(?:@([0-9a-fA-F]+)|\[(.*)\])?", text.strip())
+    if not m:
+        raise UsageError(f"cannot read {text!r} as a method or configuration: write NAME, NAME@HASH (a config-hash "
+                         "prefix, e.g. label@eb5cb7b487) or NAME[KEY=VALUE,...] (e.g. label[lr=3e-3])")
+    name, prefix, inside = m.groups()
+    if inside is None:
+        return name, prefix.lower() if prefix else None, None
+    pairs = []
+    for part in (x.strip() for x in inside.split(",")):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"{text}: expected KEY=VALUE inside [...] (e.g. {name}[lr=3e-3]), got {part!r}")
+        pairs.append((key.strip(), value.strip()))
+    return name, None, tuple(sorted(pairs))
+
+
+def _configs(sel, name: str) -> list[tuple[str, dict, str]]:
+    """(config hash, recorded parameters, how they differ from the defaults) of each configuration of ``name`` in
+    ``sel``, by hash."""
+    from ..reports.tables import config_label
+
+    out = []
+    for cfg, g in sel[sel["method"] == name].groupby("config_hash", sort=True):
+        params = g["params"].iloc[-1] if "params" in g else None
+        desc = g["descriptions"].iloc[-1] if "descriptions" in g else None
+        out.append((str(cfg), params if isinstance(params, dict) else {}, config_label(name, params, desc)))
+    return out
+
+
+def _listing(name: str, configs: list) -> str:
+    """``label@eb5cb7b487 (defaults), label@0c1ee4d496 (lr=0.003)``: the configurations as ``compare`` takes them."""
+    return ", ".join(f"{name}@{c} ({diff or 'defaults'})" for c, _, diff in configs)
+
+
+def _same_spec_message(text: str, sel, where: str) -> str:
+    name = parse_config_spec(text)[0]
+    configs = _configs(sel, name)
+    if len(configs) > 1:
+        return (f"compare {text} {text}: A and B are the same; to compare two configurations of {name}, name each: "
+                f"{name}@HASH or {name}[KEY=VALUE]; its configurations on {where}: {_listing(name, configs)}")
+    return (f"compare {text} {text}: A and B are the same method and configuration"
+            + (f", {_listing(name, configs)}" if configs else "")
+            + f"; compare {name} with another method, or two configurations of one (NAME@HASH NAME@HASH)")
+
+
+def _candidates(sel, spec: tuple, text: str, where: str):
+    """The records of ``sel`` of the configurations ``spec`` names (every configuration of a bare name)."""
+    from ..method import coerce_params
+    from ..reports.tables import _registered, _same_param
+
+    name, prefix, pairs = spec
+    configs = _configs(sel, name)
+    if prefix is not None:
+        keep = [c for c in configs if c[0].startswith(prefix)]
+    elif pairs is not None:
+        cls = _registered(name)
+        if cls is None:
+            raise UsageError(f"{text}: {name} is not registered here, so its parameters cannot be typed; pick a "
+                             f"configuration by its hash: {_listing(name, configs)}")
+        wanted = coerce_params(cls, dict(pairs), where="compare", name=name)
+        defaults = cls.param_defaults()
+        keep = [c for c in configs if all(_same_param({**defaults, **c[1]}.get(k), v) for k, v in wanted.items())]
+    else:
+        return sel[sel["method"] == name]
+    if not keep:
+        raise UsageError(f"no configuration of {name} on {where} matches {text}; its configurations: "
+                         f"{_listing(name, configs)}")
+    return sel[(sel["method"] == name) & sel["config_hash"].isin([c for c, _, _ in keep])]
+
+
+def _shared_features(cands: list, a: str, b: str, where: str) -> str:
+    """The feature set both sides have runs on (the one with most runs where there are several)."""
+    import pandas as pd
+
+    both = set(cands[0]["features_id"]) & set(cands[1]["features_id"])
+    if not both:
+        raise UsageError(f"{a} and {b} share no feature set on {where}; pass --features-id")
+    counts = pd.concat(cands)
+    counts = counts[counts["features_id"].isin(both)].groupby("features_id").size()
+    return str(counts.idxmax())
+
+
+def _one_config(c, text: str, where: str, fid: str) -> tuple[str, str]:
+    """(method, config hash) of one side: refused when it still holds several configurations."""
+    name = str(c["method"].iloc[0])
+    configs = _configs(c, name)
+    if len(configs) > 1:
+        raise UsageError(f"{text} has {len(configs)} configurations on {where} (features {fid}): "
+                         f"{_listing(name, configs)}; pick one as {name}@HASH (a config-hash prefix) or "
+                         f"{name}[KEY=VALUE,...] (its parameters)")
+    return name, configs[0][0]
+
+
+def _config_line(side: str, name: str, cfg: str, sel) -> str:
+    diff = next((d for c, _, d in _configs(sel, name) if c == cfg), "")
+    return f"{side} = {name}@{cfg}: {diff or 'the default configuration'}"
+
+
+def _print_comparison(la: str, lb: str, a, b, what: str, lines: list[str]) -> None:
+    from ..stats import paired
+
     r = paired(a, b).as_dict()
-    print(f"{args.a} vs {args.b} on {args.dataset} · {protocol} · {args.mode} · features {fid} · {metric} (%)")
-    print(f"paired runs (fold x seed): {r['n']}")
-    print(f"mean {args.a}: {100 * a.mean():.2f}   mean {args.b}: {100 * b.mean():.2f}")
-    print(f"difference A - B: {r['mean_diff']:+.2f}  95% CI [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]")
-    print(f"Wilcoxon signed-rank p = {r['p_wilcoxon']:.4g}   paired t-test p = {r['p_ttest']:.4g}")
-    print(f"wins / ties / losses for {args.a}: {r['wins']} / {r['ties']} / {r['losses']}")
-    if r["n"] < 6:
-        print(f"note: with {r['n']} paired runs the smallest two-sided Wilcoxon p is {2 / 2 ** r['n']:.3g}")
+    print(f"{la} vs {lb} on {what}")
     for line in lines:
         print(line)
-    return 0
+    print(f"paired runs (fold x seed): {r['n']}")
+    print(f"mean {la}: {100 * a.mean():.2f}   mean {lb}: {100 * b.mean():.2f}")
+    print(f"difference A - B: {r['mean_diff']:+.2f}  95% CI [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]")
+    print(f"Wilcoxon signed-rank p = {r['p_wilcoxon']:.4g}   paired t-test p = {r['p_ttest']:.4g}")
+    print(f"wins / ties / losses for {la}: {r['wins']} / {r['ties']} / {r['losses']}")
+    if r["n"] < 6:
+        print(f"note: with {r['n']} paired runs the smallest two-sided Wilcoxon p is {2 / 2 ** r['n']:.3g}")

@@ -13,7 +13,10 @@ format-neutral objects that the formats (``formats/``: Markdown, CSV, HTML, LaTe
   published reference table (``kind`` reference): title, the explanation above it (``header``), the notes
   below it, typed ``Column``s and ``Row``s.
 - ``Row``: one method configuration (or one published row): its ``Cell``s under the columns and its flags
-  (published, best, not significantly worse than the best, complete).
+  (published, best, not significantly worse than the best, complete), how its configuration differs from the
+  method's defaults (``config_diff``), its partial mark (``partial``: "partial n/N", ``report --partial``) and,
+  for a method registered here but not run on a current table (``Table.not_run``, ``add_not_run_rows``), why or
+  about how long it would take (``not_run``; an estimate from measured runs).
 - ``Cell``: the text every text format shows (``40.0 ± 10.0``, ``8/8``, ``★ er``), the number it sorts by,
   and for a mean ± std cell the two numbers (in %), so a format can set them itself (LaTeX).
 
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 
 from . import tables as R
@@ -89,6 +93,10 @@ class Row:
     tied: bool = False  # not significantly worse than the best (the best row itself excluded)
     complete: bool = True
     p_vs_best: float = math.nan
+    config_diff: str = ""  # how the configuration differs from its method's defaults ("lr=0.003"); "" for none
+    partial: str = ""  # "partial n/N": its means cover n of the protocol's N folds (``report --partial``)
+    not_run: str = ""  # why it has no numbers ("not run: about 2.1 hours on 2 cores", "not run: needs CLIP ...")
+    n_expected: Optional[int] = None  # the runs the protocol expects of it
 
     @property
     def mark(self) -> str:
@@ -112,6 +120,15 @@ class Table:
     synthetic: bool = True
     slug: str = ""  # a name for anchors and files
     historical: bool = False  # features of an earlier synthetic generator: the dataset's history page
+    # methods registered here with no result on this (current) table, a row each (``add_not_run_rows``)
+    not_run: list[Row] = field(default_factory=list)
+
+    @property
+    def all_rows(self) -> list[Row]:
+        """Every row as the pages show them: the rows run here (``rows`` less the published ones), then the methods
+        not run (``not_run``), then the published reference rows."""
+        return ([r for r in self.rows if not r.published] + self.not_run
+                + [r for r in self.rows if r.published])
 
     @property
     def metrics(self) -> list[tuple[str, str]]:
@@ -149,6 +166,7 @@ class Report:
     command: Optional[str] = None
     source: Optional[str] = None  # the records file
     duplicates: int = 0  # rows of the records file that repeat a run key
+    partial: bool = False  # rows missing runs show the mean over the runs done, marked "partial n/N"
 
     @property
     def generated(self) -> str:
@@ -210,19 +228,24 @@ class Report:
                                   if t.historical and (dataset is None or t.dataset == dataset)))
 
 
-def build_report(records: list[dict], command: Optional[str] = None, source: Optional[str] = None) -> Report:
-    """The report of ``records``: deduplicated, summarised and built into tables once, for every format."""
+def build_report(records: list[dict], command: Optional[str] = None, source: Optional[str] = None,
+                 partial: bool = False) -> Report:
+    """The report of ``records``: deduplicated, summarised and built into tables once, for every format; the
+    current tables name the registered methods not run on them (``add_not_run_rows``). ``partial``: rows missing
+    runs show the mean over the runs done, marked "partial n/N" (``report --partial``)."""
     from ..records import dedupe
 
     records, n_duplicates = dedupe(records)
-    summary = R.summarise(records)
-    return Report(records, summary, build_tables(summary), published_numbers(), command, source, n_duplicates)
+    summary = R.summarise(records, partial=partial)
+    tables = build_tables(summary, runtimes=measured_runtimes(records))
+    return Report(records, summary, tables, published_numbers(), command, source, n_duplicates, partial)
 
 
-def build_tables(summary: pd.DataFrame, published: bool = True) -> list[Table]:
+def build_tables(summary: pd.DataFrame, published: bool = True, runtimes: Optional[dict] = None) -> list[Table]:
     """Every table of ``summary`` in page order (``page_order``): per dataset its current tables, then (with
     ``published``) its reference tables, then its historical tables; ``published`` also adds the published rows
-    to the tables."""
+    to the tables. With ``runtimes`` (``measured_runtimes``), each dataset's current default table also names
+    the registered methods without a complete result there (``add_not_run_rows``)."""
     if summary is None or summary.empty:
         return []
     fs = summary["mode"].astype(str).str.startswith("fewshot-")
@@ -231,6 +254,9 @@ def build_tables(summary: pd.DataFrame, published: bool = True) -> list[Table]:
     if published:
         out += [t for ds in sorted(set(summary["dataset"])) for t in _reference_tables(ds)]
     facts = {ds: _protocol_facts(ds) for ds in {t.dataset for t in out}}
+    if runtimes is not None:
+        for t in out:
+            add_not_run_rows(t, runtimes, facts[t.dataset])
     return sorted(out, key=lambda t: page_order(t, facts[t.dataset]))
 
 
@@ -319,12 +345,23 @@ def _pm(mean, std) -> Cell:
 
 
 def _flags(r, metrics) -> dict:
-    """A summary row's significance flags and completeness (the Row fields beyond its cells)."""
+    """A summary row's significance flags, completeness, configuration and partial mark (the Row fields beyond
+    its cells)."""
     best = r.get("is_best") is True
     p = number(r.get("p_vs_best"))
+    expected = number(r.get("n_expected"))
+    diff = r.get("config_diff")
     return {"best": best, "tied": r.get("tied_with_best") is True and not best,
             "complete": bool(r.get("complete", True)) or r.get("partial") is True,
-            "p_vs_best": math.nan if p is None else p}
+            "p_vs_best": math.nan if p is None else p, "config_diff": diff if isinstance(diff, str) else "",
+            "partial": R.partial_label(r), "n_expected": None if expected is None else int(expected)}
+
+
+def _config_cell(r) -> Cell:
+    """The Config cell: the configuration's hash, and how it differs from the method's defaults (nothing more
+    for the defaults): ``eb5cb7b487 (lr=0.003)``."""
+    diff = r.get("config_diff")
+    return Cell(str(r["config_hash"]) + (f" ({diff})" if isinstance(diff, str) and diff else ""))
 
 
 def _label(method: str) -> str:
@@ -358,37 +395,56 @@ def _zsl_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
     cols = ([Column("Method", "method"), Column("Config", "config"), Column("Class inputs", "inputs"),
              Column("Runs", "runs")] + [Column(label, "metric", m) for m, label in metrics]
             + [Column(f"{first} 95% CI", "ci"), Column("p vs best", "p"), Column("Train s/fold", "seconds")])
-    rows = []
-    for _, r in g.iterrows():
-        label = _label(r["method"])
-        cells = ([Cell(R._mark(r) + label), Cell(r["config_hash"]), Cell(r.get("inputs", "-")),
-                  Cell(R._runs(r), number(r["n_runs"]))]
-                 + [_pm(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
-                 + [Cell(R._ci(r), number(r.get("ci_low"))), Cell(R._p(r), number(r.get("p_vs_best"))),
-                    Cell(f"{r['train_s_per_fold']:.2f}", number(r["train_s_per_fold"]))])
-        rows.append(Row(cells, r["method"], label, r["config_hash"], mode=mode, **_flags(r, metrics)))
+    rows = [_zsl_row(r, mode, metrics) for _, r in g.iterrows()]
     notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])]
     if published and mode == "zsl":
-        for p in R.PUBLISHED:
-            if p["dataset"] == ds and p["protocol"] == proto:
-                label = f"{p['method']} (published) †"
-                cells = ([Cell(label), Cell(""), Cell(p.get("inputs", "")), Cell("")]
-                         + [_pm(*p[m]) if m in p else Cell() for m, _ in metrics] + [Cell()] * 3)
-                rows.append(Row(cells, p["method"], label, published=True, note_mark="†"))
-                notes.append(f"† Published reference, not run here: {p['source']}; {p['note']}. "
-                             "Real features: not comparable with synthetic rows, never averaged with them.")
+        for row, note in _published_rows(ds, proto, metrics):
+            rows.append(row)
+            notes.append(note)
     excluded = _excluded_note(ds, proto, sh)
     if excluded:
         notes.append(excluded)
     synthetic = bool(g["synthetic"].iloc[0])
-    n_seeds = sorted(set(g["n_seeds"]))
     title = (f"{ds} · {proto}{' · generalised ZSL' if mode == 'gzsl' else ''} (split {sh}) · features {fid}"
              f"{' (SYNTHETIC)' if synthetic else ''}")
+    return Table(title, ds, fid, proto, sh, "gzsl" if mode == "gzsl" else "zsl", cols, primary, rows,
+                 _zsl_header(g, ds, fid, mode, first, synthetic), list(dict.fromkeys(notes)), synthetic,
+                 slug(ds, proto, mode, fid, sh), is_historical(fid))
+
+
+def _zsl_row(r, mode: str, metrics: list) -> Row:
+    """A zero-shot or generalised-ZSL table's row of a summary row."""
+    label = _label(r["method"])
+    cells = ([Cell(R._mark(r) + label), _config_cell(r), Cell(r.get("inputs", "-")),
+              Cell(R._runs(r), number(r["n_runs"]))]
+             + [_pm(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
+             + [Cell(R._ci(r), number(r.get("ci_low"))), Cell(R._p(r), number(r.get("p_vs_best"))),
+                Cell(f"{r['train_s_per_fold']:.2f}", number(r["train_s_per_fold"]))])
+    return Row(cells, r["method"], label, r["config_hash"], mode=mode, **_flags(r, metrics))
+
+
+def _published_rows(ds: str, proto: str, metrics: list) -> list[tuple[Row, str]]:
+    """(row, note) of every published number on ``ds``/``proto``: marked †, after the rows of this harness."""
+    out = []
+    for p in R.PUBLISHED:
+        if p["dataset"] == ds and p["protocol"] == proto:
+            label = f"{p['method']} (published) †"
+            cells = ([Cell(label), Cell(""), Cell(p.get("inputs", "")), Cell("")]
+                     + [_pm(*p[m]) if m in p else Cell() for m, _ in metrics] + [Cell()] * 3)
+            out.append((Row(cells, p["method"], label, published=True, note_mark="†"),
+                        f"† Published reference, not run here: {p['source']}; {p['note']}. "
+                        "Real features: not comparable with synthetic rows, never averaged with them."))
+    return out
+
+
+def _zsl_header(g: pd.DataFrame, ds: str, fid: str, mode: str, first: str, synthetic: bool) -> str:
+    """The explanation above a zero-shot or generalised-ZSL table."""
+    n_seeds = sorted(set(g["n_seeds"]))
+    partial = g.get("partial", pd.Series(False, index=g.index)).fillna(False).astype(bool).any()
     header = (f"Mean ± sample std (ddof={R.DDOF}) in %, over all folds × seeds of the protocol "
               f"(seeds per row: {', '.join(map(str, n_seeds))}). Runs = done/expected; "
-              + ("a row marked 'k of n folds' is a mean over the folds that ran, not comparable with complete "
-                 "rows. " if g.get("partial", pd.Series(False, index=g.index)).any() else
-                 "a row with missing runs has empty cells. ")
+              + ("a row marked \"partial n/N\" is the mean over the n of the protocol's N folds that ran, not "
+                 "comparable with complete rows. " if partial else "a row with missing runs has empty cells. ")
               + f"★ = best {first}; ≈ = not significantly worse than ★, unmarked = significantly "
               f"worse ({TEST_NOTE}); p vs best = that Holm-adjusted p-value, or \"too few runs to test\" where "
               "the test cannot reach the alpha with the paired runs at hand (n <= 5, or too many comparisons for "
@@ -408,8 +464,7 @@ def _zsl_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
     if synthetic:
         header += (" Features: the embedded synthetic set (see README), for checking the harness and comparing "
                    "methods under controlled conditions, not for claims about real videos.")
-    return Table(title, ds, fid, proto, sh, "gzsl" if mode == "gzsl" else "zsl", cols, primary, rows, header,
-                 list(dict.fromkeys(notes)), synthetic, slug(ds, proto, mode, fid, sh), is_historical(fid))
+    return header
 
 
 def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
@@ -424,7 +479,7 @@ def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
     rows = []
     for _, r in g.iterrows():
         label = _label(r["method"])
-        cells = ([Cell(label), Cell(r["config_hash"]), Cell(str(r["k"]), float(r["k"])),
+        cells = ([Cell(label), _config_cell(r), Cell(str(r["k"]), float(r["k"])),
                   Cell(R._runs(r), number(r["n_runs"]))]
                  + [_pm(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
                  + [Cell(f"{r['train_s_per_fold']:.2f}", number(r["train_s_per_fold"]))])
@@ -470,3 +525,199 @@ def _reference_tables(ds: str) -> list[Table]:
               "`clip`, `clip-adapter` and `er-clip` on CLIP features (README, CLIP-era methods).")
     return [Table(f"{ds} · published CLIP-era results (ViT-B/16; reference only)", ds, "published", "reference", "",
                   "reference", cols, "top1", rows, header, [], False, slug(ds, "reference"))]
+
+
+# --------------------------------------------------------------------------------------------------
+# registered methods not run on a current table: a row each, with an estimate of the time or the reason
+# --------------------------------------------------------------------------------------------------
+
+TIMING_CORES = 2  # the CPU cores of the machine whose records time the runs (docs/results.md)
+NOT_RUN_NOTE = (
+    "Not run: a method registered here (the harness's methods/) with no complete result of its current "
+    "implementation on this protocol. Its hours are an ESTIMATE, not a measurement: the method's median "
+    "training + evaluation seconds per fold on each dataset where it has zero-shot records on {fid} (their "
+    "default protocols; records of its current implementation, else of an earlier one), scaled by this "
+    "dataset's clips over that dataset's ({clips} here), the median of those, times this protocol's {folds} "
+    "folds × 1 seed, on the {cores} CPU cores that made the records; `python run_bench.py --methods M "
+    "--datasets {ds}` runs one.")
+
+
+def measured_runtimes(records: list[dict]) -> dict[str, dict[str, float]]:
+    """{method: {dataset: median training + evaluation seconds of one run}} over the zero-shot records on the
+    current synthetic features and each dataset's default protocol: a method's records of its current revision,
+    or, where it has none, of earlier ones (the time of a run changes less than its numbers)."""
+    fid = current_synthetic_id()
+    defaults: dict[str, Optional[str]] = {}
+    revisions: dict[str, Optional[int]] = {}
+    times: dict[tuple, tuple[list, list]] = {}
+    for r in records:
+        ds, method = r.get("dataset"), r.get("method")
+        if (r.get("mode") or "zsl") != "zsl" or r.get("features_id") != fid or not ds or not method:
+            continue
+        if ds not in defaults:
+            defaults[ds] = _protocol_facts(ds)[0]
+        train, evals = number(r.get("train_s")), number(r.get("eval_s"))
+        if r.get("protocol") != defaults[ds] or train is None:
+            continue
+        if method not in revisions:
+            revisions[method] = R._current_revision(method)
+        current = (r.get("revision") or 1) == revisions[method]
+        times.setdefault((method, ds), ([], []))[0 if current else 1].append(train + (evals or 0.0))
+    has_current = {m for (m, _), (cur, _) in times.items() if cur}
+    out: dict[str, dict[str, float]] = {}
+    for (method, ds), (cur, old) in sorted(times.items()):
+        vals = cur if method in has_current else old
+        if vals:
+            out.setdefault(method, {})[ds] = float(np.median(vals))
+    return out
+
+
+def _clips(ds: str) -> Optional[int]:
+    """The clips of ``ds`` in the synthetic world (None for a dataset not registered here)."""
+    from ..datasets import get_dataset
+
+    try:
+        return int(get_dataset(ds).synthetic_clips)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def estimated_hours(method: str, ds: str, runs: int, runtimes: dict) -> Optional[float]:
+    """The hours ``runs`` runs of ``method`` on ``ds`` would take (an estimate, ``NOT_RUN_NOTE``): per dataset
+    where it was timed, its median seconds per run scaled by the ratio of the clip counts; the median of those,
+    times ``runs``. None when it was never timed."""
+    clips = _clips(ds)
+    scaled = [s * clips / c for d, s in (runtimes.get(method) or {}).items() if (c := _clips(d)) and clips]
+    return float(np.median(scaled)) * runs / 3600 if scaled else None
+
+
+def _hours(h: float) -> str:
+    if h >= 10:
+        return f"about {h:.0f} hours"
+    return f"about {h:.2g} hours" if h >= 0.001 else "under 0.001 hours"
+
+
+def registered_here() -> list[str]:
+    """The methods registered by the harness itself (its methods/ folder), by name: the rows a current table
+    owes a reader (third-party plugins are left out: what they need is not known here)."""
+    from ..method import METHODS
+    from ..plugins import BUILTIN_PACKAGE, load_plugins
+
+    try:
+        load_plugins()
+    except Exception:  # noqa: BLE001  (a broken plugin: the methods that did register still count)
+        pass
+    return sorted(n for n in METHODS.names() if str(METHODS.origin(n) or "").startswith(BUILTIN_PACKAGE))
+
+
+def cannot_run_here(method: str) -> Optional[str]:
+    """Why ``method`` cannot run on the default synthetic features (its default configuration), as a row says it;
+    None when it can: it needs other features (CLIP), it only runs few-shot, or the weights its defaults load are
+    not on this machine (checked offline: no network is asked)."""
+    import os
+
+    cls = R._registered(method)
+    if cls is None:
+        return "not registered here"
+    if cls.feature_model:
+        return f"needs {str(cls.feature_model).upper()} features"
+    if "zsl" not in cls.modes:
+        return "few-shot only"
+    before = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        why = cls.check_available(cls.param_defaults())
+    except Exception as e:  # noqa: BLE001  (a check that fails says why)
+        why = f"{type(e).__name__}: {e}"
+    finally:
+        if before is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = before
+    if why:
+        m = re.search(r"\w+=([^\s,;:]+)", why)
+        return "weights not available offline" + (f" ({m.group(1)})" if m else "")
+    return None
+
+
+def _is_current_default(t: Table, facts: tuple) -> bool:
+    """``t`` is a dataset's current table: zero-shot, the default synthetic features, its default protocol and
+    current split file."""
+    default, hashes = facts
+    return (t.kind == "zsl" and not t.historical and t.features_id == current_synthetic_id()
+            and t.protocol == default and hashes.get(default) == t.split_hash)
+
+
+def _n_folds(ds: str, proto: str) -> Optional[int]:
+    from ..splits import load_protocol
+
+    try:
+        return len(load_protocol(ds, proto).folds)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def add_not_run_rows(t: Table, runtimes: dict, facts: tuple) -> None:
+    """On a dataset's current table (``_is_current_default``), a row for each method registered here
+    (``registered_here``; sanity rows too) without a complete result: "not run: about H hours on 2 cores" (an
+    estimate, ``estimated_hours``; the note below the table says how it is made) or "not run: <why>" where it
+    cannot run there (``cannot_run_here``); a row of such a method that lacks runs says how long the rest takes
+    instead of showing empty cells. The new rows are ``t.not_run`` (``Table.all_rows`` places them after the rows
+    run here, before the published ones); ``t.rows`` keeps the rows of results."""
+    if not _is_current_default(t, facts):
+        return
+    n_folds = _n_folds(t.dataset, t.protocol)
+    if not n_folds:
+        return
+    own = [r for r in t.rows if not r.published]
+    new = []
+    for method in registered_here():
+        mine = [r for r in own if r.method == method]
+        if any(r.complete for r in mine):
+            continue
+        why = cannot_run_here(method)
+        for r in mine:  # runs missing: how long the rest would take
+            if why is None:
+                _mark_incomplete(t, r, runtimes)
+        if not mine:
+            hours = None if why else estimated_hours(method, t.dataset, n_folds, runtimes)
+            text = (f"not run: {why}" if why else f"not run: {_hours(hours)} on {TIMING_CORES} cores"
+                    if hours is not None else "not run: never timed here, no estimate")
+            new.append(_not_run_row(t, method, text, n_folds))
+    if not new and not any(r.not_run for r in own):
+        return
+    t.not_run = sorted(new, key=lambda r: ("hours" not in r.not_run, r.method))
+    note = NOT_RUN_NOTE.format(fid=t.features_id, clips=_clips(t.dataset), folds=n_folds, cores=TIMING_CORES,
+                               ds=t.dataset)
+    if any(r.not_run for r in own):
+        note += " A row that lacks runs says how many are left and about how long they take, estimated the same way."
+    t.notes.append(note)
+
+
+def _not_run_row(t: Table, method: str, text: str, n_folds: int) -> Row:
+    """A row for a method with no result on ``t``: its name, what its default configuration reads for classes,
+    0 runs and ``text`` where its numbers would be."""
+    label = _label(method)
+    cls = R._registered(method)
+    try:
+        inputs = R.inputs_label(method, cls.param_defaults() if cls is not None else {})
+    except Exception:  # noqa: BLE001
+        inputs = "-"
+    cells = [Cell() for _ in t.columns]
+    cells[0] = Cell(label)
+    cells[t.col("inputs")] = Cell(inputs)
+    cells[t.col("runs")] = Cell(f"0/{n_folds}", 0.0)
+    cells[t.primary_col] = Cell(text)
+    return Row(cells, method, label, complete=False, not_run=text, n_expected=n_folds)
+
+
+def _mark_incomplete(t: Table, r: Row, runtimes: dict) -> None:
+    """A row missing runs (its cells empty): its primary cell says how many runs are left and about how long
+    they take."""
+    done = int(r.cells[t.col("runs")].value or 0)
+    left = (r.n_expected or done) - done
+    hours = estimated_hours(r.method, t.dataset, left, runtimes)
+    if left <= 0 or hours is None:
+        return
+    r.not_run = f"incomplete: {left} runs left, {_hours(hours)} on {TIMING_CORES} cores"
+    r.cells[t.primary_col] = Cell(r.not_run)

@@ -9,7 +9,9 @@ marked reference rows, never averaged with anything. ``model.py`` builds the tab
 """
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Iterable, Optional
 
 import numpy as np
@@ -75,6 +77,63 @@ def _registered(method: str) -> Optional[type]:
         return None
 
 
+def _same_param(a: object, b: object) -> bool:
+    """Two parameter values are the same (a record's JSON value against a default): numbers by value (1 and 1.0;
+    never a bool as a number), anything else by its JSON form (a tuple and a list alike)."""
+    num = (int, float, np.integer, np.floating)
+    if isinstance(a, num) and isinstance(b, num) and not isinstance(a, (bool, np.bool_)) \
+            and not isinstance(b, (bool, np.bool_)):
+        return float(a) == float(b)
+    try:
+        return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return False
+
+
+def config_differences(method: str, params: object, descriptions: object = None) -> Optional[dict]:
+    """{parameter: recorded value} where a configuration differs from its registered method's defaults
+    (``param_defaults``), in parameter order; a parameter an older record lacks counts as its default, one at
+    its declared ``hash_omit_if_default`` value is no difference, and class descriptions other than the built-in
+    ones add ``descriptions`` (their file name). {} for the default configuration; None for a method not
+    registered here (its defaults are unknown)."""
+    cls = _registered(method)
+    if cls is None:
+        return None
+    defaults, omit = cls.param_defaults(), cls.hash_omitted()
+    params = params if isinstance(params, dict) else {}
+    out = {k: params[k] for k in defaults if k in params and not _same_param(params[k], defaults[k])
+           and not (k in omit and _same_param(params[k], omit[k]))}
+    if isinstance(descriptions, str) and descriptions not in ("", "builtin"):
+        out["descriptions"] = Path(descriptions).name
+    return out
+
+
+def _param_text(v: object) -> str:
+    """A parameter value as ``--method-args`` takes it: 0.003, true, description, [1, 2]."""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):g}"
+    if isinstance(v, str):
+        return v
+    return json.dumps(v, default=str) if v is not None else "none"
+
+
+def config_label(method: str, params: object, descriptions: object = None) -> str:
+    """How a configuration differs from its method's defaults, as the leaderboards name it (``lr=0.003,
+    alpha=2``; ``config_differences``); "" for the default configuration or a method not registered here."""
+    diff = config_differences(method, params, descriptions)
+    return ", ".join(f"{k}={_param_text(v)}" for k, v in (diff or {}).items())
+
+
+def partial_label(r) -> str:
+    """"partial n/N" for a summary row whose means cover n of its protocol's N folds (``summarise(partial=True)``),
+    else ""."""
+    if r.get("partial") is not True and not (isinstance(r.get("partial"), np.bool_) and bool(r.get("partial"))):
+        return ""
+    return f"partial {int(r['n_folds_done'])}/{int(r['n_folds'])}"
+
+
 def _current_revision(method: str) -> Optional[int]:
     """The registered implementation's revision of ``method`` (None for a method not registered here)."""
     cls = _registered(method)
@@ -121,7 +180,9 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
     """One row per (dataset, features_id, protocol, split_hash, method, config_hash); each run key counts
     once (the last of its rows, see ``records.dedupe``). A row missing runs of its protocol has empty
     cells (the leaderboard rule), unless ``partial``: then its cells are means over the runs it has and
-    the row is flagged ``partial`` (the table printed after a ``--folds 0-2`` run)."""
+    the row is flagged ``partial`` (the table printed after a ``--folds 0-2`` run, ``report --partial``) and its
+    ``note`` says "partial n/N" (n of the protocol's N folds). ``config_diff`` names how the row's configuration
+    differs from its method's defaults (``config_label``; "" for the defaults)."""
     df, dropped = records_frame(records)
     by_ds = dict(df.attrs.get("superseded_by_dataset") or {})
     if df.empty:
@@ -135,12 +196,14 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
         n_seeds = g["seed"].nunique()
         expected = n_folds * n_seeds
         complete = len(g) >= expected and g["fold"].nunique() == n_folds
+        params = g["params"].iloc[-1] if "params" in g else None
+        descriptions = g["descriptions"].iloc[-1] if "descriptions" in g else None
         row = dict(zip(group, key))
         row.update({"features": g["features"].iloc[0], "synthetic": bool(g["synthetic"].iloc[0]),
                     "train_dataset": g["train_dataset"].dropna().iloc[0] if "train_dataset" in g and
                     g["train_dataset"].notna().any() else key[0],
-                    "inputs": inputs_label(key[group.index("method")], g["params"].iloc[-1] if "params" in g else None,
-                                           g["descriptions"].iloc[-1] if "descriptions" in g else None),
+                    "inputs": inputs_label(key[group.index("method")], params, descriptions),
+                    "config_diff": config_label(key[group.index("method")], params, descriptions),
                     "n_runs": len(g), "n_expected": expected, "partial": bool(partial and not complete),
                     "n_folds_done": int(g["fold"].nunique()), "n_folds": n_folds, "n_seeds": n_seeds, "complete": complete,
                     "train_s_per_fold": float(g["train_s"].mean()), "eval_s_per_fold": float(g["eval_s"].mean())})
@@ -150,6 +213,7 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
             row[f"{m}_mean"] = float(vals.mean() * 100) if ok else math.nan
             # one run has no spread to show: its std is NaN and its cell the mean alone
             row[f"{m}_std"] = float(vals.std(ddof=DDOF) * 100) if ok and len(vals) > 1 else math.nan
+        row["note"] = partial_label(row)
         rows.append(row)
     out = pd.DataFrame(rows)
     out = _with_significance(df, out)
@@ -189,10 +253,10 @@ def _with_significance(df: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _runs(r) -> str:
-    """Runs done / expected; a partial row (``summarise(partial=True)``) says how many folds its means cover."""
-    if r.get("partial") is True:
-        return f"{r['n_runs']}/{r['n_expected']} ({r['n_folds_done']} of {r['n_folds']} folds)"
-    return f"{r['n_runs']}/{r['n_expected']}"
+    """Runs done / expected; a partial row (``summarise(partial=True)``) adds "partial n/N": its means cover n of
+    the protocol's N folds."""
+    part = partial_label(r)
+    return f"{r['n_runs']}/{r['n_expected']}" + (f" ({part})" if part else "")
 
 
 def _mark(r) -> str:

@@ -1,15 +1,21 @@
 """CSV: ``leaderboard.csv``, one line per row of every table at full precision (the summary's columns: counts,
 means and stds in %, significance, interval): every current table's rows in the pages' order, then the historical
 ones (``historical`` true: an earlier synthetic generator, the history pages' tables), then every published
-reference number (``published`` true, with its source)."""
+reference number (``published`` true, with its source). ``config_diff`` names how a row's configuration differs
+from its method's defaults (empty for the defaults); ``note`` says "partial n/N" for a row whose means cover n of
+the protocol's N folds (``report --partial``), and, for a registered method not run on a current table (a line
+without numbers) or a row missing runs, why or about how long the runs would take (an estimate; the Markdown
+table's note says how it is made)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from . import register
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..model import Report
 
 
@@ -36,10 +42,34 @@ def write_csv(report: "Report", reports_dir: Path) -> list[Path]:
     kind = ["fewshot" if str(m).startswith("fewshot-") else "gzsl" if m == "gzsl" else "zsl" for m in s["mode"]]
     order = [place.get(k, len(place)) for k in zip(s["dataset"], s["features_id"], s["protocol"], s["split_hash"],
                                                     kind)]
-    rows = (s.assign(historical=[is_historical(f) for f in s["features_id"]], published=False, _order=order)
-            .reset_index(drop=True).reset_index().sort_values(["historical", "_order", "index"], kind="stable")
+    rows = pd.concat([s.assign(historical=[is_historical(f) for f in s["features_id"]], published=False,
+                               _order=order, note=_notes(report, s)), _not_run_rows(report)], ignore_index=True)
+    rows = (rows.reset_index(drop=True).reset_index().sort_values(["historical", "_order", "index"], kind="stable")
             .drop(columns=["_order", "index"]))
     path = reports_dir / "leaderboard.csv"
     pd.concat([rows, pub.assign(historical=False)], ignore_index=True).to_csv(path, index=False,
                                                                                float_format="%.4f")
     return [path]
+
+
+def _not_run_rows(report: "Report") -> "Optional[pd.DataFrame]":
+    """The rows of the tables' methods not run there (``model.add_not_run_rows``): ``note`` says why, or about how
+    long they would take; no numbers. Each at its table's place, after the table's own rows (None: there are
+    none)."""
+    import pandas as pd
+
+    out = [{"dataset": t.dataset, "features_id": t.features_id, "protocol": t.protocol, "split_hash": t.split_hash,
+            "mode": r.mode, "method": r.method, "n_runs": 0, "n_expected": r.n_expected, "complete": False,
+            "note": r.not_run, "historical": t.historical, "published": False, "_order": i}
+           for i, t in enumerate(report.tables) for r in t.not_run]
+    return pd.DataFrame(out) if out else None
+
+
+def _notes(report: "Report", s: "pd.DataFrame") -> list:
+    """The summary's ``note`` column, with what the tables say of a row that lacks runs ("incomplete: ...")."""
+    said = {(t.dataset, t.features_id, t.protocol, t.split_hash, r.mode, r.method, r.config): r.not_run
+            for t in report.tables for r in t.rows if r.not_run and r.cells[t.col("runs")].value}
+    keys = zip(s["dataset"], s["features_id"], s["protocol"], s["split_hash"], s["mode"], s["method"],
+               s["config_hash"])
+    notes = s["note"] if "note" in s else [""] * len(s)
+    return [said.get(k) or n for k, n in zip(keys, notes)]

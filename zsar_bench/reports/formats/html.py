@@ -108,7 +108,9 @@ def strip_spec(t: "Table", folds: dict) -> Optional[dict]:
     for r in t.rows:
         label = (r.mark + " " if r.mark and t.kind != "fewshot" else "") + r.label
         label += f" [{r.config}]" if r.method in many and r.config else ""
+        label += f" ({r.config_diff})" if r.config_diff else ""
         label += f", K={r.k}" if t.kind == "fewshot" else ""
+        label += f" ({r.partial})" if r.partial else ""
         marked = r.published or ((r.best or r.tied) and t.kind != "fewshot")  # few-shot tables carry no marks
         row = {"label": label, "color": _row_color(r) if marked else COLORS["other"], "marked": marked,
                "complete": r.complete, "published": r.published, "values": []}
@@ -190,9 +192,13 @@ def _default_tables(summary: "pd.DataFrame", fid: str) -> "pd.DataFrame":
 
 
 def _labels(g: "pd.DataFrame") -> list[str]:
+    """A point's label: the method, its configuration where the table has several, "partial n/N" where partial."""
+    from ..tables import partial_label
+
     many = g.groupby("method")["config_hash"].nunique()
     many = set(many[many > 1].index)
-    return [m + (f" [{c}]" if m in many else "") for m, c in zip(g["method"], g["config_hash"])]
+    return [m + (f" [{r.get('config_diff') or r['config_hash']}]" if m in many else "")
+            + (f" ({partial_label(r)})" if partial_label(r) else "") for m, (_, r) in zip(g["method"], g.iterrows())]
 
 
 def _true(x) -> bool:
@@ -206,40 +212,23 @@ def _mark_of(r) -> str:
     return "★" if _true(r.get("is_best")) else "≈" if _true(r.get("tied_with_best")) else ""
 
 
-def _json_norm(x) -> str:
-    """A parameter value as JSON text (tuples as lists, odd objects as their str), for comparing with a record's."""
-    return json.dumps(json.loads(json.dumps(x, default=str)), sort_keys=True)
-
-
 def config_facts(df: "pd.DataFrame") -> dict:
     """(dataset, features_id, protocol, split_hash, mode, method, config_hash) -> {"default": True when the
-    configuration's recorded parameters equal the method's defaults (a parameter the record predates counts as
-    its default) and its class descriptions are the built-in ones; False otherwise or when the method is not
-    registered here, "diff": {parameter: recorded value} where it differs}."""
-    from ..tables import _registered
+    configuration's recorded parameters equal the method's defaults (``tables.config_differences``: a parameter the
+    record predates counts as its default, one at its ``hash_omit_if_default`` value too) and its class
+    descriptions are the built-in ones; False otherwise or when the method is not registered here, "diff":
+    {parameter: recorded value} where it differs}."""
+    from ..tables import config_differences
 
     if df.empty or any(k not in df for k in RUN_KEYS):
         return {}
     out = {}
-    defaults: dict = {}
     for key, g in df.groupby(RUN_KEYS, sort=False):
-        method = key[5]
-        if method not in defaults:
-            cls = _registered(method)
-            defaults[method] = (None if cls is None else
-                                {k: _json_norm(v) for k, v in cls.param_defaults().items()})
         params = g["params"].iloc[-1] if "params" in g else None
-        params = params if isinstance(params, dict) else {}
         desc = g["descriptions"].iloc[-1] if "descriptions" in g else None
-        own_desc = desc is None or (isinstance(desc, float) and math.isnan(desc)) or desc == "builtin"
-        d = defaults[method]
-        if d is None:
-            out[key] = {"default": False, "diff": {"(defaults unknown)": "method not registered here"}}
-            continue
-        diff = {k: v for k, v in sorted(params.items()) if k in d and _json_norm(v) != d[k]}
-        if not own_desc:
-            diff["descriptions"] = Path(str(desc)).name
-        out[key] = {"default": not diff, "diff": diff}
+        diff = config_differences(key[5], params, desc)
+        out[key] = ({"default": False, "diff": {"(defaults unknown)": "method not registered here"}} if diff is None
+                    else {"default": not diff, "diff": diff})
     return out
 
 
@@ -268,8 +257,41 @@ def heatmap_spec(d: "pd.DataFrame", fid: str, facts: Optional[dict] = None,
 
     if d.empty:
         return None
-    facts = facts or {}
     chance = chance or {}
+    picked, notes = _pick_configurations(d, fid, facts or {})
+    p = pd.DataFrame(picked)
+    piv = p.pivot_table(index="method", columns="dataset", values="top1", aggfunc="first", dropna=False)
+    cols = list(piv.columns)
+    vals = piv.to_numpy(dtype=float)
+    lo = np.array([chance.get(c) if chance.get(c) is not None else 0.0 for c in cols], dtype=float)
+    hi = np.array([np.nanmax(vals[:, j]) if np.isfinite(vals[:, j]).any() else np.nan for j in range(len(cols))])
+    with np.errstate(all="ignore"):
+        rel = np.clip((vals - lo) / np.where(hi - lo > 0, hi - lo, np.nan), 0.0, 1.0)
+    have = np.isfinite(rel)
+    mean_rel = np.array([rel[i, have[i]].mean() if have[i].any() else -1.0 for i in range(len(rel))])
+    order = np.argsort(-mean_rel, kind="stable")
+    rows = [piv.index[i] for i in order]
+    mark = {(x["method"], x["dataset"]): x["mark"] for x in picked}
+    spec = {"kind": "heatmap", "rows": rows, "cols": cols,
+            "values": [[_num(v) for v in vals[i]] for i in order],
+            "rel": [[_num(v) for v in rel[i]] for i in order],
+            "chance": [_num(chance.get(c)) for c in cols],
+            "marks": [[mark.get((m, c), "") for c in cols] for m in rows],
+            "notes": notes, "title": f"features {fid}"}
+    part = {(x["method"], x["dataset"]): x["partial"] for x in picked if x["partial"]}
+    if part:  # report --partial: a cell over the folds run says so
+        spec["partial"] = [[part.get((m, c), "") for c in cols] for m in rows]
+        spec["notes"] = notes + ["partial n/N: the mean over the n of the protocol's N folds that ran (report "
+                                 "--partial), not the protocol's result and not comparable with complete cells"]
+    return spec
+
+
+def _pick_configurations(d: "pd.DataFrame", fid: str, facts: dict) -> tuple[list[dict], list[str]]:
+    """The heatmap's cells: per (dataset, method), the configuration shown (the default one; else the closest to
+    the defaults, never the best-scoring one) with its marks and partial mark; and the notes naming the cells that
+    show another configuration than the defaults."""
+    from ..tables import partial_label
+
     picked, notes = [], []
     for (ds, method), g in d.groupby(["dataset", "method"], sort=True):
         info = {c: facts.get((ds, fid, r["protocol"], r["split_hash"], "zsl", method, c),
@@ -285,26 +307,9 @@ def heatmap_spec(d: "pd.DataFrame", fid: str, facts: Optional[dict] = None,
             notes.append(f"° {method} on {ds}: configuration {r['config_hash']} ({what})"
                          + (f", the closest to the defaults of the {len(g)} in its table" if len(g) > 1 else
                             ", the only one run"))
-        picked.append({"method": method, "dataset": ds, "top1": r["top1_mean"], "mark": mark})
-    p = pd.DataFrame(picked)
-    piv = p.pivot_table(index="method", columns="dataset", values="top1", aggfunc="first", dropna=False)
-    cols = list(piv.columns)
-    vals = piv.to_numpy(dtype=float)
-    lo = np.array([chance.get(c) if chance.get(c) is not None else 0.0 for c in cols], dtype=float)
-    hi = np.array([np.nanmax(vals[:, j]) if np.isfinite(vals[:, j]).any() else np.nan for j in range(len(cols))])
-    with np.errstate(all="ignore"):
-        rel = np.clip((vals - lo) / np.where(hi - lo > 0, hi - lo, np.nan), 0.0, 1.0)
-    have = np.isfinite(rel)
-    mean_rel = np.array([rel[i, have[i]].mean() if have[i].any() else -1.0 for i in range(len(rel))])
-    order = np.argsort(-mean_rel, kind="stable")
-    rows = [piv.index[i] for i in order]
-    mark = {(x["method"], x["dataset"]): x["mark"] for x in picked}
-    return {"kind": "heatmap", "rows": rows, "cols": cols,
-            "values": [[_num(v) for v in vals[i]] for i in order],
-            "rel": [[_num(v) for v in rel[i]] for i in order],
-            "chance": [_num(chance.get(c)) for c in cols],
-            "marks": [[mark.get((m, c), "") for c in cols] for m in rows],
-            "notes": notes, "title": f"features {fid}"}
+        picked.append({"method": method, "dataset": ds, "top1": r["top1_mean"], "mark": mark,
+                       "partial": partial_label(r)})
+    return picked, notes
 
 
 def draw_heatmap(Figure, spec: dict, path: Path) -> Path:
@@ -315,19 +320,25 @@ def draw_heatmap(Figure, spec: dict, path: Path) -> Path:
     rel = np.array([[np.nan if v is None else v for v in row] for row in spec["rel"]], dtype=float)
     nr, nc = vals.shape
     chars = max(len(str(x)) for x in rows)
-    fig = Figure(figsize=(1.25 * nc + 2.85 + 0.065 * chars, 0.3 * nr + 1.1))
+    fig = Figure(figsize=(1.25 * nc + 2.85 + 0.065 * chars, (0.42 if spec.get("partial") else 0.3) * nr + 1.1))
     _margins(fig, chars, top=0.8, bottom=0.1, right=1.45, left=0.3)
     ax = fig.add_subplot()
     from matplotlib import colormaps
 
     im = ax.imshow(np.ma.masked_invalid(rel), cmap=colormaps["viridis"].with_extremes(bad="#eeeeee"),
                    aspect="auto", vmin=0.0, vmax=1.0)
+    partial = spec.get("partial")
     for i in range(nr):
         for j in range(nc):
             v = vals[i, j]
             txt = "–" if math.isnan(v) else f"{v:.1f}{spec['marks'][i][j]}"
             dark = not math.isnan(rel[i, j]) and rel[i, j] < 0.6
-            ax.text(j, i, txt, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+            color = "white" if dark else "black"
+            if partial and partial[i][j] and not math.isnan(v):  # the mean over the folds run, and how many
+                ax.text(j, i - 0.13, txt, ha="center", va="center", fontsize=8, color=color)
+                ax.text(j, i + 0.22, partial[i][j], ha="center", va="center", fontsize=6, color=color)
+            else:
+                ax.text(j, i, txt, ha="center", va="center", fontsize=8, color=color)
     ax.set_xticks(range(nc))
     ax.set_xticklabels([f"{c}\nchance {ch:.1f}" if ch is not None else str(c)
                         for c, ch in zip(cols, spec["chance"])])
@@ -453,66 +464,50 @@ def index(report: "Report", written: list[Path]) -> list[str]:
     return ["- [html/index.html](html/index.html): the same tables as a static site (sortable, with plots)"]
 
 
-@register("html", help="html/, a static site (sortable tables, significance marks, plots)",
-          index=index, order=30)
-def write_html(report: "Report", reports_dir: Path) -> list[Path]:
-    """Write ``<reports_dir>/html/``: index.html, one page per dataset, their SVG plots, and a per-class page for
-    each method with saved scores (``--save-scores``, in ``scores/`` beside the records file). A plot whose data
-    did not change since the last generation (its digest in ``plots.json``) is not drawn again; files of an
-    earlier generation that are not rewritten (a dataset or table that went away) are removed. Returns the
-    pages."""
-    from ...scores import default_scores_dir
-    from ...stats import TEST_NOTE
-    from ..model import slug as _slug
+class _Plots:
+    """The plots of one generation, drawn into ``out``: a plot whose data did not change since the last generation
+    (its digest in ``plots.json``) is not drawn again. Calling it with a spec (None: no plot) and a file name
+    returns the name to link, or None when there is no plot; ``made`` collects the files of this generation."""
 
-    records, summary, tables = report.records, report.summary, report.tables
-    scores_dir = default_scores_dir(report.source) if report.source else None
-    try:
-        env = _env()
-    except ImportError:
-        warnings.warn("HTML leaderboard not written: Jinja2 is not installed", stacklevel=2)
-        return []
-    out = Path(reports_dir) / "html"
-    out.mkdir(parents=True, exist_ok=True)
-    can_plot = importlib.util.find_spec("matplotlib") is not None
-    if not can_plot:
-        warnings.warn("HTML leaderboard written without plots: matplotlib is not installed", stacklevel=2)
-    df = _records_frame(records)
-    folds = _fold_groups(df) if can_plot else {}
-    cache_path = out / PLOT_CACHE
-    try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8")) if cache_path.is_file() else {}
-    except (OSError, ValueError):
-        cache = {}
-    new_cache: dict = {}
-    made: set[Path] = set()
-    Figure = None
+    def __init__(self, out: Path, can_plot: bool):
+        self.out, self.can_plot = out, can_plot
+        self.cache_path = out / PLOT_CACHE
+        try:
+            self.cache = json.loads(self.cache_path.read_text(encoding="utf-8")) if self.cache_path.is_file() else {}
+        except (OSError, ValueError):
+            self.cache = {}
+        self.new_cache: dict = {}
+        self.made: set[Path] = set()
+        self.Figure = None
 
-    def plot(spec: Optional[dict], name: str) -> Optional[str]:
-        nonlocal Figure
-        if not can_plot or spec is None:
+    def __call__(self, spec: Optional[dict], name: str) -> Optional[str]:
+        if not self.can_plot or spec is None:
             return None
-        path, digest = out / name, _digest(spec)
-        if cache.get(name) != digest or not path.is_file():
-            Figure = Figure or _mpl()
-            DRAW[spec["kind"]](Figure, spec, path)
-        new_cache[name] = digest
-        made.add(path)
+        path, digest = self.out / name, _digest(spec)
+        if self.cache.get(name) != digest or not path.is_file():
+            self.Figure = self.Figure or _mpl()
+            DRAW[spec["kind"]](self.Figure, spec, path)
+        self.new_cache[name] = digest
+        self.made.add(path)
         return name
 
+    def save_cache(self) -> None:
+        self.cache_path.write_text(json.dumps(self.new_cache, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _feature_set_plots(report: "Report", df: "pd.DataFrame", plot: _Plots) -> tuple[list[dict], dict]:
+    """Per feature set (current ones first): the heatmap, and accuracy against training time per dataset (on the
+    index and the dataset's page, or its history page for a historical feature set). Returns (the index's
+    heatmap entries, {dataset: its time plots})."""
     from ..model import features_order, is_historical
+    from ..model import slug as _slug
 
-    gen = report.generated
-    datasets = sorted({t.dataset for t in tables})
-    fids = sorted({t.features_id for t in tables if t.kind == "zsl"}, key=features_order)
+    fids = sorted({t.features_id for t in report.tables if t.kind == "zsl"}, key=features_order)
     facts = config_facts(df)
-
-    # per feature set: the heatmap, and accuracy against training time per dataset (on the index and the
-    # dataset's page, or its history page for a historical feature set)
     time_plots: dict = {}
     heatmaps = []
     for fid in fids:
-        d = _default_tables(summary, fid)
+        d = _default_tables(report.summary, fid)
         chance = {ds: _chance(df, (ds, fid, g["protocol"].iloc[0], g["split_hash"].iloc[0], "zsl"))
                   for ds, g in d.groupby("dataset", sort=True)}
         spec = heatmap_spec(d, fid, facts, chance)
@@ -528,16 +523,25 @@ def write_html(report: "Report", reports_dir: Path) -> list[Path]:
         heatmaps.append({"fid": fid, "img": hm, "time": per_ds, "historical": is_historical(fid),
                          "notes": spec["notes"] if spec else [],
                          "synthetic": bool(d["synthetic"].any()) if not d.empty else False})
+    return heatmaps, time_plots
 
-    pages = []
-    base = {"gen": gen, "datasets": datasets, "plots": can_plot,
+
+def _base(report: "Report", can_plot: bool) -> dict:
+    """What every page's template reads."""
+    from ...stats import TEST_NOTE
+
+    return {"gen": report.generated, "datasets": sorted({t.dataset for t in report.tables}), "plots": can_plot,
             "marks_note": f"★ = best row of a table (its primary metric); ≈ = not significantly worse than ★; "
                           f"unmarked = significantly worse ({TEST_NOTE}). † ‡ = published reference rows "
                           "(real features, not run here)."}
-    per_class_links = _per_class_pages(env, dict(base, footnotes=[]), records, scores_dir, out)
-    for links in per_class_links.values():
-        made.update(out / link["href"] for link in links)
-    for ds in datasets:
+
+
+def _dataset_pages(env, base: dict, report: "Report", reports_dir: Path, plot: _Plots, folds: dict,
+                   time_plots: dict, per_class_links: dict) -> list[Path]:
+    """``<dataset>.html`` (its current tables) and, where it has historical tables, ``<dataset>_history.html``."""
+    out = plot.out
+    pages = []
+    for ds in base["datasets"]:
         hist = report.history_tables(ds)
         hist_fids = report.historical_features(ds)
         ts = [{"t": t, "img": plot(strip_spec(t, folds), f"{t.slug}-folds.svg")} for t in report.current_tables(ds)]
@@ -548,7 +552,6 @@ def write_html(report: "Report", reports_dir: Path) -> list[Path]:
             per_class=per_class_links.get(ds, []), footnotes=report.footnotes(ds),
             history={"href": f"{ds}_history.html", "fids": ", ".join(hist_fids)} if hist else None, back=None,
             md_link=f"../{ds}.md" if (Path(reports_dir) / f"{ds}.md").is_file() else None), encoding="utf-8")
-        made.add(p)
         pages.append(p)
         if hist:
             ts = [{"t": t, "img": plot(strip_spec(t, folds), f"{t.slug}-folds.svg")} for t in hist]
@@ -559,8 +562,12 @@ def write_html(report: "Report", reports_dir: Path) -> list[Path]:
                 time_plots=[tp for tp in time_plots.get(ds, []) if tp["historical"]], per_class=[], footnotes=[],
                 history=None, back={"href": f"{ds}.html", "fids": ", ".join(hist_fids)},
                 md_link=f"../{md.name}" if md.is_file() else None), encoding="utf-8")
-            made.add(p)
             pages.append(p)
+    return pages
+
+
+def _index_page(env, base: dict, report: "Report", reports_dir: Path, out: Path, heatmaps: list[dict]) -> Path:
+    datasets = base["datasets"]
     counts = {ds: len(report.current_tables(ds)) for ds in datasets}
     hist_counts = {ds: len(report.history_tables(ds)) for ds in datasets}
     idx = out / "index.html"
@@ -568,9 +575,44 @@ def write_html(report: "Report", reports_dir: Path) -> list[Path]:
         **base, page="index", title="zsar-bench leaderboards", heatmaps=heatmaps, counts=counts,
         hist_counts=hist_counts, footnotes=report.footnotes(),
         csv_link="../leaderboard.csv" if (Path(reports_dir) / "leaderboard.csv").is_file() else None), encoding="utf-8")
-    made.add(idx)
+    return idx
+
+
+@register("html", help="html/, a static site (sortable tables, significance marks, plots)",
+          index=index, order=30)
+def write_html(report: "Report", reports_dir: Path) -> list[Path]:
+    """Write ``<reports_dir>/html/``: index.html, one page per dataset, their SVG plots, and a per-class page for
+    each method with saved scores (``--save-scores``, in ``scores/`` beside the records file). A plot whose data
+    did not change since the last generation (its digest in ``plots.json``) is not drawn again; files of an
+    earlier generation that are not rewritten (a dataset or table that went away) are removed. Returns the
+    pages."""
+    from ...scores import default_scores_dir
+
+    scores_dir = default_scores_dir(report.source) if report.source else None
+    try:
+        env = _env()
+    except ImportError:
+        warnings.warn("HTML leaderboard not written: Jinja2 is not installed", stacklevel=2)
+        return []
+    out = Path(reports_dir) / "html"
+    out.mkdir(parents=True, exist_ok=True)
+    can_plot = importlib.util.find_spec("matplotlib") is not None
+    if not can_plot:
+        warnings.warn("HTML leaderboard written without plots: matplotlib is not installed", stacklevel=2)
+    df = _records_frame(report.records)
+    folds = _fold_groups(df) if can_plot else {}
+    plot = _Plots(out, can_plot)
+    heatmaps, time_plots = _feature_set_plots(report, df, plot)
+    base = _base(report, can_plot)
+    per_class_links = _per_class_pages(env, dict(base, footnotes=[]), report.records, scores_dir, out)
+    made = set(plot.made)
+    for links in per_class_links.values():
+        made.update(out / link["href"] for link in links)
+    pages = _dataset_pages(env, base, report, reports_dir, plot, folds, time_plots, per_class_links)
+    idx = _index_page(env, base, report, reports_dir, out, heatmaps)
+    made |= plot.made | set(pages) | {idx}
     for stale in list(out.glob("*.html")) + list(out.glob("*.svg")):
         if stale not in made:
             stale.unlink()
-    cache_path.write_text(json.dumps(new_cache, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    plot.save_cache()
     return [idx] + pages

@@ -69,6 +69,8 @@ def _method(t: "Table", r: "Row", several: set) -> str:
         name += r"\textsuperscript{\ddag}" if r.note_mark == "‡" else r"\textsuperscript{\dag}"
     elif r.method in several and r.config:  # two configurations of one method: tell them apart
         name += f" {{\\tiny\\texttt{{{escape(r.config)}}}}}"
+    if r.config_diff and not r.published:  # how it differs from the method's defaults
+        name += f" {{\\tiny\\texttt{{{escape(r.config_diff)}}}}}"
     if r.tied and t.kind != "fewshot":
         name = r"$\approx$\," + name
     return name
@@ -105,6 +107,13 @@ def _caption(t: "Table") -> str:
     if any(r.published for r in t.rows):
         cap += ("\\dag, \\ddag: published reference rows, not run here (real features: not comparable with "
                 "synthetic rows). ")
+    if any(r.partial for r in t.rows):
+        cap += ("Runs marked partial $n$/$N$: the mean over the $n$ of the protocol's $N$ folds that ran, not "
+                "comparable with complete rows. ")
+    if any(r.not_run for r in t.all_rows):
+        cap += ("\\textit{Not run}: no complete result of the method's current implementation here; its hours are "
+                "an estimate (the method's median measured seconds per fold on other datasets, scaled by clip "
+                "counts, times the folds; the notes below say how). ")
     if any(r.method in SANITY_NOTE for r in t.rows):
         cap += "(sanity): a method that learns nothing (README, sanity rows). "
     if t.synthetic:
@@ -142,6 +151,9 @@ def _grid(t: "Table") -> tuple[list[str], str, list[list[str]], int]:
     runs, ci, p, secs = t.col("runs"), t.col("ci"), t.col("p"), t.col("seconds")
 
     def line(r: "Row") -> list[str]:
+        if r.not_run:  # its text across the columns of its numbers
+            return [_method(t, r, several),
+                    f"\\multicolumn{{{len(cols) - 1}}}{{l}}{{\\textit{{{escape(r.not_run)}}}}}"]
         cells = ([_method(t, r, several)] + ([escape(r.k)] if fs else [])
                  + ([escape(r.cells[runs].text) or ""] if show_runs else []))
         for m, _ in t.metrics:
@@ -152,13 +164,25 @@ def _grid(t: "Table") -> tuple[list[str], str, list[list[str]], int]:
         cells.append(escape(r.cells[secs].text))
         return cells
 
-    own = [line(r) for r in t.rows if not r.published]
-    pub = [line(r) for r in t.rows if r.published]
+    own = [line(r) for r in t.all_rows if not r.published]
+    pub = [line(r) for r in t.all_rows if r.published]
     return cols, align, own + pub, len(own)
+
+
+_MULTICOLUMN = re.compile(r"\\multicolumn\{(\d+)\}\{[^}]*\}\{(.*)\}$")
+
+
+def _span(cell: str) -> int:
+    """The columns a LaTeX cell spans (``\\multicolumn{n}{...}{...}``: n; any other cell: 1)."""
+    m = _MULTICOLUMN.match(cell)
+    return int(m.group(1)) if m else 1
 
 
 def _visible(cell: str) -> str:
     """A LaTeX cell as roughly the characters it prints (commands and braces dropped, \\pm as one)."""
+    m = _MULTICOLUMN.match(cell)
+    if m:
+        cell = m.group(2)
     cell = re.sub(r"\\textsuperscript\{[^}]*\}", "*", cell)
     cell = re.sub(r"\{\\tiny\\texttt\{([^}]*)\}\}", lambda m: "x" * int(len(m.group(1)) * 0.7), cell)
     cell = cell.replace("\\pm", "±").replace("\\approx", "≈").replace("\\,", "")
@@ -183,8 +207,16 @@ def grid_width(rows: list[list[str]], size: str = "footnotesize") -> float:
     (within a few % of pdflatex's own measure; tests/test_committed_reports.py compares them)."""
     _, pt, wider = next(x for x in SIZES if x[0] == size)
     n = max(len(r) for r in rows)
-    widths = [max(_em(_visible(r[j])) * (1.15 if "\\mathbf" in r[j] else 1.0) for r in rows if j < len(r))
-              for j in range(n)]  # bold digits are 15% wider
+    # a cell spanning columns (\\multicolumn) widens the last of them only where it is wider than they are
+    spans = [(j, _span(c), _em(_visible(c))) for r in rows for j, c in enumerate(r) if _span(c) > 1]
+    n = max([n] + [j + k for j, k, _ in spans])
+    widths = [max([_em(_visible(r[j])) * (1.15 if "\\mathbf" in r[j] else 1.0) for r in rows
+                   if j < len(r) and _span(r[j]) == 1] or [0.0]) for j in range(n)]  # bold digits are 15% wider
+    sep = 2 * TABCOLSEP_PT / (pt * wider)  # the column separation in em
+    for j, k, em in spans:
+        short = em - (sum(widths[j:j + k]) + sep * (k - 1))
+        if short > 0:
+            widths[j + k - 1] += short
     return sum(widths) * pt * wider + 2 * TABCOLSEP_PT * n
 
 

@@ -21,7 +21,7 @@ def markdown_table(t: "Table") -> str:
     """One table: the header paragraph, the GitHub table, the notes (a paragraph each)."""
     from tabulate import tabulate
 
-    body = [[c.text for c in r.cells] for r in t.rows]
+    body = [[c.text for c in r.cells] for r in t.all_rows]
     md = t.header + "\n\n" + tabulate(body, headers=[c.label for c in t.columns], tablefmt="github",
                                       disable_numparse=True)
     if t.notes:

@@ -25,6 +25,10 @@ RUN = [sys.executable, str(ROOT / "run_bench.py")]
 OLYMPICS = ["--datasets", "olympics", "--no-progress"]
 LABEL = ["--methods", "label", "--method-args", "label.epochs=1"]
 LABEL2 = ["--methods", "label", "--method-args", "label.epochs=2"]  # another config: other run keys
+# Runs in this process train here (--executor inline): what these tests check is the records (the driver's), and a
+# worker process per command would cost more than its runs. The commands started as processes keep the default
+# executor: the concurrent writers and kill -9 of a driver with its workers are what they test.
+INLINE = ["--executor", "inline"]
 N_BASE = 12
 SENTINEL = 0.0123  # a top1 no real run gives: marks rows written before an --overwrite
 
@@ -47,7 +51,8 @@ def base(tmp_path_factory, data_root):
     """Records of label (1 epoch) on olympics folds 0-11, made once in this process (this also makes the
     features and text caches that the subprocesses below reuse)."""
     path = tmp_path_factory.mktemp("base") / "records.jsonl"
-    assert cli.main([*LABEL, *OLYMPICS, "--folds", f"0-{N_BASE - 1}", "--records", str(path), "--no-report"]) == 0
+    assert cli.main([*LABEL, *OLYMPICS, "--folds", f"0-{N_BASE - 1}", "--records", str(path), "--no-report",
+                     *INLINE]) == 0
     assert len(_rows(path)) == N_BASE
     return path
 
@@ -87,7 +92,7 @@ def test_overwrite_beside_appends_loses_no_row(tmp_path, base):
     overwrites = 0
     while appender.poll() is None or overwrites < 2:
         assert cli.main([*LABEL, *OLYMPICS, "--folds", str(overwrites % N_BASE), "--overwrite", "--records",
-                         str(rec), "--no-report"]) == 0
+                         str(rec), "--no-report", *INLINE]) == 0
         overwrites += 1
         time.sleep(0.2)  # leave the appender some of the 2 cores
     assert appender.wait(timeout=300) == 0, appender.stderr.read()
@@ -231,7 +236,7 @@ def test_kill_9_of_a_jobs_driver_takes_its_workers_with_it(tmp_path, base):
 def test_repeated_folds_seeds_and_methods_run_once(tmp_path, base, capsys):
     rec = tmp_path / "r.jsonl"
     assert cli.main(["--methods", "label,label", "--method-args", "label.epochs=1", *OLYMPICS, "--folds", "0,1,0",
-                     "--seeds", "0,0", "--records", str(rec), "--no-report"]) == 0
+                     "--seeds", "0,0", "--records", str(rec), "--no-report", *INLINE]) == 0
     err = capsys.readouterr().err
     assert "ignoring 10 repeated run(s)" in err and "[2/2]" in err
     keys = _keys(rec)
@@ -268,7 +273,7 @@ def test_lines_that_are_not_objects_are_skipped_with_a_warning(tmp_path, base, c
     with pytest.warns(UserWarning, match=rf"r\.jsonl:{n + 2}: "):
         assert cli.main(["report", "--records", str(rec), "--reports-dir", str(tmp_path / "rep")]) == 0
     with pytest.warns(UserWarning, match=rf"r\.jsonl:{n + 4}: .*not plain values"):
-        assert cli.main([*LABEL2, *OLYMPICS, "--folds", "0", "--records", str(rec), "--no-report"]) == 0
+        assert cli.main([*LABEL2, *OLYMPICS, "--folds", "0", "--records", str(rec), "--no-report", *INLINE]) == 0
     assert (tmp_path / "rep" / "olympics.md").is_file()
     assert rec.read_text().count("\n") == n + 5  # the run appended after the odd lines, which stay
 
@@ -326,7 +331,7 @@ def _tree_digest(folder):
 def test_reports_follow_a_custom_records_file(tmp_path, base, monkeypatch):
     committed = _tree_digest(ROOT / "reports")
     rec = tmp_path / "trial" / "r.jsonl"
-    assert cli.main([*LABEL, *OLYMPICS, "--folds", "0", "--records", str(rec)]) == 0
+    assert cli.main([*LABEL, *OLYMPICS, "--folds", "0", "--records", str(rec), *INLINE]) == 0
     assert (tmp_path / "trial" / "reports" / "olympics.md").is_file()
     assert cli.main(["report", "--records", str(rec)]) == 0
     monkeypatch.chdir(tmp_path)  # records in the current folder: reports/ here would be "the" reports/

@@ -10,6 +10,9 @@ writers (several commands, ``--jobs`` workers):
   and otherwise retries on the new one: no row is ever appended to an unlinked file.
 - **Appends** are one ``write`` on an O_APPEND descriptor, then ``fsync``: a crash loses at most the row
   being written (a torn last line is skipped with a warning when reading; that run is simply redone).
+  An append that fails (disk full, I/O error: at the write or at the fsync) cuts the file back to its
+  size before it, so no torn line is left, and keeps the row in ``<records>.unsaved`` beside it (else in
+  the temporary folder, else in the error itself); the ``RecordsError`` says where and how to add it back.
 - **Recorded once.** The runner de-duplicates run keys when planning, skips runs already recorded, and
   appends with ``append_if_absent``, which checks the key again *under the lock*: two identical commands
   started together both train a run, but only the first to finish records it.
@@ -31,21 +34,30 @@ writers (several commands, ``--jobs`` workers):
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
-from .errors import ZsarBenchError
 
 if __package__:
+    from .errors import ZsarBenchError
     from .record_schema import RECORD_VERSION, Record, is_newer, migrate
-else:  # this file loaded on its own (spec_from_file_location, as the store's stress tests do): its sibling
+else:  # this file loaded on its own (spec_from_file_location, as the store's stress tests do): its siblings
     import importlib.util
     import sys
 
+    _errors = sys.modules.get("zsar_bench_errors")
+    if _errors is None:
+        _spec = importlib.util.spec_from_file_location("zsar_bench_errors", Path(__file__).with_name("errors.py"))
+        _errors = importlib.util.module_from_spec(_spec)
+        sys.modules[_spec.name] = _errors
+        _spec.loader.exec_module(_errors)
+    ZsarBenchError = _errors.ZsarBenchError
     _schema = sys.modules.get("zsar_bench_record_schema")
     if _schema is None:
         _spec = importlib.util.spec_from_file_location("zsar_bench_record_schema",
@@ -136,6 +148,30 @@ def duplicates_note(path, n_duplicates: int) -> str:
             "once (its last row)")
 
 
+def folder_unwritable(folder: str | Path) -> str | None:
+    """Why files cannot be created in ``folder`` (or, if it does not exist yet, in the nearest folder above it,
+    where it would be made), or None when they can. A probe file is created and removed: this asks the file
+    system itself (root, read-only mounts, ACLs, immutable folders), not the permission bits."""
+    folder = Path(folder)
+    if folder.is_symlink() and not folder.exists():
+        return f"{folder} is a symlink to {os.readlink(folder)}, which does not exist"
+    probe = folder
+    while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    name = probe / f".zsar-probe.{os.getpid()}.{os.urandom(4).hex()}"
+    try:
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as e:
+        return f"{probe} is not writable ({e.strerror or e})"
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+    return None
+
+
 # pragma: no mutate start (file reading, locking and writing: tests/test_reliability_records.py pins them with real
 # processes, too slow for a mutation run; docs/mutation.md)
 class RecordStore:
@@ -205,6 +241,10 @@ class RecordStore:
         ``rewrite`` (--overwrite) also needs the folder writable, for the atomic rewrite."""
         p = self.path
         hint = "pass --records PATH.jsonl in a writable folder"
+        if p.is_symlink() and not p.exists():  # appending would create the target, or fail after training
+            target = Path(os.path.join(p.parent, os.readlink(p)))
+            raise RecordsError(f"records file {p} is a symlink to {target}, which does not exist (a dangling link); "
+                               f"create it (mkdir -p {target.parent} && touch {target}), remove the link, or {hint}")
         if p.is_dir():
             raise RecordsError(f"records path {p} is a folder, not a file; {hint} (e.g. --records {p / 'records.jsonl'})")
         parent = p.parent
@@ -263,38 +303,90 @@ class RecordStore:
             finally:
                 os.close(fd)  # closing the fd releases the lock
 
+    @property
+    def unsaved_path(self) -> Path:
+        """Where a row that could not be appended is kept: ``<records>.unsaved`` beside the records file."""
+        return self.path.with_name(self.path.name + ".unsaved")
+
     def _append_locked(self, fd: int, rec: dict) -> None:
-        line = (json.dumps(rec, sort_keys=True, allow_nan=True) + "\n").encode("utf-8")
+        row = (json.dumps(rec, sort_keys=True, allow_nan=True) + "\n").encode("utf-8")
         # a previous crash may have left a line without its newline: start on a fresh line
         size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            line = b"\n" + line
-        os.write(fd, line)
-        os.fsync(fd)
+        line = b"\n" + row if size and os.pread(fd, 1, size - 1) != b"\n" else row
+        try:
+            _write_all(fd, line)
+            os.fsync(fd)
+        except OSError as e:  # disk full, I/O error: no torn line left, the row kept elsewhere
+            try:
+                os.ftruncate(fd, size)
+                os.fsync(fd)
+            except OSError:
+                pass  # a torn last line is skipped when reading
+            raise RecordsError(f"could not append to records file {self.path} ({e.strerror or e}); "
+                               f"{self._keep_unsaved(row)}") from None
+
+    def _keep_unsaved(self, row: bytes) -> str:
+        """Save a row the records file refused; returns where it went and how to add it back (one line)."""
+        for side in (self.unsaved_path,
+                     Path(tempfile.gettempdir()) / f"{self.path.name}.{os.getpid()}.unsaved"):
+            try:
+                fd = os.open(side, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            except OSError:
+                continue
+            size = None
+            try:
+                size = os.fstat(fd).st_size
+                _write_all(fd, row)
+                os.fsync(fd)
+            except OSError:
+                try:
+                    if size is not None:
+                        os.ftruncate(fd, size)  # no torn line in the side file either
+                except OSError:
+                    pass
+                continue
+            finally:
+                os.close(fd)
+            return (f"the run's record is kept in {side}; once there is space, add it (cat {side} >> {self.path} "
+                    f"&& rm {side}) before rerunning, so that run is not redone")
+        return "the run's record could not be saved anywhere; here it is, add it to the records as one line: " + \
+            row.decode("utf-8").strip()
 
     def _note_written(self, keys: frozenset) -> None:
         sig = self._signature()
         self._keys_cache = (sig, keys) if sig is not None else None
 
+    def _not_written(self, rec: dict, e: OSError) -> RecordsError:
+        """The records file could not even be opened, locked or read to append ``rec``: keep the row aside."""
+        row = (json.dumps(rec, sort_keys=True, allow_nan=True) + "\n").encode("utf-8")
+        return RecordsError(f"could not write to records file {self.path} ({e.strerror or e}); "
+                            f"{self._keep_unsaved(row)}")
+
     def append(self, rec: dict) -> None:
         """Append one row unconditionally (one ``write`` under the lock, then ``fsync``)."""
-        with self._locked() as fd:
-            old = self._keys_cache
-            sig = self._signature()
-            self._append_locked(fd, rec)
-            if old is not None and old[0] == sig:
-                self._note_written(old[1] | {record_key(rec)})
+        try:
+            with self._locked() as fd:
+                old = self._keys_cache
+                sig = self._signature()
+                self._append_locked(fd, rec)
+                if old is not None and old[0] == sig:
+                    self._note_written(old[1] | {record_key(rec)})
+        except OSError as e:
+            raise self._not_written(rec, e) from None
 
     def append_if_absent(self, rec: dict) -> bool:
         """Append ``rec`` unless a row with its key is already there (checked under the lock). True if written."""
-        with self._locked() as fd:
-            keys = self.keys()
-            key = record_key(rec)
-            if key in keys:
-                return False
-            self._append_locked(fd, rec)
-            self._note_written(keys | {key})
-            return True
+        try:
+            with self._locked() as fd:
+                keys = self.keys()
+                key = record_key(rec)
+                if key in keys:
+                    return False
+                self._append_locked(fd, rec)
+                self._note_written(keys | {key})
+                return True
+        except OSError as e:
+            raise self._not_written(rec, e) from None
 
     def supersede(self, rec: dict) -> int:
         """--overwrite: append ``rec``, then drop the older rows of its key. Returns how many were dropped.
@@ -304,9 +396,16 @@ class RecordStore:
         row; between (1) and (2) both rows, and readers count the last (the new one); after (2) the new
         one alone. No moment has neither."""
         key = record_key(rec)
-        with self._locked() as fd:
-            self._append_locked(fd, rec)
-            return self._rewrite_locked(lambda k, last: k == key and not last)
+        appended = False
+        try:
+            with self._locked() as fd:
+                self._append_locked(fd, rec)
+                appended = True
+                return self._rewrite_locked(lambda k, last: k == key and not last)
+        except OSError as e:
+            if appended:  # the new row is on disk; only the older rows stay (readers take the new one)
+                raise
+            raise self._not_written(rec, e) from None
 
     def remove(self, keys: Iterable[tuple]) -> int:
         """Drop every row with one of these keys; an atomic rewrite under the lock. Returns rows dropped."""
@@ -359,4 +458,16 @@ class RecordStore:
         self._note_written(frozenset(k for i, k in enumerate(parsed)
                                      if k is not None and not drop(k, last_index[k] == i)))
         return dropped
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (a short write is continued; one that writes nothing is an error)."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.EIO, "the write made no progress")
+        view = view[n:]
+
+
 # pragma: no mutate end

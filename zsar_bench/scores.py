@@ -17,7 +17,26 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .records import record_key
+from .errors import ZsarBenchError
+from .records import folder_unwritable, record_key
+
+
+class ScoresError(ZsarBenchError, ValueError):
+    """``--save-scores`` names a place scores cannot be written to (one line: the path, why, the fix)."""
+
+
+SCORES_HINT = "pass --save-scores a folder (created if missing), or --save-scores alone for scores/ beside the records"
+
+
+def check_scores_dir(folder: str | Path) -> None:
+    """ScoresError unless run scores can be written into ``folder`` (an existing folder, or one that can be made):
+    checked before any training, since a run whose scores cannot be written fails after it."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ScoresError(f"--save-scores {folder} is a file, not a folder; {SCORES_HINT}")
+    why = folder_unwritable(folder)
+    if why:
+        raise ScoresError(f"--save-scores folder {folder} cannot be written: {why}; {SCORES_HINT}")
 
 
 def scores_name(rec: dict) -> str:

@@ -220,17 +220,27 @@ def _plan(args: argparse.Namespace, cfg) -> list:
 
 
 def _checked_outputs(args: argparse.Namespace):
-    """(records store, reports folder or None), both checked writable."""
-    from ..records import RecordsError, RecordStore
+    """(records store, reports folder or None), both checked writable, and the --save-scores folder."""
+    from ..errors import ZsarBenchError
+    from ..records import RecordStore
 
     store = RecordStore(args.records)
     reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
-    try:  # before anything is trained: a result that cannot be recorded is lost
-        store.check_writable(rewrite=args.overwrite)
-    except RecordsError as e:
+    try:  # before anything is trained: a result that cannot be recorded (or its scores or reports) is lost
+        store.check_writable(rewrite=args.overwrite)  # RecordsError
+        if args.save_scores is not None:
+            from ..scores import check_scores_dir
+
+            check_scores_dir(_scores_dir(args))  # ScoresError
+        if reports_dir is not None:
+            from ..reports.write import check_reports_writable
+
+            check_reports_dir(reports_dir)
+            check_reports_writable(reports_dir)  # ReportsDirError
+    except UsageError:
+        raise
+    except ZsarBenchError as e:
         raise UsageError(str(e)) from None
-    if reports_dir is not None:
-        check_reports_dir(reports_dir)
     return store, reports_dir
 
 

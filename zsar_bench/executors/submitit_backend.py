@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .base import Executor, ExecutorError, Job, _in_worker, default_jobs
+from .state import UnsafeStateError, confine_entry, confined
 
 SUBMITIT_HINT = "pip install submitit (a dependency of zsar-bench: reinstall with `pip install -e .`)"
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit-local kills a job after its timeout; the default would be 2 minutes
@@ -41,12 +42,23 @@ def _local_job_alive(pid: str) -> bool:
 
 
 class _SubmititJob(Job):
-    def __init__(self, job, cluster: str, folder: Path, reloaded: bool = False):
+    def __init__(self, job, cluster: str, folder: Path, reloaded: bool = False, jobs_root: Optional[Path] = None):
         self.job = job
         self.cluster = cluster
         self.folder = folder
         self.id = str(job.job_id)
         self.reloaded = reloaded
+        self.jobs_root = jobs_root  # a reloaded job: its result must be read from inside this folder
+
+    def _check_result_path(self) -> None:
+        """A reloaded job's result pickle must be a plain file inside the jobs folder (not a symlink leading out):
+        submitit unpickles it."""
+        if self.jobs_root is None:
+            return
+        p = self.job.paths.result_pickle
+        if p.is_symlink() or confined(p, self.jobs_root) is None:
+            raise UnsafeStateError(f"job {self.id}: its result {p} is a symlink or lies outside the jobs folder "
+                                   f"{self.jobs_root}; not loaded. Delete {self.jobs_root / 'state.json'} and rerun")
 
     def has_result(self) -> bool:
         return self.job.paths.result_pickle.exists()
@@ -66,6 +78,7 @@ class _SubmititJob(Job):
             time.sleep(0.2 if self.cluster == "local" else 2.0)
         if self.cluster == "local" and not self.has_result():
             raise ExecutorError(f"job {self.id} ended without a result; see its log {self.job.paths.stderr}")
+        self._check_result_path()
         return self.job.result()
 
     def cancel(self) -> None:
@@ -128,12 +141,19 @@ class SubmititExecutor(Executor):
         return {"id": job.id, "folder": str(job.folder), "cluster": self.cluster}  # type: ignore[attr-defined]
 
     def reload(self, entry: dict) -> Optional[Job]:
+        """The job of a state-file entry. Its folder must lie inside the jobs folder (``state.confine_entry``,
+        checked again here: submitit unpickles what it finds there)."""
         submitit = _submitit()
         if entry.get("cluster") != self.cluster:
             return None
+        root = self.folder.parent  # the jobs folder (resolved); this driver's own folder is one inside it
+        entry = confine_entry(entry, root, root / "state.json")
         cls = submitit.SlurmJob if self.cluster == "slurm" else submitit.LocalJob
         folder = Path(entry["folder"])
-        return _SubmititJob(cls(folder=folder, job_id=str(entry["id"])), self.cluster, folder, reloaded=True)
+        job = _SubmititJob(cls(folder=folder, job_id=entry["id"]), self.cluster, folder, reloaded=True,
+                           jobs_root=root)
+        job._check_result_path()
+        return job
 
     def close(self, abort: bool = False) -> None:
         pass  # jobs outlive the driver on purpose: a restarted driver collects them (state file)

@@ -42,7 +42,16 @@ def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
     return out
 
 
-def load_feature_set(dataset: str, name: str = "synthetic") -> FeatureSet:
+def load_feature_set(dataset: str, name: str = "synthetic", verify: bool = False) -> FeatureSet:
+    """The feature set ``name`` of ``dataset``, its files checked first (``integrity``: a sample of blocks, and the
+    full sha256 when no recent full check vouches for them); ``verify``: hash every file in full now."""
+    from .integrity import full_verification
+
+    with full_verification(verify):
+        return _load_feature_set(dataset, name)
+
+
+def _load_feature_set(dataset: str, name: str) -> FeatureSet:
     root = feature_root(dataset, name)  # validates both names: nothing outside the data root is read
     if name == "synthetic":
         from .synthetic import load_or_generate

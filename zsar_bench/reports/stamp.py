@@ -63,14 +63,39 @@ def reports_up_to_date(source: str, reports_dir: Path) -> bool:
     return now is not None and old == now and (reports_dir / "README.md").is_file()
 
 
+def invalidate_stamp(reports_dir: Path) -> None:
+    """Forget that ``reports_dir`` is up to date: called before any file of it is written, so that a generation
+    killed half-way is never taken for a finished one (``write_stamp`` is called after the last file)."""
+    from ..errors import ZsarBenchError
+
+    try:
+        p = _stamp_path(reports_dir)
+    except (OSError, ZsarBenchError):  # no cache folder (a read-only data root): no stamp to forget
+        return
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError:  # cannot remove it: make sure it matches nothing
+        try:
+            p.write_text("{}\n", encoding="utf-8")
+        except OSError:
+            pass
+
+
 def write_stamp(source: str, reports_dir: Path) -> None:
-    """Remember that ``reports_dir`` was just generated from ``source`` (nothing when the code is not committed)."""
+    """Remember that ``reports_dir`` was just generated from ``source`` (nothing when the code is not committed).
+    Written to a temporary file and renamed: a stamp is whole or absent."""
+    import os
+
     stamp = _stamp(source)
     if stamp is None:
         return
     try:
         p = _stamp_path(reports_dir)
-        p.write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, p)
     except OSError:  # only an optimisation: the next rerun regenerates
         pass
 

@@ -37,6 +37,25 @@ def _norm(s: str) -> str:
     return re.sub(r"[\s_\-]+", "", s.lower())
 
 
+def _check_er_entry(path: Path, n: int, x: dict, by_key: dict) -> None:
+    """Entry ``n`` of an ER JSON file: ``word`` and ``defn`` (and ``cleaned_word``/``cleaned_defn`` where given)
+    are text. ``"defn": null`` would otherwise become the description "None" (and a number "3"): refused."""
+    if not isinstance(x["word"], str):
+        raise DescriptionsError(f"{path}: entry {n} has \"word\": {json.dumps(x['word'])[:60]}, not a class name; "
+                                "write the class's name as a string")
+    cls = by_key.get(_norm(x["word"]), x["word"])
+    for field in ("defn", "cleaned_defn", "cleaned_word"):
+        if field == "defn" or field in x:
+            v = x.get(field)
+            if field != "defn" and v is None:
+                continue  # ER's optional cleaned fields may be null: ``word``/``defn`` are used then
+            if not isinstance(v, str):
+                raise DescriptionsError(
+                    f"{path}: class {cls!r} (entry {n}, word {x['word']!r}) has \"{field}\": "
+                    f"{json.dumps(v)[:60]}, not text; write it as a string (\"{field}\": \"...\")"
+                    f"{', or drop the field' if field != 'defn' else ''}")
+
+
 def load_descriptions(path: str | Path, dataset: str) -> Descriptions:
     """identifier -> description for every class of ``dataset`` (with ``.names`` from ER's cleaned words)."""
     path = Path(path)
@@ -77,13 +96,14 @@ def load_descriptions(path: str | Path, dataset: str) -> Descriptions:
             raise DescriptionsError(f"{path}: not valid JSON ({e})") from None
         if not isinstance(doc, list) or not all(isinstance(x, dict) and "word" in x and "defn" in x for x in doc):
             raise DescriptionsError(f"{path}: expected ER's format, a list of {{\"word\": name, \"defn\": text}}")
-        for x in doc:
-            ident = by_key.get(_norm(str(x["word"])))
+        for n, x in enumerate(doc, 1):
+            _check_er_entry(path, n, x, by_key)
+            ident = by_key.get(_norm(x["word"]))
             if ident is None:
                 unmatched.append(x["word"])
                 continue
-            put(ident, str(x["word"]), str(x.get("cleaned_defn") or x["defn"]).strip())
-            out.names[ident] = str(x.get("cleaned_word") or x["word"]).strip()
+            put(ident, x["word"], (x.get("cleaned_defn") or x["defn"]).strip())
+            out.names[ident] = (x.get("cleaned_word") or x["word"]).strip()
     else:
         rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
         for row in rows:

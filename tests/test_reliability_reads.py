@@ -332,3 +332,22 @@ def test_defn_null_fails_the_run_in_one_line(tmp_path, capsys):
     line = _one_line_error(rc, capsys.readouterr().err)
     assert str(f) in line and repr(ds.identifiers[0]) in line and '"defn": null' in line
     assert not rec.exists()
+
+
+def test_list_features_says_whether_the_synthetic_set_is_on_disk(tmp_path):
+    """``list features`` does not call a synthetic set installed before it was generated (issue 22)."""
+    from zsar_bench.features import list_feature_sets
+    from zsar_bench.paths import data_root, set_data_root
+
+    before = data_root()
+    try:
+        set_data_root(str(tmp_path / "fresh"))
+        row = next(r for r in list_feature_sets("olympics") if r["features"] == "synthetic")
+        assert row["installed"] is False and "generated on first use" in row["source"]
+        folder = tmp_path / "fresh" / "features" / "olympics" / "synthetic" / "v2"
+        folder.mkdir(parents=True)
+        (folder / "features.npy").write_bytes(b"")
+        row = next(r for r in list_feature_sets("olympics") if r["features"] == "synthetic")
+        assert row["installed"] is True
+    finally:
+        set_data_root(str(before))

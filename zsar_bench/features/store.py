@@ -14,15 +14,19 @@ from .base import FeatureSet, FeatureStoreError, feature_root, read_manifest
 
 
 def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
-    """Installed real feature sets plus the always-available synthetic one."""
+    """Installed real feature sets plus the always-available synthetic one (``installed``: generated on disk in
+    this data root yet; it is generated on first use otherwise)."""
     from ..datasets import DATASETS
 
     out = []
     for ds in DATASETS.names():
         if dataset and ds != dataset:
             continue
-        out.append({"dataset": ds, "features": "synthetic", "installed": True, "source": "generated on first use",
-                    "path": str(feature_root(ds, "synthetic"))})
+        syn = feature_root(ds, "synthetic")
+        on_disk = syn.is_dir() and any(syn.rglob("*.npy"))
+        out.append({"dataset": ds, "features": "synthetic", "installed": on_disk,
+                    "source": "generated (synthetic world)" if on_disk else "not on disk yet: generated on first use",
+                    "path": str(syn)})
         base = data_root() / "features" / ds
         if base.is_dir():
             for d in sorted(base.iterdir()):

@@ -38,6 +38,14 @@ EVIL = textwrap.dedent('''
 
 @pytest.fixture
 def poison_plugin(tmp_path, monkeypatch):
+    # the local executor's fork server started before the plugin is named (as when an earlier sweep ran in this
+    # process): its workers must still see the driver's environment and sys.path of now
+    import multiprocessing.forkserver as forkserver
+
+    from zsar_bench.executors.local import WARM_MODULES
+
+    forkserver.set_forkserver_preload(WARM_MODULES)
+    forkserver.ensure_running()
     (tmp_path / "evil_metrics_plugin.py").write_text(EVIL)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))

@@ -88,8 +88,19 @@ def _run_batch(specs: Sequence[RunSpec], records_path: Optional[str] = None,
     return outs
 
 
-def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int) -> None:
+def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int,
+                 environ: Optional[dict] = None, sys_path: Optional[list] = None) -> None:
+    """A pool worker's start: tied to the driver's life, then set up. ``environ`` and ``sys_path``: the driver's
+    at the time the pool starts (a worker forked from the fork server would otherwise see the server's, from
+    whenever it started: plugins named in ``ZSAR_BENCH_PLUGINS`` since then would be unknown)."""
+    import sys
+
     _die_with_driver(driver_pid)
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
+    if sys_path is not None:
+        sys.path[:] = sys_path
     _worker_setup(data_root_path, threads)
 
 

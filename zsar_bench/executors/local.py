@@ -7,6 +7,7 @@ method only."""
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Callable, Optional, Sequence
 
 from .base import Executor, Job, default_jobs
@@ -57,7 +58,8 @@ class LocalExecutor(Executor):
             ctx.set_forkserver_preload(WARM_MODULES)
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx,
                                              initializer=_worker_init,
-                                             initargs=(os.getpid(), self.data_root, self.threads))
+                                             initargs=(os.getpid(), self.data_root, self.threads, dict(os.environ),
+                                                       list(sys.path)))
             self._group = group
         return self._pool
 

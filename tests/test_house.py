@@ -55,3 +55,45 @@ def test_help_lists_the_table_and_imports_no_torch():
     assert first == "False"  # --help stays fast: no torch
     for c in commands.TABLE:
         assert f"  {c.name:<18}{c.help}" in rest.splitlines()
+
+
+def test_every_user_error_shares_one_base_class_that_the_cli_prints_in_one_line(capsys, monkeypatch):
+    """Each error a user can cause subclasses ``errors.ZsarBenchError``; ``main`` prints any of them as one line."""
+    import ast
+
+    from zsar_bench import cli
+    from zsar_bench.errors import ZsarBenchError
+    from zsar_bench.features.integrity import IntegrityError
+
+    user_errors = []
+    for path in sorted((ROOT / "zsar_bench").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                user_errors.append((path.relative_to(ROOT), node.name))
+    assert len(user_errors) >= 15
+    for path, name in user_errors:
+        mod = importlib.import_module(str(path.with_suffix("")).replace("/", "."))
+        assert issubclass(getattr(mod, name), ZsarBenchError), f"{path}: {name} is not a ZsarBenchError"
+
+    def broken(args):
+        raise IntegrityError("feature file x.npy changed since it was written; re-import it")
+
+    from zsar_bench.cli import info
+
+    monkeypatch.setattr(info, "cmd_splits", broken)
+    assert cli.main(["splits", "hmdb51", "e2e10"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: feature file x.npy changed since it was written; re-import it\n"
+
+
+def test_no_function_over_100_lines_and_at_most_4_over_60():
+    import ast
+
+    lengths = {}
+    for root in ("zsar_bench", "methods"):
+        for path in (ROOT / root).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    lengths[f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"] = node.end_lineno - node.lineno + 1
+    assert not [k for k, n in lengths.items() if n > 100]
+    assert len([k for k, n in lengths.items() if n > 60]) <= 4, sorted(k for k, n in lengths.items() if n > 60)

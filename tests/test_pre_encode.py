@@ -51,3 +51,21 @@ def test_model_batch_is_restored(model_batch):
     enc = encoders.CachedTextEncoder(Fake(), progress=False)
     enc.encode([f"t{i}-{model_batch}" for i in range(3)], model_batch=model_batch)
     assert enc.encoder.batch_size == 64
+
+
+def test_on_progress_counts_each_encoded_batch_and_nothing_cached():
+    """The driver's progress display follows the encoder's own batches (length-sorted, ``batch_size`` each)."""
+    import numpy as np
+
+    class Fake:
+        identity, dim, pooling, max_length = "fake-encoder-progress", 2, "mean", 8
+
+        def encode(self, texts):
+            return np.ones((len(texts), 2), np.float32)
+
+    enc = encoders.CachedTextEncoder(Fake(), progress=False)
+    texts = [f"progress text {i}" for i in range(7)]
+    enc.encode(texts[:2])  # two already cached: not counted again
+    seen = []
+    enc.encode(texts, batch_size=2, on_progress=seen.append)
+    assert seen == [2, 2, 1]

@@ -27,9 +27,6 @@ from .runtime import available_cores, using_threads
 from .worker import RunFailure, _run_batch
 
 
-ENCODE_CHUNK = 256  # texts per progress update when encoding in this process (below the encoder's own bar)
-
-
 def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], log: Callable[[str], None],
                methods: Optional[dict] = None, progress: bool = False) -> int:
     """The one-time text encodings of the runs to do (``Method.text_encodings``: class, concept and per-clip
@@ -86,9 +83,7 @@ def _encode_missing(wanted: dict[tuple[str, int], dict[str, None]], log: Callabl
                     enc.cache.put_many(missing, encode_in_processes(spec, max_length, missing, processes))
                     bar.update(len(missing))
                 else:
-                    for i in range(0, len(missing), ENCODE_CHUNK):
-                        enc.encode(missing[i:i + ENCODE_CHUNK], model_batch=16 if device == "cpu" else None)
-                        bar.update(len(missing[i:i + ENCODE_CHUNK]))
+                    enc.encode(missing, model_batch=16 if device == "cpu" else None, on_progress=bar.update)
             log(f"encoded in {time.perf_counter() - t0:.1f}s")
             n_new += len(missing)
     return n_new
@@ -260,8 +255,9 @@ class _Driver:
 
     def __init__(self, cfg: ExecutorConfig, store: RecordStore, overwrite: bool, log: Callable[[str], None],
                  fs_for: _FeatureSets, done: dict, n: int, threads: int, progress: bool = False):
-        self.cfg, self.store, self.overwrite, self.log = cfg, store, overwrite, log
+        self.cfg, self.store, self.overwrite = cfg, store, overwrite
         self.bar = Progress("runs", total=n, unit="run", enabled=progress)
+        self.log = lambda msg: self.bar.write(msg, log)  # through the caller's log, above the bar while it shows
         self.fs_for, self.done, self.n, self.threads = fs_for, done, n, threads
         self.i = 0  # runs collected so far
         self.error: Optional[BaseException] = None
@@ -271,8 +267,6 @@ class _Driver:
         self.inflight: dict = {}  # Job -> [(spec or None for a run this command did not ask for, key)]
 
     def run(self, todo: list[tuple[RunSpec, tuple]], ex, timings: dict) -> None:
-        log = self.log
-        self.log = lambda msg: self.bar.write(msg, log)  # run lines above the bar, through the caller's log
         try:
             with ex, self.bar:
                 claimed: set = set()
@@ -292,7 +286,6 @@ class _Driver:
                          f"results (state in {self.cfg.jobs_folder(self.store.path)})")
             raise
         finally:
-            self.log = log
             if self.state is not None:
                 self.state.release()
         if self.error is not None:

@@ -180,7 +180,8 @@ def facts_of(spec: RunSpec, fs: FeatureSet) -> RunFacts:
 
 
 def spec_key(spec: RunSpec, features_id: str) -> tuple:
-    """The record key of ``spec`` under ``features_id``, without loading its feature set (planning checks)."""
+    """The record key of ``spec`` under ``features_id``, without loading its feature set (for comparing plans, as
+    the tests do); a sweep uses the key its driver resolved (``resolve_runs``)."""
     m = build_method(spec.method, spec.method_args)
     return _key(spec, run_config_hash(m, _all_classes(spec)), features_id)
 

@@ -22,8 +22,8 @@ from zsar_bench.datasets import get_dataset  # noqa: E402
 from zsar_bench.features import load_feature_set  # noqa: E402
 from zsar_bench.method import FitContext, build_method  # noqa: E402
 from zsar_bench.plugins import load_plugins  # noqa: E402
-from zsar_bench.folds import make_fold_data
-from zsar_bench.runner import score_checked  # noqa: E402
+from zsar_bench.measure.folds import make_fold_data
+from zsar_bench.running.runner import score_checked  # noqa: E402
 from zsar_bench.splits import default_protocol, load_protocol  # noqa: E402
 
 ROUNDS = {"eszsl": 5, "sae": 5, "dem": 2}

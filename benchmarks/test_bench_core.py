@@ -5,11 +5,11 @@ import torch
 
 from zsar_bench.datasets import get_dataset
 from zsar_bench.features import load_feature_set
-from zsar_bench.metrics import zsl_metrics
+from zsar_bench.measure.metrics import zsl_metrics
 from zsar_bench.method import FitContext, build_method
 from zsar_bench.plugins import load_plugins
-from zsar_bench.folds import make_fold_data
-from zsar_bench.runner import RunSpec, run_fold
+from zsar_bench.measure.folds import make_fold_data
+from zsar_bench.running.runner import RunSpec, run_fold
 from zsar_bench.splits import load_protocol
 
 

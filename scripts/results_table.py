@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from zsar_bench.records import RecordStore  # noqa: E402
+from zsar_bench.results.records import RecordStore  # noqa: E402
 from zsar_bench.reports import summarise  # noqa: E402
 
 DATASETS = ["olympics", "hmdb51", "ucf101", "kinetics"]

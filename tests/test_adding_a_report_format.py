@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT
 from zsar_bench.cli import main
-from zsar_bench.records import RecordStore
+from zsar_bench.results.records import RecordStore
 from zsar_bench.reports import formats
 
 GUIDE = (ROOT / "docs" / "adding_a_report_format.md").read_text(encoding="utf-8")

@@ -13,8 +13,8 @@ from conftest import ROOT
 import zsar_bench
 from zsar_bench import Method
 from zsar_bench.method import METHODS
-from zsar_bench.planning import PlanError, plan_runs
-from zsar_bench.runner import spec_key
+from zsar_bench.running.planning import PlanError, plan_runs
+from zsar_bench.running.runner import spec_key
 
 
 class Centroids(Method):

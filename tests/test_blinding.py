@@ -1,9 +1,9 @@
-"""Blinding (zsar_bench/blinding.py): a method sees rows in a seeded order under fresh opaque ids, and its scores
+"""Blinding (zsar_bench/measure/blinding.py): a method sees rows in a seeded order under fresh opaque ids, and its scores
 come back in the harness's own row order, checked."""
 import numpy as np
 import pytest
 
-from zsar_bench.blinding import Blinder, score_checked
+from zsar_bench.measure.blinding import Blinder, score_checked
 from zsar_bench.method import Method
 from zsar_bench.types import ClassInfo, LabelledVideos, Videos
 

@@ -289,7 +289,7 @@ def test_features_without_a_clip_model_are_refused_at_planning(tiny, data_root):
     """A feature set that records no CLIP model: refused at planning (Method.feature_model), nothing runs. (The
     CLIP methods' run through the harness end to end is tests/test_clip_e2e.py.)"""
     import zsar_bench
-    from zsar_bench.planning import PlanError
+    from zsar_bench.running.planning import PlanError
 
     write_tiny_clip_features("hmdb51", "tinyclip-nomodel", tiny, model=None)
     with pytest.raises(PlanError) as e:

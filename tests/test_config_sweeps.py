@@ -7,9 +7,10 @@ import pytest
 
 from conftest import ROOT
 
-from zsar_bench import cli, sweep
-from zsar_bench.planning import ConfigError, expand_grid, load_config
-from zsar_bench.runner import spec_key
+from zsar_bench import cli
+from zsar_bench.running import sweep
+from zsar_bench.running.planning import ConfigError, expand_grid, load_config
+from zsar_bench.running.runner import spec_key
 
 
 @pytest.fixture

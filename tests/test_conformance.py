@@ -12,8 +12,8 @@ import pytest
 from zsar_bench.datasets import get_dataset
 from zsar_bench.method import FitContext, build_method
 from zsar_bench.plugins import load_plugins
-from zsar_bench.folds import make_fold_data
-from zsar_bench.runner import score_checked
+from zsar_bench.measure.folds import make_fold_data
+from zsar_bench.running.runner import score_checked
 from zsar_bench.splits import Fold
 from zsar_bench.types import LabelledVideos
 

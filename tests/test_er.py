@@ -47,8 +47,8 @@ def test_missing_bert_is_a_clear_error(tmp_path):
 
 def test_er_paper_code_path_on_minilm(plugins, olympics_features):
     from zsar_bench.datasets import get_dataset
-    from zsar_bench.folds import make_fold_data
-    from zsar_bench.runner import score_checked
+    from zsar_bench.measure.folds import make_fold_data
+    from zsar_bench.running.runner import score_checked
     from zsar_bench.splits import load_protocol
 
     fold = load_protocol("olympics", "random-50-50").folds[0]
@@ -199,7 +199,7 @@ def test_er_training_loss_is_the_action_loss_plus_one_times_the_er_loss(plugins,
     import torch.nn.functional as F
 
     from zsar_bench.datasets import get_dataset
-    from zsar_bench.folds import make_fold_data
+    from zsar_bench.measure.folds import make_fold_data
     from zsar_bench.models.er import N_OBJECTS, object_texts
     from zsar_bench.splits import load_protocol
     from zsar_bench.text.styles import class_texts

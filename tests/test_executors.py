@@ -18,12 +18,12 @@ import pytest
 
 from conftest import ROOT
 from zsar_bench import cli
-from zsar_bench.executors import (ExecutorConfig, ExecutorError, JobState, make_executor, measured_run_seconds,
-                                  node_local_reason, runs_per_job, worker_info)
+from zsar_bench.running.executors import (ExecutorConfig, ExecutorError, JobState, make_executor, measured_run_seconds,
+                                          node_local_reason, runs_per_job, worker_info)
 from zsar_bench.paths import set_data_root
-from zsar_bench.records import RecordStore, record_key
-from zsar_bench.runner import RunSpec
-from zsar_bench.sweep import run_specs
+from zsar_bench.results.records import RecordStore, record_key
+from zsar_bench.running.runner import RunSpec
+from zsar_bench.running.sweep import run_specs
 from zsar_bench.splits import load_protocol
 
 COMPARED = ("top1", "top5", "mean_class_acc", "n_train_videos", "n_test_videos", "params", "config_hash")
@@ -147,7 +147,7 @@ def test_restart_drops_lost_jobs_and_keeps_other_commands_jobs(tmp_path):
     st.add({"id": "999999999", "folder": str(tmp_path / "d"), "cluster": "local"}, [("a", 1)])
     st.add({"id": "999999998", "folder": str(tmp_path / "d"), "cluster": "local"}, [("other", 2)])
     st.release()
-    from zsar_bench.sweep import _resume_jobs
+    from zsar_bench.running.sweep import _resume_jobs
 
     cfg = ExecutorConfig("submitit-local", jobs_dir=str(tmp_path))
     ex = make_executor(cfg, 1, 1, None, tmp_path / "r.jsonl")
@@ -298,7 +298,7 @@ def test_ray_adapter_on_a_stand_in(monkeypatch):
         cancel=lambda ref, force=False: calls.setdefault("cancel", force), shutdown=lambda: calls.setdefault("down", 1))
     monkeypatch.setitem(sys.modules, "ray", fake)
     setups = []
-    monkeypatch.setattr("zsar_bench.worker._worker_setup", lambda *a: setups.append(a))
+    monkeypatch.setattr("zsar_bench.running.worker._worker_setup", lambda *a: setups.append(a))
     with make_executor(ExecutorConfig("ray", ray_address="ray://head:10001"), None, 3, "/data", "r.jsonl") as ex:
         assert ex.name == "ray" and ex.remote
         ok = ex.submit(len, [1, 2, 3], group="label")

@@ -9,12 +9,12 @@ from test_cli import run
 from zsar_bench.datasets import get_dataset
 from zsar_bench.method import FitContext, build_method
 from zsar_bench.plugins import load_plugins
-from zsar_bench.records import RecordStore
+from zsar_bench.results.records import RecordStore
 from zsar_bench.reports import render_table, summarise
-from zsar_bench import runner
-from zsar_bench.folds import MIN_EVAL, FewShotSkip, fewshot_k, make_fold_data, mode_kind
-from zsar_bench.runner import RunSpec, _all_classes, execute_run, spec_cross_dataset
-from zsar_bench.sweep import run_specs
+from zsar_bench.running import runner
+from zsar_bench.measure.folds import MIN_EVAL, FewShotSkip, fewshot_k, make_fold_data, mode_kind
+from zsar_bench.running.runner import RunSpec, _all_classes, execute_run, spec_cross_dataset
+from zsar_bench.running.sweep import run_specs
 from zsar_bench.splits import Fold, load_protocol
 
 load_plugins()

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from zsar_bench.folds import (GZSL_HOLDOUT, MIN_EVAL, check_method_mode, check_same_backbone, fewshot_draw,
-                              fewshot_k, fewshot_shortfall, gzsl_holdout, mode_kind)
+from zsar_bench.measure.folds import (GZSL_HOLDOUT, MIN_EVAL, check_method_mode, check_same_backbone, fewshot_draw,
+                                      fewshot_k, fewshot_shortfall, gzsl_holdout, mode_kind)
 from zsar_bench.features.base import FeatureStoreError
 from zsar_bench.types import ClassInfo
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from zsar_bench.datasets import get_dataset
-from zsar_bench.folds import FoldData, make_fold_data
+from zsar_bench.measure.folds import FoldData, make_fold_data
 from zsar_bench.splits import Fold, load_protocol
 from zsar_bench.types import FitData, LabelledVideos
 

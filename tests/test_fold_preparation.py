@@ -5,7 +5,7 @@ import pytest
 
 from zsar_bench.datasets import get_dataset
 from zsar_bench.features.base import TEST, TRAIN, FeatureSet, FeatureStoreError
-from zsar_bench.folds import _labelled, make_fold_data
+from zsar_bench.measure.folds import _labelled, make_fold_data
 from zsar_bench.splits import Fold, Protocol, SplitError
 from zsar_bench.types import ConceptVocabulary, Videos
 
@@ -99,7 +99,7 @@ def test_labelled_maps_labels_to_positions_in_the_class_list():
 
 
 def test_fewshot_with_too_few_clips_is_skipped_naming_the_class():
-    from zsar_bench.folds import FewShotSkip
+    from zsar_bench.measure.folds import FewShotSkip
 
     fs = _fs(per_class=6)  # 6 clips: K = 1 leaves 5 to evaluate (enough), K = 2 leaves 4
     assert len(make_fold_data(fs, CLASSES, FOLD, mode="fewshot-1").test.labels) == 8 * 5

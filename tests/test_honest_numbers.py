@@ -10,8 +10,8 @@ from zsar_bench.features import load_feature_set
 from zsar_bench.features.base import FeatureSet, FeatureStoreError
 from zsar_bench.method import METHODS, Method, register_method
 from zsar_bench.plugins import load_plugins
-from zsar_bench.folds import check_same_backbone, make_fold_data
-from zsar_bench.runner import RunSpec, run_fold, score_checked
+from zsar_bench.measure.folds import check_same_backbone, make_fold_data
+from zsar_bench.running.runner import RunSpec, run_fold, score_checked
 from zsar_bench.splits import Fold, load_protocol
 from zsar_bench.types import Videos
 
@@ -85,7 +85,7 @@ def test_planted_cheaters_score_at_chance(name, cheaters, leaky_hmdb):
 
 
 def test_blinded_ids_are_fresh_per_run(cheaters, leaky_hmdb):
-    from zsar_bench.blinding import Blinder
+    from zsar_bench.measure.blinding import Blinder
 
     v = leaky_hmdb.videos.subset(np.arange(50))
     a, order_a = Blinder(0, 0, "zsl").blind(v, "test")

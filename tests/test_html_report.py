@@ -19,7 +19,7 @@ pytest.importorskip("matplotlib")
 
 from zsar_bench.reports.formats import html as html_report  # noqa: E402
 from zsar_bench.reports.formats.latex import escape  # noqa: E402
-from zsar_bench.records import RecordStore  # noqa: E402
+from zsar_bench.results.records import RecordStore  # noqa: E402
 from zsar_bench.reports import write_reports  # noqa: E402
 
 SCRIPT = ROOT / "scripts" / "screenshot_report.py"

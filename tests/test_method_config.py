@@ -224,7 +224,7 @@ def test_the_committed_records_keep_their_config_hash(plugins):
     """Every committed row of a method's current revision has the config hash the code computes for its
     parameters and class texts (the runner's run_config_hash), w2v included since name_prep is declared."""
     from zsar_bench.datasets import get_dataset
-    from zsar_bench.runner import texts_hash
+    from zsar_bench.running.runner import texts_hash
 
     seen: dict[tuple, bool] = {}
     checked = Counter()
@@ -328,7 +328,7 @@ def test_the_hub_is_asked_when_online(monkeypatch):
 
 
 def test_a_method_whose_weights_are_missing_is_refused_at_planning(plugins, offline, tmp_path):
-    from zsar_bench.planning import PlanError, plan_runs
+    from zsar_bench.running.planning import PlanError, plan_runs
 
     with pytest.raises(PlanError) as e:
         plan_runs("er-paper", "olympics", folds="0", device="cpu")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, recall_score, top_k_accuracy_score
 
-from zsar_bench.metrics import gzsl_metrics, harmonic_mean, mean_class_accuracy, topk_accuracy, zsl_metrics
+from zsar_bench.measure.metrics import gzsl_metrics, harmonic_mean, mean_class_accuracy, topk_accuracy, zsl_metrics
 
 
 @pytest.mark.parametrize("seed", range(5))

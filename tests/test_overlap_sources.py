@@ -2,7 +2,7 @@
 import pytest
 
 from zsar_bench import overlap
-from zsar_bench.planning import PlanError, plan_runs
+from zsar_bench.running.planning import PlanError, plan_runs
 from zsar_bench.splits import SplitError, load_protocol
 
 

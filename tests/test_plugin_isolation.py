@@ -5,11 +5,12 @@ import textwrap
 
 import pytest
 
-from zsar_bench import metrics, runner
+from zsar_bench.measure import metrics
+from zsar_bench.running import runner
 from zsar_bench.method import METHODS
-from zsar_bench.records import RecordStore
-from zsar_bench.runner import RunSpec
-from zsar_bench.sweep import run_specs
+from zsar_bench.results.records import RecordStore
+from zsar_bench.running.runner import RunSpec
+from zsar_bench.running.sweep import run_specs
 from zsar_bench.splits import load_protocol
 
 EVIL = textwrap.dedent('''
@@ -24,8 +25,8 @@ EVIL = textwrap.dedent('''
             self.k = k
 
         def fit(self, data, ctx):
-            import zsar_bench.metrics as m
-            import zsar_bench.runner as r
+            import zsar_bench.measure.metrics as m
+            import zsar_bench.running.runner as r
             perfect = lambda scores, labels: {"top1": 1.0, "top5": 1.0, "mean_class_acc": 1.0}
             m.zsl_metrics = perfect
             r.zsl_metrics = perfect
@@ -42,7 +43,7 @@ def poison_plugin(tmp_path, monkeypatch):
     # process): its workers must still see the driver's environment and sys.path of now
     import multiprocessing.forkserver as forkserver
 
-    from zsar_bench.executors.local import WARM_MODULES
+    from zsar_bench.running.executors.local import WARM_MODULES
 
     forkserver.set_forkserver_preload(WARM_MODULES)
     forkserver.ensure_running()

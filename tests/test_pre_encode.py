@@ -3,9 +3,9 @@ of ``er`` encodes nothing (every class, concept and per-clip object text is in t
 import pytest
 
 from zsar_bench.features import load_feature_set
-from zsar_bench.planning import plan_runs
-from zsar_bench.runner import run_fold
-from zsar_bench.sweep import pre_encode
+from zsar_bench.running.planning import plan_runs
+from zsar_bench.running.runner import run_fold
+from zsar_bench.running.sweep import pre_encode
 from zsar_bench.text import encoders
 
 

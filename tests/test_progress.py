@@ -3,7 +3,7 @@
 import io
 import time
 
-from zsar_bench.progress import Progress
+from zsar_bench.running.progress import Progress
 
 
 class _Terminal(io.StringIO):
@@ -53,11 +53,11 @@ def test_a_terminal_gets_a_bar_with_rate_and_eta_and_lines_above_it():
 
 def test_the_driver_prints_a_line_while_a_slow_run_trains(tmp_path, data_root, plugins, capsys, monkeypatch):
     """A run that trains longer than the interval is not silent: the driver's progress line comes meanwhile."""
-    from zsar_bench import progress, runner
-    from zsar_bench.records import RecordStore
-    from zsar_bench.runner import RunSpec
+    from zsar_bench.running import progress, runner
+    from zsar_bench.results.records import RecordStore
+    from zsar_bench.running.runner import RunSpec
     from zsar_bench.splits import load_protocol
-    from zsar_bench.sweep import run_specs
+    from zsar_bench.running.sweep import run_specs
 
     monkeypatch.setattr(progress, "HEARTBEAT_S", 0.2)
     real = runner.execute_run
@@ -67,7 +67,7 @@ def test_the_driver_prints_a_line_while_a_slow_run_trains(tmp_path, data_root, p
         return real(spec, fs)
 
     monkeypatch.setattr(runner, "execute_run", slow)
-    import zsar_bench.worker as worker
+    import zsar_bench.running.worker as worker
 
     monkeypatch.setattr(worker, "execute_run", slow)
     pr = load_protocol("olympics", "random-50-50")

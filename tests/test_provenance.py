@@ -1,4 +1,4 @@
-"""zsar_bench/provenance.py in a temporary git repository: a record's commit is marked -dirty when code differs
+"""zsar_bench/results/provenance.py in a temporary git repository: a record's commit is marked -dirty when code differs
 from it, and not when only what the harness writes (results/, reports/, docs/, .bench/) does."""
 import os
 import shutil
@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from zsar_bench.provenance import GENERATED, code_changes, git_sha
+from zsar_bench.results.provenance import GENERATED, code_changes, git_sha
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 

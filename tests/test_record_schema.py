@@ -6,10 +6,10 @@ import warnings
 import pytest
 from pydantic import ValidationError
 
-from zsar_bench import records as records_mod
-from zsar_bench.record_schema import (RECORD_VERSION, SCHEMA_PATH, Record, load_schema, migrate, record_json_schema,
-                                      validate_row)
-from zsar_bench.records import KEY_FIELDS, RecordStore, dedupe, record_key
+from zsar_bench.results import records as records_mod
+from zsar_bench.results.record_schema import (RECORD_VERSION, SCHEMA_PATH, Record, load_schema, migrate, record_json_schema,
+                                              validate_row)
+from zsar_bench.results.records import KEY_FIELDS, RecordStore, dedupe, record_key
 
 # a row as results/records.jsonl held them before versions existed (no mode, revision, train_dataset)
 V1 = {"best_epoch": 10, "config_hash": "12709a184b", "dataset": "hmdb51", "descriptions": "builtin", "device": "cpu",
@@ -37,7 +37,7 @@ def _write(path, rows):
 def test_committed_schema_is_the_generated_one():
     assert SCHEMA_PATH.name == "record.schema.json" and SCHEMA_PATH.parent.name == "data"
     assert load_schema() == record_json_schema(), (
-        "zsar_bench/data/record.schema.json is stale: run `python -m zsar_bench.record_schema --write`")
+        "zsar_bench/data/record.schema.json is stale: run `python -m zsar_bench.results.record_schema --write`")
 
 
 def test_schema_names_the_key_and_bounds_the_metrics():
@@ -160,8 +160,8 @@ def test_every_row_of_a_version_1_file_migrates_to_a_valid_record(tmp_path):
 
 @pytest.mark.slow
 def test_the_runner_writes_a_valid_versioned_record(tmp_path, plugins, olympics_features):
-    from zsar_bench.runner import RunSpec
-    from zsar_bench.sweep import run_specs
+    from zsar_bench.running.runner import RunSpec
+    from zsar_bench.running.sweep import run_specs
     from zsar_bench.splits import load_protocol
 
     proto = load_protocol("olympics", "random-50-50")

@@ -1,10 +1,10 @@
-"""Run keys, de-duplication, line parsing and migration of the records (zsar_bench/records.py), each against rows
+"""Run keys, de-duplication, line parsing and migration of the records (zsar_bench/results/records.py), each against rows
 and expectations written here."""
 import warnings
 
 import pytest
 
-from zsar_bench.records import (KEY_FIELDS, RECORD_VERSION, dedupe, migrate_rows, parse_record_line, record_key)
+from zsar_bench.results.records import (KEY_FIELDS, RECORD_VERSION, dedupe, migrate_rows, parse_record_line, record_key)
 
 
 def _row(**kw):
@@ -79,7 +79,7 @@ def test_migration_warnings_name_the_records_by_default():
 
 
 def test_only_objects_have_a_plain_key():
-    from zsar_bench.records import _plain_key
+    from zsar_bench.results.records import _plain_key
 
     assert _plain_key(_row()) and not _plain_key(42) and not _plain_key([1]) and not _plain_key(None)
     assert not _plain_key(_row(fold=[0])) and not _plain_key(_row(method={"a": 1}))

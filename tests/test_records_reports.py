@@ -3,7 +3,7 @@ import math
 import pytest
 
 from conftest import ROOT
-from zsar_bench.records import RecordStore, record_key
+from zsar_bench.results.records import RecordStore, record_key
 from zsar_bench.reports import render_table, summarise, write_reports
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT
 from zsar_bench import cli
-from zsar_bench.records import RecordsError, RecordStore, record_key
+from zsar_bench.results.records import RecordsError, RecordStore, record_key
 
 CHANCE = ["--methods", "chance", "--datasets", "olympics", "--no-progress", "--executor", "inline"]
 
@@ -83,9 +83,9 @@ def test_an_unwritable_reports_folder_is_refused_before_training(tmp_path, capsy
 
 def test_the_output_checks_cost_nothing_lasting(tmp_path):
     """The probes leave nothing behind; a writable folder (existing or to be made) passes."""
-    from zsar_bench.records import folder_unwritable
+    from zsar_bench.results.records import folder_unwritable
     from zsar_bench.reports.write import check_reports_writable
-    from zsar_bench.scores import check_scores_dir
+    from zsar_bench.results.scores import check_scores_dir
 
     check_scores_dir(tmp_path / "a" / "b")
     check_reports_writable(tmp_path)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from zsar_bench import cli
-from zsar_bench.executors import ExecutorConfig, ExecutorError, JobState, make_executor
+from zsar_bench.running.executors import ExecutorConfig, ExecutorError, JobState, make_executor
 from zsar_bench.features import integrity
 from zsar_bench.features.base import FeatureStoreError, feature_root
 from zsar_bench.paths import set_data_root
@@ -71,7 +71,7 @@ def _cases(tmp_path, jobs):
 @pytest.fixture(scope="module")
 def chance_key(tmp_path_factory, data_root):
     """The run key of CHANCE (recorded once, inline): a planted entry claiming it is reloaded by a driver."""
-    from zsar_bench.records import RecordStore, record_key
+    from zsar_bench.results.records import RecordStore, record_key
 
     rec = tmp_path_factory.mktemp("key") / "r.jsonl"
     assert cli.main([*CHANCE, "--records", str(rec), "--executor", "inline"]) == 0

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ROOT
 from zsar_bench import cli
-from zsar_bench.records import RecordStore, dedupe, record_key
+from zsar_bench.results.records import RecordStore, dedupe, record_key
 
 RUN = [sys.executable, str(ROOT / "run_bench.py")]
 OLYMPICS = ["--datasets", "olympics", "--no-progress"]
@@ -137,7 +137,7 @@ def test_store_under_many_concurrent_writers(tmp_path):
     script = tmp_path / "stress.py"
     script.write_text(STRESS)
     path = tmp_path / "r.jsonl"
-    mod = ROOT / "zsar_bench" / "records.py"
+    mod = ROOT / "zsar_bench" / "results" / "records.py"
     roles = ["same", "same-rev", "append-a", "append-b", "supersede"]
     procs = [subprocess.Popen([sys.executable, str(script), str(mod), str(path), role, "150"], stdout=subprocess.PIPE,
                               text=True) for role in roles]

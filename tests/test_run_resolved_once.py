@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from zsar_bench import runner, sweep
-from zsar_bench.records import RecordStore
-from zsar_bench.runner import RunSpec
+from zsar_bench.running import runner, sweep
+from zsar_bench.results.records import RecordStore
+from zsar_bench.running.runner import RunSpec
 from zsar_bench.splits import load_protocol
 
 
@@ -74,7 +74,7 @@ def test_the_worker_checks_the_key_the_driver_resolved(tmp_path, data_root, plug
                                                        monkeypatch):
     """A job's pre-check (another command recorded the run meanwhile) looks up the resolved key: a run whose
     facts say it is recorded is not trained."""
-    from zsar_bench.worker import _run_batch
+    from zsar_bench.running.worker import _run_batch
 
     spec = _specs()[0]
     resolved = runner.resolve_runs([spec], lambda s: olympics_features)[0]

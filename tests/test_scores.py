@@ -3,13 +3,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zsar_bench.records import RecordStore
+from zsar_bench.results.records import RecordStore
 
 
 def test_saved_scores_reproduce_the_record_and_feed_per_class(tmp_path, plugins, olympics_features):
-    from zsar_bench.runner import RunSpec
-    from zsar_bench.sweep import run_specs
-    from zsar_bench.scores import per_class, read_scores
+    from zsar_bench.running.runner import RunSpec
+    from zsar_bench.running.sweep import run_specs
+    from zsar_bench.results.scores import per_class, read_scores
     from zsar_bench.splits import load_protocol
 
     proto = load_protocol("olympics", "random-50-50")

@@ -1,4 +1,4 @@
-"""Paired comparisons (zsar_bench/stats.py) against scipy and a hand-worked example; the leaderboard's marks."""
+"""Paired comparisons (zsar_bench/measure/stats.py) against scipy and a hand-worked example; the leaderboard's marks."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from zsar_bench.stats import holm, mean_ci, paired, table_significance
+from zsar_bench.measure.stats import holm, mean_ci, paired, table_significance
 
 
 def test_hand_worked_example():
@@ -151,7 +151,7 @@ def test_mean_ci_by_hand():
 
 
 def test_aligned_pairs_runs_by_fold_and_seed_within_a_configuration():
-    from zsar_bench.stats import aligned
+    from zsar_bench.measure.stats import aligned
 
     recs = pd.DataFrame([
         {"method": "a", "config_hash": "c1", "fold": 0, "seed": 0, "top1": 0.1},

@@ -35,8 +35,8 @@ def test_when_processes_pay(n, cores, device, want):
 def test_pre_encode_hands_many_missing_texts_to_processes(monkeypatch, tmp_path):
     """pre_encode sends the missing texts (only those) to encode_in_processes and caches what comes back."""
     from zsar_bench.features import load_feature_set
-    from zsar_bench.planning import plan_runs
-    from zsar_bench.sweep import pre_encode
+    from zsar_bench.running.planning import plan_runs
+    from zsar_bench.running.sweep import pre_encode
 
     calls = []
 

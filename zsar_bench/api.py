@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 import pandas as pd
 
 from .method import METHODS, Method, _validate_method
-from .planning import PlanError, plan_runs
+from .running.planning import PlanError, plan_runs
 from .registry import RegistryError
 
 
@@ -109,7 +109,7 @@ class Results:
 def load_results(path: Union[str, Path]) -> Results:
     """``Results`` from a records JSONL (``results/records.jsonl``, ``evaluate(records=...)``): one row per run
     (a run recorded more than once counts once, its last row, with a warning). FileNotFoundError if missing."""
-    from .records import RecordStore
+    from .results.records import RecordStore
 
     path = Path(path)
     if not path.is_file():
@@ -218,8 +218,8 @@ def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features=
     run_options: passed on to ``sweep.run_specs`` (e.g. ``isolate=False`` runs every method in this process).
 
     Raises ``PlanError`` (a ValueError) for anything that cannot run as asked, before any run."""
-    from .records import RecordStore
-    from .sweep import run_specs
+    from .results.records import RecordStore
+    from .running.sweep import run_specs
 
     if log is None:
         def log(msg: str) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from ..records import DEFAULT_RECORDS
+from ..results.records import DEFAULT_RECORDS
 from ..errors import ZsarBenchError
 
 DEFAULT_REPORTS = Path("reports")
@@ -35,7 +35,7 @@ def log(msg: str) -> None:
 
 def _planned(fn, *a, **kw):
     """Call a planning function; its PlanError is a usage error here."""
-    from ..planning import PlanError
+    from ..running.planning import PlanError
 
     try:
         return fn(*a, **kw)
@@ -45,7 +45,7 @@ def _planned(fn, *a, **kw):
 
 def check_device(device: str, option: str = "--device") -> str:
     """``device`` if it is auto, cpu, cuda or cuda:N; a UsageError listing them otherwise."""
-    from .. import planning
+    from ..running import planning
 
     return _planned(planning.check_device, device, option)
 
@@ -53,14 +53,14 @@ def check_device(device: str, option: str = "--device") -> str:
 def parse_method_args(items: list[str], methods: list[str]) -> dict[str, dict[str, str]]:
     """``["label.lr=1e-3,er.epochs=5"]`` -> {method: {key: raw value}}. Items split on commas followed by
     ``METHOD.KEY=`` only, so ``label.text_style=a video of {name}, outdoors`` keeps its comma."""
-    from .. import planning
+    from ..running import planning
 
     return _planned(planning.parse_method_args, items, methods)
 
 
 def _scores_dir(args: argparse.Namespace) -> Path:
     """--save-scores [DIR]: the folder given, or scores/ next to the records file."""
-    from ..scores import default_scores_dir
+    from ..results.scores import default_scores_dir
 
     return Path(args.save_scores) if args.save_scores else default_scores_dir(args.records)
 

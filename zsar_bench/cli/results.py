@@ -50,7 +50,7 @@ def compare_parser() -> argparse.ArgumentParser:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..records import RecordStore
+    from ..results.records import RecordStore
     from ..reports import write_reports
 
     store = RecordStore(args.records)
@@ -77,7 +77,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _per_class_report(args: argparse.Namespace, store) -> int:
     from tabulate import tabulate
 
-    from ..scores import default_scores_dir, per_class
+    from ..results.scores import default_scores_dir, per_class
     from ..splits import default_protocol
 
     if not args.dataset:
@@ -99,10 +99,10 @@ def _per_class_report(args: argparse.Namespace, store) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..records import RecordStore
+    from ..results.records import RecordStore
     from ..reports import primary_metric, records_frame
     from ..splits import default_protocol
-    from ..stats import aligned
+    from ..measure.stats import aligned
 
     store = RecordStore(args.records)
     if not store.path.is_file():
@@ -244,7 +244,7 @@ def _config_line(side: str, name: str, cfg: str, sel) -> str:
 
 
 def _print_comparison(la: str, lb: str, a, b, what: str, lines: list[str]) -> None:
-    from ..stats import paired
+    from ..measure.stats import paired
 
     r = paired(a, b).as_dict()
     print(f"{la} vs {lb} on {what}")

@@ -120,7 +120,7 @@ def _apply_config(args: argparse.Namespace):
     """Read ``--config`` (``planning.load_config``) into ``args``: the file's values for every option not given
     on the command line (an option given there, i.e. not at its default, overrides the file's). Returns the
     config (its ``methods`` entries and ``mode``)."""
-    from .. import planning
+    from ..running import planning
 
     given = [opt for opt, dest in (("--methods", "methods"), ("--method-args", "method_args")) if getattr(args, dest)]
     if given:
@@ -155,7 +155,7 @@ def _refresh_reports(records: Path, reports_dir: Optional[Path], log) -> None:
     if reports_up_to_date(str(records), reports_dir):
         log(f"reports in {reports_dir}/ are up to date")
         return
-    from ..records import RecordStore
+    from ..results.records import RecordStore
     from ..reports import write_reports
 
     store = RecordStore(records)
@@ -165,7 +165,7 @@ def _refresh_reports(records: Path, reports_dir: Optional[Path], log) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The run command: options (and ``--config``) -> ``planning.plan_runs`` -> ``sweep.run_specs`` -> tables."""
-    from .. import rerun
+    from ..running import rerun
     from ..reports.stamp import cached_text
 
     if not args.config and not (args.methods and args.datasets):
@@ -184,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from ..records import record_key
+    from ..results.records import record_key
 
     cfg = _apply_config(args) if args.config else None
     torch.set_num_threads(max(1, args.threads))
@@ -203,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace, cfg) -> list:
     """``planning.plan_runs`` over the options (and ``cfg``, the ``--config`` file): every usage error before
     any run (and before any feature set is generated or loaded)."""
-    from ..planning import plan_runs
+    from ..running.planning import plan_runs
 
     specs = _planned(plan_runs, cfg.methods if cfg else args.methods, args.datasets, protocol=args.protocol,
                      split_file=args.split_file, folds=args.folds, seeds=args.seeds, features=args.features,
@@ -222,14 +222,14 @@ def _plan(args: argparse.Namespace, cfg) -> list:
 def _checked_outputs(args: argparse.Namespace):
     """(records store, reports folder or None), both checked writable, and the --save-scores folder."""
     from ..errors import ZsarBenchError
-    from ..records import RecordStore
+    from ..results.records import RecordStore
 
     store = RecordStore(args.records)
     reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
     try:  # before anything is trained: a result that cannot be recorded (or its scores or reports) is lost
         store.check_writable(rewrite=args.overwrite)  # RecordsError
         if args.save_scores is not None:
-            from ..scores import check_scores_dir
+            from ..results.scores import check_scores_dir
 
             check_scores_dir(_scores_dir(args))  # ScoresError
         if reports_dir is not None:
@@ -247,12 +247,12 @@ def _checked_outputs(args: argparse.Namespace):
 def _execute(args: argparse.Namespace, specs: list, store, log) -> list[dict]:
     """``sweep.run_specs`` on the chosen executor, timed; the records of this run. Records and executor errors
     are usage errors."""
-    from ..records import RecordsError
-    from ..sweep import run_specs
+    from ..results.records import RecordsError
+    from ..running.sweep import run_specs
 
     t0 = time.perf_counter()
     try:
-        from ..executors import ExecutorConfig, ExecutorError
+        from ..running.executors import ExecutorConfig, ExecutorError
 
         records, _ = run_specs(specs, store, jobs=args.jobs, overwrite=args.overwrite, log=log,
                                threads=max(1, args.threads), executor=ExecutorConfig.from_args(args),

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import tables as R
-from ..stats import TEST_NOTE
+from ..measure.stats import TEST_NOTE
 
 SANITY_NOTE = {
     "probe-text": "probe-text: no training, no video features; cosine between the default encoder's embeddings of "
@@ -201,7 +201,7 @@ class Report:
         if self.superseded_of(dataset):
             out.append(self.superseded_note(dataset) + "; they stay in the records file.")
         if self.duplicates:
-            from ..records import duplicates_note
+            from ..results.records import duplicates_note
 
             out.append(f"Note: {duplicates_note(self.source or 'the records', self.duplicates)}.")
         return out
@@ -233,7 +233,7 @@ def build_report(records: list[dict], command: Optional[str] = None, source: Opt
     """The report of ``records``: deduplicated, summarised and built into tables once, for every format; the
     current tables name the registered methods not run on them (``add_not_run_rows``). ``partial``: rows missing
     runs show the mean over the runs done, marked "partial n/N" (``report --partial``)."""
-    from ..records import dedupe
+    from ..results.records import dedupe
 
     records, n_duplicates = dedupe(records)
     summary = R.summarise(records, partial=partial)
@@ -502,7 +502,7 @@ def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
               "own draw of the K clips). Runs = done/expected; a row with missing runs has empty cells. "
               "Few-shot: the model is fit on K clips of each test (unseen) class of a fold and nothing else, "
               "and the rest of those classes' clips are classified among the test classes; a K that would leave "
-              "a class fewer than MIN_EVAL = 5 clips to evaluate (zsar_bench/folds.py) is skipped for that fold.")
+              "a class fewer than MIN_EVAL = 5 clips to evaluate (zsar_bench/measure/folds.py) is skipped for that fold.")
     if synthetic:
         header += " Features: the embedded synthetic set (see README), not for claims about real videos."
     return Table(title, ds, fid, proto, sh, "fewshot", cols, "top1", rows, header, list(dict.fromkeys(notes)),

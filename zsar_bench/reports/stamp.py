@@ -20,7 +20,7 @@ def code_identity() -> Optional[str]:
     import os
 
     from .. import __version__
-    from ..provenance import git_sha
+    from ..results.provenance import git_sha
 
     if os.environ.get("ZSAR_BENCH_RERUN_CACHE") == "0":
         return None

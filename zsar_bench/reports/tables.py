@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..method import describe_class_inputs
-from ..record_schema import Record
-from ..records import dedupe
+from ..results.record_schema import Record
+from ..results.records import dedupe
 
 DDOF = 1
 METRICS = [("top1", "Top-1"), ("top5", "Top-5"), ("mean_class_acc", "Mean class acc"),
@@ -229,7 +229,7 @@ def primary_metric(mode: str) -> str:
 def _with_significance(df: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """Per table: the primary metric's 95% interval for every row, and every row against the table's best
     (paired over folds x seeds, Holm-corrected; ``stats.table_significance``)."""
-    from ..stats import mean_ci, table_significance
+    from ..measure.stats import mean_ci, table_significance
 
     keys = ["dataset", "features_id", "protocol", "split_hash", "mode"]
     parts = []

@@ -36,7 +36,7 @@ def check_reports_writable(path: str | Path) -> None:
     """ReportsDirError unless files can be created in ``path`` (or where it would be created): asked of the file
     system with a probe file, so that it holds for root, read-only mounts and dangling links too. Call it before
     any training."""
-    from ..records import folder_unwritable
+    from ..results.records import folder_unwritable
 
     why = folder_unwritable(path)
     if why:
@@ -52,7 +52,7 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
     runs done, marked "partial n/N" (``report --partial``). Only a generation in every format, not partial, is
     stamped as the reports of ``source`` (``stamp``: what lets a rerun that recorded nothing new skip
     regenerating)."""
-    from ..records import duplicates_note
+    from ..results.records import duplicates_note
     from .model import build_report
 
     requested = None if formats is None else [formats] if isinstance(formats, str) else list(formats)

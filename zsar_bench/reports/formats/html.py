@@ -437,7 +437,7 @@ def _per_class_pages(env, base: dict, records: list[dict], scores_dir: Optional[
     links: dict = {}
     if scores_dir is None or not Path(scores_dir).is_dir():
         return links
-    from ...scores import per_class
+    from ...results.scores import per_class
     from ..model import slug as _slug
 
     groups = sorted({(r.get("dataset"), r.get("method"), r.get("protocol"), r.get("mode") or "zsl")
@@ -528,7 +528,7 @@ def _feature_set_plots(report: "Report", df: "pd.DataFrame", plot: _Plots) -> tu
 
 def _base(report: "Report", can_plot: bool) -> dict:
     """What every page's template reads."""
-    from ...stats import TEST_NOTE
+    from ...measure.stats import TEST_NOTE
 
     return {"gen": report.generated, "datasets": sorted({t.dataset for t in report.tables}), "plots": can_plot,
             "marks_note": f"★ = best row of a table (its primary metric); ≈ = not significantly worse than ★; "
@@ -586,7 +586,7 @@ def write_html(report: "Report", reports_dir: Path) -> list[Path]:
     did not change since the last generation (its digest in ``plots.json``) is not drawn again; files of an
     earlier generation that are not rewritten (a dataset or table that went away) are removed. Returns the
     pages."""
-    from ...scores import default_scores_dir
+    from ...results.scores import default_scores_dir
 
     scores_dir = default_scores_dir(report.source) if report.source else None
     try:

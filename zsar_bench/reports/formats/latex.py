@@ -82,7 +82,7 @@ def _p(text: str) -> str:
 
 
 def _caption(t: "Table") -> str:
-    from ...stats import TEST_NOTE
+    from ...measure.stats import TEST_NOTE
     from ..model import SANITY_NOTE
     from ..tables import DDOF
 

@@ -44,7 +44,7 @@ def git_sha(root: Optional[Union[str, Path]] = None) -> str:
     results/, reports/, docs/ and .bench/ do not count); "unknown" without git, outside a repository, and in a
     wheel install (a repository around site-packages is another project's). Asked once per process and root."""
     if root is None:
-        from .paths import CHECKOUT
+        from ..paths import CHECKOUT
 
         if CHECKOUT is None:
             return "unknown"

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 from .base import Executor, Job, default_jobs
 
 # Imported once by the fork server (never plugin code: it would reach every method's workers).
-WARM_MODULES = ["numpy", "torch", "threadpoolctl", "zsar_bench.worker", "zsar_bench.runner"]
+WARM_MODULES = ["numpy", "torch", "threadpoolctl", "zsar_bench.running.worker", "zsar_bench.running.runner"]
 
 
 class _FutureJob(Job):

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ZsarBenchError
+from ..errors import ZsarBenchError
 from .records import folder_unwritable, record_key
 
 

@@ -13,8 +13,8 @@ import secrets
 import numpy as np
 
 from .folds import _seeded_rng
-from .method import Method
-from .types import LabelledVideos, Videos
+from ..method import Method
+from ..types import LabelledVideos, Videos
 
 
 class Blinder:

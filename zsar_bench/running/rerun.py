@@ -42,8 +42,8 @@ def _plugins() -> list:
 def request_digest(args) -> Optional[str]:
     """The digest of what ``args`` plans, or None when it cannot be trusted (uncommitted code, ``--overwrite``,
     ``--config``)."""
-    from .paths import data_root
-    from .reports.stamp import code_identity
+    from ..paths import data_root
+    from ..reports.stamp import code_identity
 
     code = code_identity()
     if code is None or getattr(args, "overwrite", False) or getattr(args, "config", None):
@@ -60,14 +60,14 @@ def request_digest(args) -> Optional[str]:
         manifests.append([str(m.relative_to(root)), st.st_size, st.st_mtime_ns])
     doc = [code, str(root.resolve()), opts, files, manifests, _plugins()]
     if os.environ.get("ZSAR_BENCH_DATASETS"):  # datasets of your own: their spec, tables and split files
-        from .datasets import DATASETS
+        from ..datasets import DATASETS
 
         doc.append(sorted((ds.name, ds.files_digest()) for ds in DATASETS.external()))
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def _plan_file(digest: str) -> Path:
-    from .paths import cache_dir
+    from ..paths import cache_dir
 
     return cache_dir("plans") / f"{digest}.json"
 
@@ -93,7 +93,7 @@ def recorded(digest: Optional[str], records_path: Path) -> Optional[list[dict]]:
         keys = json.loads(_plan_file(digest).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    from .records import RecordStore, record_key
+    from ..results.records import RecordStore, record_key
 
     wanted = {json.dumps(k): i for i, k in enumerate(keys)}
     found: dict[int, dict] = {}

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 if __package__:
-    from .errors import ZsarBenchError
+    from ..errors import ZsarBenchError
     from .record_schema import RECORD_VERSION, Record, is_newer, migrate
 else:  # this file loaded on its own (spec_from_file_location, as the store's stress tests do): its siblings
     import importlib.util
@@ -53,7 +53,7 @@ else:  # this file loaded on its own (spec_from_file_location, as the store's st
 
     _errors = sys.modules.get("zsar_bench_errors")
     if _errors is None:
-        _spec = importlib.util.spec_from_file_location("zsar_bench_errors", Path(__file__).with_name("errors.py"))
+        _spec = importlib.util.spec_from_file_location("zsar_bench_errors", Path(__file__).parent.parent / "errors.py")
         _errors = importlib.util.module_from_spec(_spec)
         sys.modules[_spec.name] = _errors
         _spec.loader.exec_module(_errors)

@@ -29,11 +29,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .datasets import get_dataset
-from .features import FeatureSet
-from .features.base import TRAIN, FeatureStoreError
-from .splits import Fold, Protocol, SplitError
-from .types import ClassInfo, FitData, LabelledVideos
+from ..datasets import get_dataset
+from ..features import FeatureSet
+from ..features.base import TRAIN, FeatureStoreError
+from ..splits import Fold, Protocol, SplitError
+from ..types import ClassInfo, FitData, LabelledVideos
 
 
 MODES = ("zsl", "gzsl", "fewshot")  # mode kinds; a few-shot run's mode is "fewshot-K" (K clips per class)
@@ -60,7 +60,7 @@ def mode_kind(mode: str) -> str:
 
 def check_method_mode(method: str, mode: str) -> None:
     """ValueError unless registered method ``method`` supports ``mode`` (``Method.modes``)."""
-    from .method import METHODS
+    from ..method import METHODS
 
     kind = mode_kind(mode)
     supported = tuple(getattr(METHODS.get(method), "modes", ("zsl", "gzsl", "fewshot")))

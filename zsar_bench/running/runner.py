@@ -22,19 +22,19 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from . import __version__
-from .datasets import get_dataset
-from .features import FeatureSet, FeatureStoreError, load_feature_set
-from .blinding import Blinder, score_checked  # noqa: F401  (score_checked: re-exported for plugins and tests)
-from .folds import (FoldData, check_method_mode, check_same_backbone, fewshot_k, fewshot_shortfall,
-                    make_fold_data)
-from .method import FitContext, Method, build_method
-from .metrics import gzsl_metrics, topk_accuracy, zsl_metrics
-from .paths import data_root
-from .provenance import git_sha
-from .records import record_key
-from .splits import Fold, Protocol
-from .types import ClassInfo, FitData
+from .. import __version__
+from ..datasets import get_dataset
+from ..features import FeatureSet, FeatureStoreError, load_feature_set
+from ..measure.blinding import Blinder, score_checked  # noqa: F401  (score_checked: re-exported for plugins and tests)
+from ..measure.folds import (FoldData, check_method_mode, check_same_backbone, fewshot_k, fewshot_shortfall,
+                             make_fold_data)
+from ..method import FitContext, Method, build_method
+from ..measure.metrics import gzsl_metrics, topk_accuracy, zsl_metrics
+from ..paths import data_root
+from ..results.provenance import git_sha
+from ..results.records import record_key
+from ..splits import Fold, Protocol
+from ..types import ClassInfo, FitData
 
 
 def fewshot_skip_note(spec: "RunSpec", fs: FeatureSet) -> Optional[str]:
@@ -80,7 +80,7 @@ class RunSpec:
     descriptions_source: str = "builtin"
     progress: bool = False
     mode: str = "zsl"  # "zsl", "gzsl" (generalised ZSL, its own fit on 80% of the seen clips) or "fewshot-K"
-    save_scores: Optional[str] = None  # folder for the run's test score matrix (Parquet; zsar_bench/scores.py)
+    save_scores: Optional[str] = None  # folder for the run's test score matrix (Parquet; zsar_bench/results/scores.py)
     # ``--device`` as given, for jobs on cluster nodes that resolve it there (``auto`` finds the node's GPU);
     # None: run on ``device``.
     device_request: Optional[str] = None
@@ -203,7 +203,7 @@ def _fold_data(spec: RunSpec, fs: FeatureSet) -> FoldData:
 def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
     """Build, fit and score one run: the half where method code runs. Returns the test scores (rows
     in the harness's order, columns = the fold's test candidates) and what fit reported."""
-    from .runtime import seed_everything
+    from ..runtime import seed_everything
 
     check_method_mode(spec.method, spec.mode)
     method = build_method(spec.method, spec.method_args)
@@ -246,8 +246,8 @@ def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
     else:  # zsl and fewshot-K: top-1, top-5, mean class accuracy among the test classes
         metrics = zsl_metrics(scores, data.test.labels)
     rec = _record(spec, fs, facts_of(spec, fs), data, metrics, out)
-    if spec.save_scores:  # the test score matrix, keyed like the record (zsar_bench/scores.py)
-        from .scores import write_scores
+    if spec.save_scores:  # the test score matrix, keyed like the record (zsar_bench/results/scores.py)
+        from ..results.scores import write_scores
 
         test = data.test
         path = write_scores(spec.save_scores, rec, test.videos.video_ids if test.videos.video_ids is not None
@@ -261,7 +261,7 @@ def _record(spec: RunSpec, fs: FeatureSet, facts: RunFacts, data: FoldData, metr
     """The run's record (``record_schema.Record``, validated: a field of the wrong type or a metric outside
     [0, 1] raises here) as the dict written to the records file. ``device``: where the job ran (a cluster node
     resolves ``--device auto`` itself)."""
-    from .record_schema import RECORD_VERSION, Record
+    from ..results.record_schema import RECORD_VERSION, Record
 
     info = out.get("info") or {}
     return Record(

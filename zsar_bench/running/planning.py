@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
-from .errors import ZsarBenchError
-from .method import coerce_value
-from .runtime import DEVICE_RE
+from ..errors import ZsarBenchError
+from ..method import coerce_value
+from ..runtime import DEVICE_RE
 
 if TYPE_CHECKING:  # imported lazily: the command line imports this module for every command
     from .runner import RunSpec
@@ -130,7 +130,7 @@ def check_device(device: str, option: str = "--device") -> str:
 def check_method_params(name: str, args: Mapping[str, Any], where: str = "method_args") -> dict[str, Any]:
     """``args`` of registered method ``name``, each known and typed (``method.coerce_value``); command-line strings
     are kept as given (``build_method`` parses them). PlanError naming ``where`` otherwise."""
-    from .method import METHODS
+    from ..method import METHODS
 
     defaults = METHODS.get(name).param_defaults()
     out = {}
@@ -185,8 +185,8 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
     ``gzsl``, ``fewshot-K`` or a list of them; or the command line's ``gzsl``/``fewshot`` (``"1,2,5"`` or
     ints). ``protocol``: a name or a list of names (None: each dataset's default). ``device`` is resolved
     once (auto = CUDA when present) and written into every spec."""
-    from .method import METHODS
-    from .plugins import load_plugins
+    from ..method import METHODS
+    from ..plugins import load_plugins
     from .runner import RunSpec
 
     load_plugins()
@@ -225,8 +225,8 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
 
 def _check_known(entries: list[tuple[str, dict]], names: list[str], datasets: list) -> None:
     """At least one method and one dataset, each registered."""
-    from .datasets import DATASETS, dataset_names
-    from .method import METHODS
+    from ..datasets import DATASETS, dataset_names
+    from ..method import METHODS
 
     if not entries:
         raise PlanError("no methods given; name at least one (see `run_bench.py list methods`)")
@@ -259,7 +259,7 @@ def _method_args_by_name(method_args: Union[None, Mapping, Sequence[str]], names
 def _build_variants(entries: list[tuple[str, dict]], margs: dict[str, dict]) -> list[tuple[str, dict]]:
     """(name, checked parameters) per entry, an entry's own parameters over ``margs``; each distinct
     configuration is built (and so validated) once."""
-    from .method import build_method
+    from ..method import build_method
 
     variants: list[tuple[str, dict]] = []
     built: dict[tuple, None] = {}
@@ -280,7 +280,7 @@ def _build_variants(entries: list[tuple[str, dict]], margs: dict[str, dict]) -> 
 def _plan_modes(mode: Union[None, str, Sequence[str]], gzsl: bool,
                 fewshot: Union[None, str, int, Iterable[int]]) -> list[str]:
     """The evaluation modes: ``mode`` as given (checked, duplicates dropped), or from ``gzsl``/``fewshot``."""
-    from .folds import mode_kind
+    from ..measure.folds import mode_kind
 
     if mode is None:
         return parse_fewshot(fewshot, gzsl)
@@ -299,7 +299,7 @@ def _plan_modes(mode: Union[None, str, Sequence[str]], gzsl: bool,
 
 def _check_method_modes(names: list[str], modes: list[str]) -> None:
     """Method.modes: a few-shot-only method cannot run zsl, and so on (one check per kind of mode)."""
-    from .folds import check_method_mode, mode_kind
+    from ..measure.folds import check_method_mode, mode_kind
 
     for m in names:
         for kind in dict.fromkeys(mode_kind(md) for md in modes):
@@ -311,7 +311,7 @@ def _check_method_modes(names: list[str], modes: list[str]) -> None:
 
 def _folds_spec(folds: Union[None, str, int, Iterable[int]]) -> Optional[str]:
     """``folds`` as the command line's checked spec (``"0,3"``; None: all folds)."""
-    from .splits import SplitError, check_folds_spec
+    from ..splits import SplitError, check_folds_spec
 
     if folds is not None and not isinstance(folds, str):
         items = [folds] if not isinstance(folds, Iterable) else list(folds)
@@ -330,7 +330,7 @@ def _folds_spec(folds: Union[None, str, int, Iterable[int]]) -> Optional[str]:
 
 def _check_feature_store(features: str) -> None:
     """A valid feature set name, and a usable data root."""
-    from .paths import DataRootError, InvalidNameError, check_data_root, check_name
+    from ..paths import DataRootError, InvalidNameError, check_data_root, check_name
 
     try:
         check_name(features, "feature set")
@@ -346,7 +346,7 @@ def _plan_descriptions(descriptions: Union[None, str, Path], datasets: list[str]
     """(class descriptions or None, their source) for ``--descriptions``."""
     if not descriptions:
         return None, "builtin"
-    from .text.descriptions import load_descriptions
+    from ..text.descriptions import load_descriptions
 
     if len(datasets) != 1:
         raise PlanError("--descriptions applies to one dataset at a time; pass a single --datasets")
@@ -357,8 +357,8 @@ def _choose_splits(datasets: list[str], protocols: list[str], split_file: Option
                    exclude_overlap: Optional[str], pretrain_names: Union[None, str, Path], modes: list[str],
                    folds: Optional[str]) -> list[tuple]:
     """(dataset, protocol, folds) per dataset and protocol: every split checked before the device is resolved."""
-    from .folds import mode_kind
-    from .splits import default_protocol, load_protocol, load_split_file, parse_folds
+    from ..measure.folds import mode_kind
+    from ..splits import default_protocol, load_protocol, load_split_file, parse_folds
 
     chosen = []
     for d in datasets:
@@ -372,7 +372,7 @@ def _choose_splits(datasets: list[str], protocols: list[str], split_file: Option
             if pretrain_names and not exclude_overlap:
                 raise PlanError("--pretrain-names names the classes of --exclude-overlap PRETRAIN; pass both")
             if exclude_overlap:
-                from .overlap import exclude_overlap as _exclude
+                from ..overlap import exclude_overlap as _exclude
 
                 pr = _exclude(pr, exclude_overlap, pretrain_names)
             if any(mode_kind(md) == "gzsl" for md in modes) and pr.train_dataset not in (None, d):
@@ -384,7 +384,7 @@ def _choose_splits(datasets: list[str], protocols: list[str], split_file: Option
 
 def _resolved_device(device: str) -> str:
     """``device`` resolved once (auto = CUDA when present), for every spec."""
-    from .runtime import resolve_device
+    from ..runtime import resolve_device
 
     try:
         return resolve_device(device)
@@ -397,7 +397,7 @@ def _check_feature_model(method: str, kind: Optional[str], datasets: Sequence[st
     feature set whose manifest records another model or none (a set not installed fails later, as any)."""
     if kind is None:
         return
-    from .features.base import FeatureStoreError, feature_root, read_manifest
+    from ..features.base import FeatureStoreError, feature_root, read_manifest
 
     for d in datasets:
         if features == "synthetic":
@@ -481,7 +481,7 @@ def load_config(path: Union[str, Path], parser) -> Config:
         jobs: 2                        # ... and any other run_bench.py option, under its name
                                        # (threads, device, features, records, reports_dir, overwrite, ...)
     """
-    from .plugins import load_plugins
+    from ..plugins import load_plugins
 
     path = Path(path)
     where = str(path)
@@ -550,7 +550,7 @@ def _check_config_keys(doc: dict, where: str, by_name: dict[str, str], actions: 
 def _config_methods(raw_methods: Any, err) -> list[tuple[str, dict]]:
     """``methods:`` (a mapping of method -> grid(s), a list of names or "a,b") -> (name, typed args) per grid
     point."""
-    from .method import METHODS
+    from ..method import METHODS
 
     if isinstance(raw_methods, str):
         raw_methods = {m: None for m in split_csv(raw_methods)}
@@ -583,7 +583,7 @@ def _grid_entries(name: str, grid: Mapping[str, Any], defaults: Mapping[str, Any
                   err) -> list[tuple[str, dict]]:
     """(name, typed args) for each point of one parameter grid of method ``name`` (parameter ``defaults``):
     every value checked first, then every point built (so validated) before any run."""
-    from .method import build_method
+    from ..method import build_method
 
     for p, values in grid.items():
         pkey = f"{key}.{p}"
@@ -611,7 +611,7 @@ def _grid_entries(name: str, grid: Mapping[str, Any], defaults: Mapping[str, Any
 
 def _config_datasets(ds: Any, err) -> str:
     """``datasets:`` (a list or "a,b") -> the command line's "a,b", every name registered."""
-    from .datasets import DATASETS
+    from ..datasets import DATASETS
 
     ds_list = split_csv(ds) if isinstance(ds, str) else ds if isinstance(ds, list) else None
     if ds_list is None or not all(isinstance(d, str) for d in ds_list):
@@ -639,7 +639,7 @@ def _config_protocol(doc: dict, where: str, err) -> Union[None, str, list[str]]:
 
 def _config_folds(v: Any, err) -> str:
     """``folds:`` (2, [0, 1, 2] or '0-4') -> the command line's checked spec."""
-    from .splits import SplitError, check_folds_spec
+    from ..splits import SplitError, check_folds_spec
 
     if _is_int(v) and v >= 0:
         spec = str(v)
@@ -678,7 +678,7 @@ def _config_fewshot(v: Any, err) -> str:
 
 def _config_mode(doc: dict, err) -> list[str]:
     """``mode:`` (a mode or a list of them), checked; not with ``gzsl:`` or ``fewshot:``."""
-    from .folds import mode_kind
+    from ..measure.folds import mode_kind
 
     v = doc["mode"]
     modes = [v] if isinstance(v, str) else v if isinstance(v, list) and v else None

@@ -11,8 +11,8 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
-from .paths import set_data_root
-from .records import RecordStore
+from ..paths import set_data_root
+from ..results.records import RecordStore
 from .runner import RunSpec, cached_feature_set, execute_run, facts_of
 
 
@@ -52,7 +52,7 @@ def _worker_setup(data_root_path: Optional[str], threads: int) -> None:
     torch.set_num_threads(max(1, threads))
     threadpool_limits(max(1, threads))
     set_data_root(data_root_path)
-    from .plugins import load_plugins
+    from ..plugins import load_plugins
 
     load_plugins()
 
@@ -71,7 +71,7 @@ def _run_batch(specs: Sequence[RunSpec], records_path: Optional[str] = None,
     for spec in specs:
         try:
             if resolve_device_here and spec.device_request:
-                from .runtime import resolve_device
+                from ..runtime import resolve_device
 
                 spec = replace(spec, device=resolve_device(spec.device_request))
             fs = cached_feature_set(spec.dataset, spec.features)

@@ -16,7 +16,7 @@ file itself is never rewritten for it. Fields the type does not name are kept as
 newer versions may add fields); a row of a newer version than this code knows is returned unchanged.
 
 The JSON Schema (``zsar_bench/data/record.schema.json``) is generated from ``Record``; regenerate it
-after changing the type with ``python -m zsar_bench.record_schema --write``.
+after changing the type with ``python -m zsar_bench.results.record_schema --write``.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from typing import Annotated, Any, ClassVar, Optional
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 RECORD_VERSION = 2
-SCHEMA_PATH = Path(__file__).parent / "data" / "record.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "record.schema.json"
 SCHEMA_ID = "https://github.com/zsar-bench/zsar-bench/blob/main/zsar_bench/data/record.schema.json"
 
 
@@ -184,7 +184,7 @@ def record_json_schema() -> dict:
     out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
     out["description"] = (f"One result record (one line of results/records.jsonl), record_version {RECORD_VERSION}: "
                           "metrics are fractions in [0, 1]; fields not named here are allowed and kept. Generated "
-                          "from zsar_bench.record_schema.Record by `python -m zsar_bench.record_schema --write`; "
+                          "from zsar_bench.results.record_schema.Record by `python -m zsar_bench.results.record_schema --write`; "
                           "do not edit by hand.")
     return out
 
@@ -210,7 +210,7 @@ def validate_row(row: dict) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """``python -m zsar_bench.record_schema [--write]``: print the generated schema, or write it to the
+    """``python -m zsar_bench.results.record_schema [--write]``: print the generated schema, or write it to the
     package data file."""
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--write"]:
@@ -218,7 +218,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"wrote {SCHEMA_PATH}")
         return 0
     if argv:
-        print("usage: python -m zsar_bench.record_schema [--write]", file=sys.stderr)
+        print("usage: python -m zsar_bench.results.record_schema [--write]", file=sys.stderr)
         return 2
     sys.stdout.write(schema_text())
     return 0

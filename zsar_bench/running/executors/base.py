@@ -7,7 +7,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from ..errors import ZsarBenchError
+from ...errors import ZsarBenchError
 
 EXECUTORS = ("local", "inline", "submitit-local", "slurm", "ray")
 
@@ -18,7 +18,7 @@ class ExecutorError(ZsarBenchError):
 
 def default_jobs() -> int:
     """Worker processes when ``--jobs`` is not given: the cores this process may use (at least 1)."""
-    from ..runtime import available_cores
+    from ...runtime import available_cores
 
     return available_cores()
 
@@ -119,7 +119,7 @@ def worker_info() -> dict:
 
     import torch
 
-    from ..paths import data_root
+    from ...paths import data_root
 
     return {"pid": os.getpid(), "host": socket.gethostname(), "torch_threads": torch.get_num_threads(),
             "data_root": str(data_root())}

@@ -52,3 +52,38 @@ def test_the_cli_prints_what_the_api_returns(what, fn, capsys, plugins):
     if what == "methods":
         api = [{k: r[k] for k in ("name", "summary", "origin", "params")} for r in api]
     assert printed == json.loads(json.dumps(api, default=str))
+
+
+def _list_methods_elsewhere(env_extra: dict, tmp_path) -> dict:
+    """``list_methods`` in a fresh process: its rows, and whether torch or a plugin was imported there."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys, zsar_bench as zb; rows = zb.list_methods(); "
+            "print(json.dumps({'rows': rows, 'torch': 'torch' in sys.modules, "
+            "'plugins': sorted(m for m in sys.modules if m.startswith('zsar_bench_methods'))}))")
+    env = {**os.environ, "ZSAR_BENCH_DATA": str(tmp_path / "data"), **env_extra}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return json.loads(out.stdout)
+
+
+def test_list_methods_imports_no_plugin_and_follows_plugin_edits(tmp_path, plugins):
+    plugin = tmp_path / "plug" / "toy_listed.py"
+    plugin.parent.mkdir()
+    src = ('from zsar_bench import Method, register_method\n\n@register_method("toy-listed")\n'
+           'class Toy(Method):\n    summary = "{s}"\n    learns = False\n\n'
+           '    def fit(self, data, ctx):\n        pass\n\n    def score(self, videos, classes):\n'
+           '        raise NotImplementedError\n')
+    plugin.write_text(src.format(s="first summary"))
+    env = {"ZSAR_BENCH_PLUGINS": "toy_listed", "PYTHONPATH": str(plugin.parent)}
+    cold = _list_methods_elsewhere(env, tmp_path)  # makes the index in a separate process
+    warm = _list_methods_elsewhere(env, tmp_path)  # reads it
+    for got in (cold, warm):
+        assert not got["torch"] and not got["plugins"]
+        assert {r["name"]: r["summary"] for r in got["rows"]}["toy-listed"] == "first summary"
+    here = {r["name"]: r for r in zb.list_methods()}  # plugins loaded in this process: described here
+    assert {r["name"]: r for r in warm["rows"] if r["name"] != "toy-listed"} == here
+    plugin.write_text(src.format(s="edited summary"))  # an edited plugin is a new index
+    edited = _list_methods_elsewhere(env, tmp_path)
+    assert {r["name"]: r["summary"] for r in edited["rows"]}["toy-listed"] == "edited summary"

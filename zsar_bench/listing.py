@@ -14,17 +14,24 @@ from typing import Any, Optional
 def list_methods() -> list[dict[str, Any]]:
     """Every registered method (built in and plugins): name, summary, where it comes from, its parameters with
     their defaults, whether it learns, the evaluation modes it supports, and the method it is a configuration
-    of (``variant_of``: e.g. ``er`` for ``er-paper``; None for a method of its own)."""
+    of (``variant_of``: e.g. ``er`` for ``er-paper``; None for a method of its own). Read from the plugin index
+    (``plugin_index``: no plugin, and so no torch, is imported here) unless the plugins are already loaded in
+    this process; methods registered in this process (a notebook, a script) are listed too."""
     from .method import METHODS
-    from .plugins import load_plugins
+    from .plugin_index import describe, method_index
+    from .plugins import plugins_loaded
 
-    load_plugins()
-    out = []
-    for n in METHODS.names():
-        cls = METHODS.get(n)
-        out.append({"name": n, "summary": cls.summary, "origin": METHODS.origin(n), "params": cls.param_defaults(),
-                    "learns": bool(cls.learns), "modes": list(cls.modes), "variant_of": cls.variant_of})
-    return out
+    rows = {} if plugins_loaded() else {r["name"]: r for r in method_index()["methods"]}
+    rows.update({n: describe(n) for n in METHODS.names()})
+    return [rows[n] for n in sorted(rows)]
+
+
+def failed_plugins() -> dict[str, str]:
+    """Plugins that failed to load, by name, with their error (from the plugin index or this process)."""
+    from .plugin_index import method_index
+    from .plugins import failures, plugins_loaded
+
+    return dict(failures) if plugins_loaded() else dict(method_index().get("failed_plugins", {}))
 
 
 def create_method(name: str, **params: Any):

@@ -57,6 +57,11 @@ def _builtin_files() -> list[Path]:
         return []
 
 
+def plugins_loaded() -> bool:
+    """Whether ``load_plugins`` ran in this process."""
+    return _loaded
+
+
 def load_plugins(force: bool = False) -> list[str]:
     """Import built-in and third-party methods once; returns the registered method names."""
     global _loaded

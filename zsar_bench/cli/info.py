@@ -71,10 +71,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     what = args.what
     extra = {}
     if what == "methods":
-        from ..listing import list_methods
-        from ..plugins import failures
+        from ..listing import failed_plugins, list_methods
 
         rows = [{k: r[k] for k in ("name", "summary", "origin", "params")} for r in list_methods()]
+        failures = failed_plugins()
         extra = {"failed_plugins": failures} if failures else {}
     elif what == "datasets":
         from ..listing import list_datasets

@@ -22,6 +22,11 @@ def data_root(tmp_path_factory):
 
     root = os.environ.get("ZSAR_BENCH_DATA") or str(tmp_path_factory.mktemp("zsar-data"))
     os.environ["ZSAR_BENCH_DATA"] = root
+    # One text cache for every data root of the session, this one's (the fresh roots that tests make, in this
+    # process and in the subprocesses they start, would otherwise encode the same texts again). The cache key is
+    # exact (model identity, pooling, max length, text), so no vector changes; a test that needs an empty text
+    # cache makes its own (test_text_parallel). A $ZSAR_BENCH_TEXT_CACHE set before the run is kept.
+    os.environ.setdefault("ZSAR_BENCH_TEXT_CACHE", str(Path(root) / "cache"))
     set_data_root(root)
     return Path(root)
 

@@ -52,6 +52,11 @@ def _run_the_guides_command(records, out) -> int:
 def _check_tsv(out):
     assert sorted(p.name for p in out.iterdir()) == ["leaderboard.tsv"]  # that format alone
     lines = (out / "leaderboard.tsv").read_text(encoding="utf-8").splitlines()
+    # then the page's reference table of the literature's CLIP-era rows (never ranked with the runs)
+    ref = next(i for i, line in enumerate(lines) if i and line.startswith("# "))
+    assert lines[ref] == "# hmdb51 · published results, official-3-all (reference only)"
+    assert all(r.split("\t")[0].endswith("(published) §") for r in lines[ref + 2:])
+    lines = lines[:ref]
     assert lines[0] == "# hmdb51 · random-50-50 (split 128a305003c9) · features synthetic-v2 (SYNTHETIC)"
     assert lines[1].split("\t") == ["Method", "Config", "Class inputs", "Runs", "Top-1", "Top-5", "Mean class acc",
                                     "Top-1 95% CI", "p vs best", "Train s/fold"]

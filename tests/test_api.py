@@ -161,3 +161,11 @@ def test_readme_example_runs_as_written(tmp_path, olympics_features):
     assert re.search(r"\| \W*name-ridge ", out.stdout) and re.search(r"\| \W*label ", out.stdout)
     assert (tmp_path / "api-example" / "reports" / "olympics.md").is_file()
     assert len((tmp_path / "api-example" / "records.jsonl").read_text().splitlines()) == 6
+
+
+@pytest.mark.parametrize("bad", ["records-folder", "split-file"])
+def test_evaluate_raises_plan_error_for_what_cannot_run(bad, tmp_path):
+    """Every mistake found before running is the documented PlanError (a ValueError), the message kept."""
+    kwargs = {"records": str(tmp_path)} if bad == "records-folder" else {"split_file": str(tmp_path / "none.json")}
+    with pytest.raises(zsar_bench.PlanError):
+        zsar_bench.evaluate(["chance"], ["olympics"], folds="0", **kwargs)

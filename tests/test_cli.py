@@ -1,4 +1,9 @@
-"""The command line end to end on synthetic features, resume after an interruption, clear errors."""
+"""The command line end to end on synthetic features, resume after an interruption, clear errors.
+
+``run`` starts run_bench.py as a process: the first run of the end-to-end test, the interrupted (killed) run and
+the console-script check do. The other checks are of what the command does, not of the process: they call the
+same ``main`` in this process (``here``), output captured, and runs that are not about worker processes train
+in this process (``--executor inline``), which spares a Python start and a worker start for each."""
 import json
 import re
 import os
@@ -6,10 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from conftest import ROOT
+from zsar_bench.cli import main
+
+INLINE = ("--executor", "inline")
 
 
 def run(*args, timeout=600):
@@ -17,11 +26,19 @@ def run(*args, timeout=600):
                           timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+def here(capsys, *args):
+    """``run_bench.py ARGS`` as ``main(ARGS)`` in this process: returncode, stdout and stderr as ``run`` gives."""
+    capsys.readouterr()
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
+
+
 def _records(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_run_prints_table_writes_records_and_reports(tmp_path):
+def test_run_prints_table_writes_records_and_reports(tmp_path, capsys):
     rec, rep = tmp_path / "r.jsonl", tmp_path / "reports"
     out = run("--methods", "label", "--datasets", "olympics", "--folds", "0-2", "--records", str(rec),
               "--reports-dir", str(rep), "--no-progress", "--method-args", "label.epochs=3")
@@ -37,16 +54,17 @@ def test_run_prints_table_writes_records_and_reports(tmp_path):
     assert re.search(r"\| (★ |≈ )?label ", out.stdout)
     assert "3/50" in out.stdout  # partial runs: empty cells, counts shown
     assert (rep / "olympics.md").is_file() and (rep / "leaderboard.csv").is_file()
-    again = run("--methods", "label", "--datasets", "olympics", "--folds", "0-2", "--records", str(rec),
-                "--reports-dir", str(rep), "--no-progress", "--method-args", "label.epochs=3")
+    again = here(capsys, "--methods", "label", "--datasets", "olympics", "--folds", "0-2", "--records", str(rec),
+                 "--reports-dir", str(rep), "--no-progress", "--method-args", "label.epochs=3")
     assert again.returncode == 0 and "skipping 3 run(s)" in again.stderr
     assert len(_records(rec)) == 3
-    forced = run("--methods", "label", "--datasets", "olympics", "--folds", "1", "--records", str(rec),
-                 "--reports-dir", str(rep), "--no-progress", "--method-args", "label.epochs=3", "--overwrite")
+    forced = here(capsys, "--methods", "label", "--datasets", "olympics", "--folds", "1", "--records", str(rec),
+                  "--reports-dir", str(rep), "--no-progress", "--method-args", "label.epochs=3", "--overwrite",
+                  *INLINE)
     assert forced.returncode == 0 and len(_records(rec)) == 3
 
 
-def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
+def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path, capsys):
     rec = tmp_path / "r.jsonl"
     args = [sys.executable, str(ROOT / "run_bench.py"), "--methods", "label", "--datasets", "olympics",
             "--folds", "0-7", "--records", str(rec), "--no-report", "--no-progress", "--method-args", "label.epochs=2"]
@@ -58,7 +76,7 @@ def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     p.wait()
     n_before = len(_records(rec))
     assert 2 <= n_before < 8
-    out = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    out = here(capsys, *args[2:], *INLINE)  # the same command again (resuming is the driver's: in this process)
     assert out.returncode == 0, out.stderr
     rows = _records(rec)
     assert sorted(r["fold"] for r in rows) == list(range(8))
@@ -73,26 +91,27 @@ def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     (["--methods", "label", "--datasets", "olympics", "--method-args", "label.nope=1"], "no parameter 'nope'"),
     (["--methods", "label", "--datasets", "olympics", "--device", "cuda:7"], "no CUDA device"),
 ])
-def test_user_errors_are_clear(args, msg, tmp_path):
+def test_user_errors_are_clear(args, msg, tmp_path, capsys):
     if "--device" in args:
         import torch
 
         if torch.cuda.is_available():
             pytest.skip("a CUDA machine: asking for CUDA is not an error there")
-    out = run(*args, "--records", str(tmp_path / "r.jsonl"), "--no-report")
+    out = here(capsys, *args, "--records", str(tmp_path / "r.jsonl"), "--no-report")
     assert out.returncode == 2 and msg in out.stderr and "Traceback" not in out.stderr
 
 
-def test_split_file_with_unknown_class(tmp_path):
+def test_split_file_with_unknown_class(tmp_path, capsys):
     bad = tmp_path / "s.json"
     bad.write_text(json.dumps({"dataset": "olympics", "protocol": "mine", "version": 1,
                                "folds": [{"seen": ["bowling"], "unseen": ["curling", "shot_put"]}]}))
-    out = run("--methods", "label", "--datasets", "olympics", "--split-file", str(bad), "--records",
-              str(tmp_path / "r.jsonl"), "--no-report")
+    out = here(capsys, "--methods", "label", "--datasets", "olympics", "--split-file", str(bad), "--records",
+               str(tmp_path / "r.jsonl"), "--no-report")
     assert out.returncode == 2 and "unknown olympics class" in out.stderr and "'curling'" in out.stderr
 
 
-def test_splits_and_list_commands():
+def test_splits_and_list_commands(capsys):
+    run = lambda *args: here(capsys, *args)  # noqa: E731
     out = run("splits", "hmdb51", "e2e10", "--format", "json")
     doc = json.loads(out.stdout)
     assert doc["dataset"] == "hmdb51" and len(doc["folds"]) == 10 and set(doc["folds"][0]) == {"fold", "seen", "val", "unseen"}
@@ -134,12 +153,12 @@ def test_console_script_matches_run_bench(capsys):
     assert [f["unseen"] for f in doc["folds"]] == [f["unseen"] for f in split["folds"]]
 
 
-def test_parallel_jobs_give_the_same_records_as_sequential(tmp_path):
+def test_parallel_jobs_give_the_same_records_as_sequential(tmp_path, capsys):
     common = ["--methods", "label", "--datasets", "olympics", "--folds", "0-1", "--no-report", "--no-progress",
               "--method-args", "label.epochs=2"]
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    assert run(*common, "--records", str(a)).returncode == 0
-    out = run(*common, "--records", str(b), "--jobs", "2")
+    assert here(capsys, *common, "--records", str(a), *INLINE).returncode == 0  # sequential: one run after the other
+    out = here(capsys, *common, "--records", str(b), "--jobs", "2")  # two worker processes
     assert out.returncode == 0, out.stderr
     ra = {r["fold"]: r["top1"] for r in _records(a)}
     rb = {r["fold"]: r["top1"] for r in _records(b)}
@@ -148,10 +167,11 @@ def test_parallel_jobs_give_the_same_records_as_sequential(tmp_path):
         assert abs(ra[k] - rb[k]) < 0.02  # same seed; thread counts may differ in the last bits
 
 
-def test_gzsl_mode_is_recorded_and_reported_separately(tmp_path):
+def test_gzsl_mode_is_recorded_and_reported_separately(tmp_path, capsys):
+    run = lambda *args: here(capsys, *args)  # noqa: E731
     rec, rep = tmp_path / "r.jsonl", tmp_path / "reports"
     base = ["--methods", "eszsl", "--datasets", "olympics", "--folds", "0", "--records", str(rec),
-            "--reports-dir", str(rep), "--no-progress"]
+            "--reports-dir", str(rep), "--no-progress", *INLINE]
     assert run(*base).returncode == 0
     out = run(*base, "--gzsl")
     assert out.returncode == 0, out.stderr

@@ -75,7 +75,8 @@ def test_readme_clip_command_on_an_imported_clip_set(tmp_path, capsys):
                        "--folds", f"{FOLDS[0]}-{FOLDS[-1]}",
                        "--method-args", "clip-adapter.epochs=2,er-clip.epochs=1,er.epochs=1",
                        "--records", str(records), "--data-root", str(root), "--no-report", "--no-progress",
-                       "--jobs", "1"])
+                       "--executor", "inline"])  # fit in this process: the README's run, without a worker start
+                                                  # per method (test_executors checks the worker processes)
         assert rc == 0
         out = capsys.readouterr().out
     finally:

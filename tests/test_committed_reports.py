@@ -18,7 +18,8 @@ from zsar_bench.splits import default_protocol
 
 REPORTS = ROOT / "reports"
 PAGES = sorted(p for p in REPORTS.glob("*.md") if not p.name.startswith("overlap_"))  # overlap: its own command
-DATASETS = sorted(p.stem for p in PAGES if p.stem != "README" and not p.stem.endswith("_history"))
+DATASETS = sorted(p.stem for p in PAGES  # the literature page is no dataset's
+                  if p.stem not in ("README", "literature") and not p.stem.endswith("_history"))
 HTML = REPORTS / "html"
 TEX = sorted((REPORTS / "latex").glob("*.tex"))
 KIND_RANK = {"default": 0, "other": 1, "gzsl": 2, "fewshot": 3, "reference": 4}

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from zsar_bench import cli
-from zsar_bench.running import sweep
+from zsar_bench.cli import run as cli_run
 from zsar_bench.running.planning import ConfigError, expand_grid, load_config
 from zsar_bench.running.runner import spec_key
 
@@ -22,7 +22,7 @@ def planned(monkeypatch):
         calls.append((list(specs), kwargs))
         return [], 0
 
-    monkeypatch.setattr(sweep, "run_specs", fake_run_specs)
+    monkeypatch.setattr(cli_run, "run_specs", fake_run_specs)  # the name the run command calls
 
     def plan(*argv, tmp):
         calls.clear()

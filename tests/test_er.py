@@ -40,6 +40,49 @@ def test_cached_prefix_gradients_reach_only_trainable_layers(partial):
     partial.eval()
 
 
+def test_a_second_encoder_takes_the_frozen_prefix_from_the_process_cache_bit_for_bit():
+    """The process's frozen-prefix cache (text.partial.PREFIX_CACHE, which spares a second fit of er-paper the
+    frozen layers): a new encoder of the same weights gets a batch's states without running the frozen layers,
+    and they equal, bit for bit, the states an encoder without the cache computes; changed frozen weights or
+    another max_length never hit."""
+    from zsar_bench.text import partial as partial_mod
+
+    def frozen_runs(enc):
+        calls = []
+        enc.model.embeddings.register_forward_hook(lambda mod, inp, out: calls.append(1))
+        return calls
+
+    partial_mod.PREFIX_CACHE.clear()
+    a = PartialFineTuneEncoder("minilm", trainable_layers=2, max_length=64).eval()
+    a.precompute(a.register(TEXTS))
+    assert len(partial_mod.PREFIX_CACHE) == 1  # one batch
+    b = PartialFineTuneEncoder("minilm", trainable_layers=2, max_length=64).eval()
+    runs_b = frozen_runs(b)
+    ids = b.register(TEXTS)
+    b.precompute(ids)
+    assert runs_b == [] and all(b._states[i] is a._states[i] for i in ids.tolist())  # served from the cache
+    ref = PartialFineTuneEncoder("minilm", trainable_layers=2, max_length=64, share_prefix=False).eval()
+    runs_ref = frozen_runs(ref)
+    ref.precompute(ref.register(TEXTS))
+    assert runs_ref == [1] and len(partial_mod.PREFIX_CACHE) == 1  # computed, not stored
+    for i in ids.tolist():
+        assert torch.equal(b._states[i], ref._states[i])
+    with torch.no_grad():  # the frozen states feed the trainable layers: the encodings agree bit for bit too
+        assert torch.equal(b(ids), ref(ids))
+
+    ref.share_prefix = True  # other frozen weights: another fingerprint, computed again
+    with torch.no_grad():
+        ref.model.embeddings.word_embeddings.weight[:, 0] += 1.0
+    ref.clear_cache()
+    ref.precompute(ids)
+    assert runs_ref == [1, 1] and not torch.equal(ref._states[0], b._states[0])
+    short = PartialFineTuneEncoder("minilm", trainable_layers=2, max_length=8).eval()  # other tokens: computed
+    runs_short = frozen_runs(short)
+    short.precompute(short.register(TEXTS))
+    assert runs_short == [1] and len(partial_mod.PREFIX_CACHE) == 3
+    partial_mod.PREFIX_CACHE.clear()
+
+
 def test_missing_bert_is_a_clear_error(tmp_path):
     with pytest.raises(TextEncoderError, match="local folder"):
         PartialFineTuneEncoder(str(tmp_path / "no-such-bert"))

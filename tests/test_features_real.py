@@ -93,11 +93,13 @@ def test_generic_import_round_trip(generic_set, root):
 
 
 def _runs_end_to_end(dataset, name, root, tmp_path, method="label"):
-    """An imported set goes through run_bench.py like the synthetic one; the leaderboard names it."""
+    """An imported set goes through run_bench.py like the synthetic one; the leaderboard names it. The run trains
+    in this process (--executor inline): what is checked is the set's path through the harness, not the worker
+    processes (test_executors and test_plugin_isolation check those), whose start would cost more than the run."""
     records, reports = tmp_path / "e2e_records.jsonl", tmp_path / "e2e_reports"
     rc = cli.main(["--methods", method, "--datasets", dataset, "--features", name, "--folds", "0", "--records",
                    str(records), "--reports-dir", str(reports), "--data-root", str(root), "--no-progress",
-                   "--method-args", f"{method}.epochs=1"])
+                   "--method-args", f"{method}.epochs=1", "--executor", "inline"])
     assert rc == 0
     (rec,) = [json.loads(line) for line in records.read_text().splitlines()]
     assert rec["features"] == name and rec["synthetic"] is False
@@ -108,7 +110,7 @@ def test_imported_set_runs_end_to_end(generic_set, root, tmp_path):
     records = tmp_path / "records.jsonl"
     rc = cli.main(["--methods", "label", "--datasets", "hmdb51", "--features", "gen8", "--folds", "0",
                    "--records", str(records), "--reports-dir", str(tmp_path / "reports"), "--data-root", str(root),
-                   "--no-progress", "--method-args", "label.epochs=2"])
+                   "--no-progress", "--method-args", "label.epochs=2", "--executor", "inline"])  # as above
     assert rc == 0
     (rec,) = [json.loads(line) for line in records.read_text().splitlines()]
     assert rec["features"] == "gen8" and rec["features_id"] == load_feature_set("hmdb51", "gen8").identity

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from test_cli import run
+from test_cli import INLINE, here
 from zsar_bench.datasets import get_dataset
 from zsar_bench.method import FitContext, build_method
 from zsar_bench.plugins import load_plugins
@@ -158,11 +158,12 @@ def test_fewshot_table_rows_and_published_reference():
     assert "ER, ICCV 2021, Table 5" in md
 
 
-def test_cli_fewshot_end_to_end(tmp_path):
+def test_cli_fewshot_end_to_end(tmp_path, capsys):
+    """The command (its main, in this process, output captured; runs inline: no worker processes to start)."""
     rec, rep = tmp_path / "r.jsonl", tmp_path / "reports"
-    out = run("--methods", "fewshot-linear,eszsl", "--datasets", "olympics", "--fewshot", "1,2,100", "--folds", "0",
-              "--records", str(rec), "--reports-dir", str(rep), "--no-progress",
-              "--method-args", "fewshot-linear.epochs=20")
+    out = here(capsys, "--methods", "fewshot-linear,eszsl", "--datasets", "olympics", "--fewshot", "1,2,100",
+               "--folds", "0", "--records", str(rec), "--reports-dir", str(rep), "--no-progress",
+               "--method-args", "fewshot-linear.epochs=20", *INLINE)
     assert out.returncode == 0, out.stderr
     assert "note: skipping fewshot-100 on olympics/random-50-50 fold 0" in out.stderr
     rows = [json.loads(line) for line in rec.read_text().splitlines()]
@@ -184,6 +185,6 @@ def test_cli_fewshot_end_to_end(tmp_path):
     (["--methods", "eszsl", "--fewshot", "1", "--gzsl"], "--fewshot and --gzsl"),
     (["--methods", "eszsl", "--fewshot", "0,2"], "positive whole number"),
 ])
-def test_cli_fewshot_errors(args, msg, tmp_path):
-    out = run(*args, "--datasets", "olympics", "--records", str(tmp_path / "r.jsonl"), "--no-report")
+def test_cli_fewshot_errors(args, msg, tmp_path, capsys):
+    out = here(capsys, *args, "--datasets", "olympics", "--records", str(tmp_path / "r.jsonl"), "--no-report")
     assert out.returncode == 2 and msg in out.stderr and "Traceback" not in out.stderr

@@ -143,7 +143,7 @@ def test_site_has_an_index_and_a_page_per_dataset_and_every_image_exists(site):
     d, written = site
     html = d / "html"
     pages = {p.name for p in html.glob("*.html")}
-    assert pages == {"index.html", "hmdb51.html", "olympics.html", "kinetics.html"}
+    assert pages == {"index.html", "hmdb51.html", "olympics.html", "kinetics.html", "literature.html"}
     assert html / "index.html" in written and (d / "latex" / "hmdb51.tex") in written
     assert "html/index.html" in (d / "README.md").read_text()
     n_img = 0
@@ -362,8 +362,9 @@ def test_current_tables_first_history_pages_and_footnotes(tmp_path, plugins):
     recs += [_rec("er", f, 0.1, revision=old_rev) for f in range(N)]  # superseded: not shown, counted
     write_reports(recs, tmp_path)
     md = (tmp_path / "hmdb51.md").read_text(encoding="utf-8")
-    titles = [ln[3:] for ln in md.splitlines() if ln.startswith("## ")]
+    titles = [ln[3:] for ln in md.splitlines() if ln.startswith("## ") and "(reference only)" not in ln]
     assert [("generalised" in t, "k400-full" in t) for t in titles] == [(False, False), (False, True), (True, False)]
+    assert md.rindex("(reference only)") > md.index(titles[-1])  # the literature's reference table comes last
     assert all("synthetic-v2" in t for t in titles)
     assert md.index("[hmdb51_history.md](hmdb51_history.md)") < md.index("\n## ")
     assert md.index(f"Not shown: {N} er record(s)") > md.rindex("\n|")  # the footnote comes after every table

@@ -3,6 +3,7 @@ fit and scored in per-method worker processes, and metrics are computed in the d
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from zsar_bench.measure import metrics
@@ -68,10 +69,15 @@ def _specs(pr):
 
 def test_a_poisoning_plugin_cannot_touch_other_runs(poison_plugin, tmp_path, data_root, olympics_features):
     pr = load_protocol("olympics", "random-50-50")
-    # control: everything in one process, the poison reaches eszsl's record (the test can fail)
-    inline, _ = run_specs(_specs(pr), RecordStore(tmp_path / "inline.jsonl"), isolate=False, log=lambda m: None)
-    assert [r["top1"] for r in inline] == [1.0, 1.0]
+    # control: the plugin does poison the process it runs in (the test can fail)
+    METHODS.get("poison")().fit(None, None)
+    assert metrics.zsl_metrics(np.zeros((2, 2)), np.array([0, 1]))["top1"] == 1.0
     metrics.zsl_metrics, runner.zsl_metrics = poison_plugin  # undo the poison in this process
+    # in one process (isolate=False), the harness is put back (running.guard) before any metric: honest numbers,
+    # and the records say they were not isolated
+    inline, _ = run_specs(_specs(pr), RecordStore(tmp_path / "inline.jsonl"), isolate=False, log=lambda m: None)
+    assert inline[0]["top1"] < 0.5 and 0 < inline[1]["top1"] < 0.9 and all(r.get("in_process") for r in inline)
+    assert metrics.zsl_metrics is poison_plugin[0] and runner.zsl_metrics is poison_plugin[1]
     # isolated (the default): each method in its own worker, metrics in the driver
     recs, _ = run_specs(_specs(pr), RecordStore(tmp_path / "isolated.jsonl"), log=lambda m: None)
     poison, eszsl = recs

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from zsar_bench import paths
-from zsar_bench.cli import main, parse_method_args
+from zsar_bench.cli import main, parse_method_args, run_parser
 
 S8 = ["basketball_layup", "bowling", "clean_and_jerk", "discus_throw", "diving_platform_10m",
       "diving_springboard_3m", "hammer_throw", "high_jump"]
@@ -331,3 +331,94 @@ def test_trusted_kv_converts_once_to_word2vec_text(tmp_path, capsys):
     rc, out, err = cli(capsys, "wv-coverage", "olympics", "--vectors", tmp_path / "real.kv", "--trust-pickle",
                        "--format", "json")
     assert rc == 0 and json.loads(out)[0]["dataset"] == "olympics", err
+
+
+def test_a_config_key_given_twice_is_refused(tmp_path):
+    from zsar_bench.running.planning import ConfigError, load_config
+
+    cfg = tmp_path / "dup.yaml"
+    cfg.write_text('methods: [eszsl]\ndatasets: [olympics]\nfolds: "0"\nfolds: "1"\n')
+    with pytest.raises(ConfigError, match=r"key 'folds' is given twice \(line 4\)"):
+        load_config(cfg, run_parser())
+
+
+def test_a_yaml_anchor_bomb_under_a_valid_key_is_refused_in_a_short_message(tmp_path):
+    """Seven levels of nine aliases: 4.8 million values once expanded (the error message that printed them was
+    28 MB); refused before anything reads them."""
+    from zsar_bench.literature import LiteratureError, parse_literature
+    from zsar_bench.running.planning import ConfigError, load_config
+
+    levels = ['&l0 ["x","x","x","x","x","x","x","x","x"]']
+    levels += [f"&l{i} [{','.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 7)]
+    text = f"methods: [eszsl]\ndatasets: [olympics]\nseeds: [{', '.join(levels)}]\n"
+    cfg = tmp_path / "bomb.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match="expands to more than 100,000 values") as e:
+        load_config(cfg, run_parser())
+    assert len(str(e.value)) < 300
+    with pytest.raises(LiteratureError, match="expands to more than 100,000 values"):
+        parse_literature(text, "bomb.yaml")
+
+
+def _eszsl_rows(n=3):
+    from conftest import ROOT
+
+    rows = [json.loads(line) for line in (ROOT / "results" / "records.jsonl").read_text().splitlines()
+            if '"method": "eszsl"' in line and '"dataset": "olympics"' in line]
+    return rows[:n]
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_record(tmp_path):
+    from zsar_bench.results.records import RecordStore
+
+    rows = _eszsl_rows()
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r) + "\n" for r in rows).encode())
+    assert [r["fold"] for r in RecordStore(path).read()] == [r["fold"] for r in rows]
+
+
+@pytest.mark.parametrize("field, value, why", [
+    ("fold", "3", "its fold is '3', not a whole number"),
+    ("seed", 1.5, "its seed is 1.5, not a whole number"),
+    ("top1", 5.0, r"its top1 is 5.0, outside \[0, 1\]"),
+    ("top5", "abc", "its top5 is 'abc', not a number"),
+])
+def test_a_record_with_a_malformed_fold_or_metric_is_left_out_of_the_tables_with_a_warning(field, value, why):
+    """The tables skip it (a string fold would count as a fold of its own and hide a missing one); the store
+    keeps it: its keys are what makes appends idempotent."""
+    from zsar_bench.reports.tables import records_frame
+
+    rows = _eszsl_rows()
+    rows[1][field] = value
+    with pytest.warns(UserWarning, match=why):
+        df, _ = records_frame(rows)
+    assert len(df) == 2
+
+
+def test_a_nan_metric_is_kept_and_said():
+    from zsar_bench.reports.tables import records_frame
+
+    rows = _eszsl_rows()
+    rows[0]["top1"] = float("nan")
+    with pytest.warns(UserWarning, match="has NaN top1: the tables leave the mean of its row empty"):
+        df, _ = records_frame(rows)
+    assert len(df) == 3
+
+
+def test_compare_refuses_a_column_that_is_not_a_metric(tmp_path, capsys):
+    from conftest import ROOT
+
+    rc = main(["compare", "eszsl", "chance", "--dataset", "olympics", "--records", str(ROOT / "results" / "records.jsonl"),
+               "--metric", "fold"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--metric fold: not a metric; choose one of top1" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["--methods", "chance", "--datasets", "olympics", "--folds", "0", "--no-report"],
+                                  ["report"], ["compare", "eszsl", "chance", "--dataset", "olympics"]])
+def test_a_fifo_as_the_records_file_is_refused_instead_of_blocking(argv, tmp_path, capsys):
+    fifo = tmp_path / "records.jsonl"
+    os.mkfifo(fifo)
+    rc = main([*argv, "--records", str(fifo)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "is not a regular file (a pipe or a device?)" in err and "Traceback" not in err

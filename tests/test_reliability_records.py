@@ -27,8 +27,10 @@ LABEL = ["--methods", "label", "--method-args", "label.epochs=1"]
 LABEL2 = ["--methods", "label", "--method-args", "label.epochs=2"]  # another config: other run keys
 # Runs in this process train here (--executor inline): what these tests check is the records (the driver's), and a
 # worker process per command would cost more than its runs. The commands started as processes keep the default
-# executor: the concurrent writers and kill -9 of a driver with its workers are what they test.
+# executor: the concurrent writers and kill -9 of a driver with its workers are what they test. Concurrent commands
+# that only need to race as writers run one worker each (ONE_WORKER): the drivers write the records, not the workers.
 INLINE = ["--executor", "inline"]
+ONE_WORKER = ["--jobs", "1"]
 N_BASE = 12
 SENTINEL = 0.0123  # a top1 no real run gives: marks rows written before an --overwrite
 
@@ -70,7 +72,7 @@ def _copy(base, dest, top1=None):
 @pytest.mark.slow
 def test_two_identical_commands_started_together_record_each_run_once(tmp_path, base):
     rec = tmp_path / "r.jsonl"
-    args = [*LABEL2, *OLYMPICS, "--folds", "0-7", "--records", str(rec), "--no-report"]
+    args = [*LABEL2, *OLYMPICS, "--folds", "0-7", "--records", str(rec), "--no-report", *ONE_WORKER]
     procs = [_popen(*args) for _ in range(2)]
     errs = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errs
@@ -88,7 +90,7 @@ def test_overwrite_beside_appends_loses_no_row(tmp_path, base):
     """Another command appends 20 runs while this process loops --overwrite runs (each a locked rewrite
     of the file, renamed over it) until the appender is done: every row of both survives, once."""
     rec = _copy(base, tmp_path / "r.jsonl", top1=SENTINEL)  # old rows of label epochs=1
-    appender = _popen(*LABEL2, *OLYMPICS, "--folds", "0-19", "--records", str(rec), "--no-report")
+    appender = _popen(*LABEL2, *OLYMPICS, "--folds", "0-19", "--records", str(rec), "--no-report", *ONE_WORKER)
     overwrites = 0
     while appender.poll() is None or overwrites < 2:
         assert cli.main([*LABEL, *OLYMPICS, "--folds", str(overwrites % N_BASE), "--overwrite", "--records",

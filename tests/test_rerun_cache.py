@@ -60,20 +60,20 @@ def test_caches_are_off_in_the_test_suite():
     assert os.environ.get("ZSAR_BENCH_RERUN_CACHE") == "0"
 
 
-def test_rerun_answers_from_the_remembered_plan_without_torch(tmp_path):
+def test_rerun_answers_from_the_remembered_plan_without_torch(tmp_path, olympics_features):
     """A clean clone of this commit, the same command twice: the second plans nothing and never imports torch."""
     import os
+    import shutil
     import subprocess
     import sys
 
     from conftest import ROOT
+    from zsar_bench.features.base import feature_root
 
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
                       text=True).stdout.strip():  # a working tree with edits: the clone lacks them; copy the package
-        import shutil
-
         shutil.rmtree(clone / "zsar_bench")
         shutil.copytree(ROOT / "zsar_bench", clone / "zsar_bench", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(ROOT / "methods", clone / "methods", dirs_exist_ok=True,
@@ -82,8 +82,13 @@ def test_rerun_answers_from_the_remembered_plan_without_torch(tmp_path):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "wip"], cwd=clone, check=True)
     env = {k: v for k, v in os.environ.items() if k != "ZSAR_BENCH_RERUN_CACHE"}
     env["ZSAR_BENCH_DATA"] = str(tmp_path / "data")
+    # a data root of its own, holding a copy of the session's synthetic olympics set (as test_integrity's): the
+    # commands load the features rather than generate them again; they run inline (no worker process to start:
+    # what is checked is the driver's plan cache, and the first and third runs import torch either way)
+    shutil.copytree(feature_root("olympics", "synthetic"), tmp_path / "data" / "features" / "olympics" / "synthetic")
     cmd = [sys.executable, "-c", "import sys; sys.argv[0] = 'run_bench.py'; from zsar_bench.cli import main; rc = main("
-           "['--methods', 'chance', '--datasets', 'olympics', '--folds', '0-1', '--records', sys.argv[1], '--no-progress']); "
+           "['--methods', 'chance', '--datasets', 'olympics', '--folds', '0-1', '--records', sys.argv[1], '--no-progress', "
+           "'--executor', 'inline']); "
            "print('TORCH', 'torch' in sys.modules); sys.exit(rc)", str(tmp_path / "r.jsonl")]
     first = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr

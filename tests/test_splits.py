@@ -29,8 +29,8 @@ def test_every_split_file_validates(dataset, protocol):
         if protocol.startswith("k400-"):  # cross-dataset: Kinetics-400 minus the classes overlapping the target
             k400 = set(get_dataset("kinetics").identifiers[:400])
             assert set(f.seen) <= k400 and len(f.seen) + len(pr.excluded) == 400
-            assert len(f.unseen) == (n if protocol == "k400-full" else n // 2)
-    assert len({tuple(f.unseen) for f in pr.folds}) == len(pr.folds)  # folds differ
+            assert len(f.unseen) == (n if protocol in ("k400-full", "k400-official") else n // 2)
+    assert len({(tuple(f.unseen), f.official_split) for f in pr.folds}) == len(pr.folds)  # folds differ
 
 
 def test_random_50_50_script_reproduces_files_exactly(tmp_path):
@@ -98,7 +98,7 @@ def test_split_errors_are_clear(tmp_path):
     (tmp_path / "x.json").write_text("{not json")
     with pytest.raises(SplitError, match="not valid JSON"):
         load_split_file(tmp_path / "x.json")
-    with pytest.raises(SplitError, match="Valid choices: e2e10, k400-e2e10, k400-full, random-50-50"):
+    with pytest.raises(SplitError, match="Valid choices: e2e10, k400-e2e10, k400-full, k400-official, random-50-50"):
         load_protocol("hmdb51", "nope")
 
 

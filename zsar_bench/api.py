@@ -14,8 +14,11 @@ has the same record key (config hash included) as the same run asked for on the 
 Methods not registered (a ``Method`` subclass or instance defined in a notebook) are registered under their
 ``name`` (or class name) for the duration of the call and run **in this process**: the isolated worker
 processes that run registered methods are started fresh (spawn) and find methods by importing plugins by
-name, so they cannot see a class defined in a notebook or ``__main__``. Such runs are recorded like any
-other; to run them isolated (or with ``jobs`` > 1), put the class in a module and register it as a plugin.
+name, so they cannot see a class defined in a notebook or ``__main__``. Such runs are said loudly, their records
+are marked ``in_process`` and their table rows [IN-PROCESS: not isolated]; whatever their code changed in the
+harness (module functions, class attributes, function code: ``running.guard``) is put back before their metrics
+are computed and when ``evaluate`` returns, so a later call is not affected. To run them isolated (or with
+``jobs`` > 1), put the class in a module and register it as a plugin.
 """
 from __future__ import annotations
 
@@ -28,10 +31,16 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 
 import pandas as pd
 
+from .errors import ZsarBenchError
 from .method import METHODS, Method, _validate_method
-from .running.planning import PlanError, plan_runs
+from .plugins import load_plugins
 from .registry import RegistryError
-
+from .reports import render_table, summarise, write_reports
+from .results.records import RecordStore
+from .running.planning import PlanError, plan_runs
+from .running.guard import HarnessSnapshot, restored_warning
+from .running.sweep import RunsFailedError, run_specs
+from .runtime import using_threads as _threads
 
 # the metrics of a record: fractions in [0, 1] in the records; ``Results.df`` adds each in % (``top1_pct``)
 METRIC_FIELDS = ("top1", "top5", "mean_class_acc", "gzsl_unseen", "gzsl_seen", "gzsl_h")
@@ -69,15 +78,11 @@ class Results:
         in ``note`` (n of the protocol's N folds: ``n_folds_done``, ``n_folds``; ``n_runs`` of ``n_expected``
         runs), as ``report --partial`` does, for a quick look at a few folds. Such numbers are not the
         protocol's result."""
-        from .reports import summarise
-
         return summarise(self.records, partial=partial)
 
     def markdown(self, published: bool = True, partial: bool = False) -> str:
         """The leaderboard tables as the command line prints them (``reports.render_table``); ``partial``: cells
         over the runs done, marked "partial n/N" (see ``table``)."""
-        from .reports import render_table
-
         text = "\n\n".join(f"## {title}\n\n{md}" for title, md in
                             render_table(self.table(partial=partial), published=published))
         if partial and text:
@@ -88,8 +93,6 @@ class Results:
     def write_reports(self, reports_dir: Union[str, Path], partial: bool = False) -> list[Path]:
         """Write the reports into ``reports_dir`` in every format (``<dataset>.md``, ``leaderboard.csv``, ``README.md``,
         ``html/``, ``latex/``; ``reports.formats``); returns the paths. ``partial``: as ``report --partial``."""
-        from .reports import write_reports
-
         return write_reports(self.records, Path(reports_dir), command="zsar_bench.evaluate",
                              source=self.source or "zsar_bench.evaluate", partial=partial)
 
@@ -109,8 +112,6 @@ class Results:
 def load_results(path: Union[str, Path]) -> Results:
     """``Results`` from a records JSONL (``results/records.jsonl``, ``evaluate(records=...)``): one row per run
     (a run recorded more than once counts once, its last row, with a warning). FileNotFoundError if missing."""
-    from .results.records import RecordStore
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"records file {path} does not exist; pass the JSONL file a run wrote "
@@ -195,6 +196,49 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+def _run_planned(specs: list, inline: set, store, overwrite: bool, log: Callable[[str], None], threads: int,
+                 jobs: Optional[int], device: str, run_options: dict) -> list[dict]:
+    """``run_specs`` for the registered methods (isolated, as asked), then for those defined here (in this process,
+    said loudly, their records marked ``in_process``); a ``RunsFailedError`` of either part is raised once both
+    ran, with the records of both."""
+    opts = dict(run_options)
+    opts.setdefault("device_request", device)  # cluster back ends resolve "auto" on their nodes
+    if jobs is not None:
+        opts["jobs"] = jobs
+    out: list[dict] = []
+    failed: list[dict] = []
+    here = [s for s in specs if s.method in inline]
+    for part, kw in (([s for s in specs if s.method not in inline], opts), (here, {"isolate": False})):
+        if not part:
+            continue
+        if part is here:
+            log(f"warning: running {', '.join(sorted(inline))} in this process, NOT ISOLATED (defined in a notebook or "
+                "script, so worker processes cannot import it): its records are marked in_process and its table rows "
+                "[IN-PROCESS]; to isolate it, put the class in a module named in ZSAR_BENCH_PLUGINS"
+                + ("; jobs and executor options apply to registered methods only"
+                   if jobs not in (None, 1) or any(k != "isolate" for k in run_options) else ""))
+        try:
+            out += run_specs(part, store, overwrite=overwrite, log=log, threads=max(1, threads), **kw)[0]
+        except RunsFailedError as e:  # the other part still runs
+            out += e.records
+            failed += e.failures
+    if failed:
+        raise RunsFailedError(failed, store, out)
+    return out
+
+
+@contextmanager
+def _as_plan_error():
+    """A mistake found while planning (a bad split file, records path or argument type) as the documented
+    ``PlanError``, its message unchanged and the original error chained."""
+    try:
+        yield
+    except PlanError:
+        raise
+    except (ZsarBenchError, TypeError) as e:
+        raise PlanError(str(e)) from e
+
+
 def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features="synthetic", method_args=None,
              mode="zsl", records=None, jobs=None, threads=1, device="auto", overwrite=False, progress=False, *,
              descriptions=None, split_file=None, exclude_overlap=None, pretrain_names=None,
@@ -217,36 +261,30 @@ def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features=
     log: a function called with each progress line (default: print to stderr).
     run_options: passed on to ``sweep.run_specs`` (e.g. ``isolate=False`` runs every method in this process).
 
-    Raises ``PlanError`` (a ValueError) for anything that cannot run as asked, before any run."""
-    from .results.records import RecordStore
-    from .running.sweep import run_specs
-
+    Raises ``PlanError`` (a ValueError) for anything that cannot run as asked, before any run, and
+    ``RunsFailedError`` (its ``records``: the runs that did not fail) once every run ran when some failed.
+    Whatever a method run in this process changed in the harness (``running.guard``) is undone before its
+    metrics are computed and when the call returns, so it cannot affect a later call."""
     if log is None:
         def log(msg: str) -> None:
             print(msg, file=sys.stderr, flush=True)
 
-    from .runtime import using_threads as _threads
-
-    with _temporary_methods(methods) as (entries, inline), _threads(threads):
-        specs = plan_runs(entries, datasets, protocol=protocol, split_file=split_file, folds=folds, seeds=seeds,
-                          features=features, method_args=method_args, mode=mode, descriptions=descriptions,
-                          exclude_overlap=exclude_overlap,
-                          pretrain_names=pretrain_names, device=device, progress=progress)
-        with tempfile.TemporaryDirectory(prefix="zsar-bench-evaluate-") as tmp:
-            store = RecordStore(Path(records) if records is not None else Path(tmp) / "records.jsonl")
-            opts = dict(run_options)
-            if "device_request" in inspect.signature(run_specs).parameters:
-                opts.setdefault("device_request", device)  # cluster back ends resolve "auto" on their nodes
-            if jobs is not None:
-                opts["jobs"] = jobs
-            out: list[dict] = []
-            isolated = [s for s in specs if s.method not in inline]
-            here = [s for s in specs if s.method in inline]
-            if isolated:
-                out += run_specs(isolated, store, overwrite=overwrite, log=log, threads=max(1, threads), **opts)[0]
-            if here:
-                if jobs not in (None, 1) or any(k not in ("isolate",) for k in run_options):
-                    log(f"running {', '.join(sorted(inline))} in this process (not registered, so worker processes "
-                        "cannot import it); jobs and executor options apply to registered methods only")
-                out += run_specs(here, store, overwrite=overwrite, log=log, isolate=False, threads=max(1, threads))[0]
+    load_plugins()  # (what planning does first) before the snapshot: registering plugins is not a change to undo
+    snapshot = HarnessSnapshot()  # what a method run in this process changes here is undone when the call returns
+    try:
+        with _temporary_methods(methods) as (entries, inline), _threads(threads):
+            with _as_plan_error():
+                specs = plan_runs(entries, datasets, protocol=protocol, split_file=split_file, folds=folds,
+                                  seeds=seeds, features=features, method_args=method_args, mode=mode,
+                                  descriptions=descriptions, exclude_overlap=exclude_overlap,
+                                  pretrain_names=pretrain_names, device=device, progress=progress)
+            with tempfile.TemporaryDirectory(prefix="zsar-bench-evaluate-") as tmp:
+                with _as_plan_error():
+                    store = RecordStore(Path(records) if records is not None else Path(tmp) / "records.jsonl")
+                    store.check_writable(rewrite=overwrite)
+                out = _run_planned(specs, inline, store, overwrite, log, threads, jobs, device, run_options)
+    finally:
+        changed = snapshot.restore()
+        if changed:
+            log(restored_warning(changed, "when evaluate() returned"))
     return Results(out, source=str(records) if records is not None else None)

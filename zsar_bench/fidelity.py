@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .method import METHODS
+from .plugins import load_plugins
 
 DEFAULT_PATH = Path("docs") / "fidelity.md"
 
@@ -26,8 +27,6 @@ def counts(cls) -> tuple[int, int]:
 
 def render() -> str:
     """docs/fidelity.md as a string (methods in registry order)."""
-    from .plugins import load_plugins
-
     load_plugins()
     names = sorted(METHODS.names())
     lines = ["# Fidelity record", "",

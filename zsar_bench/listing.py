@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .datasets import DATASETS
+from .method import METHODS, build_method
+from .plugin_index import describe, method_index
+from .plugins import failures, load_plugins, plugins_loaded
+from .splits import available_protocols, load_protocol
+
 
 def list_methods() -> list[dict[str, Any]]:
     """Every registered method (built in and plugins): name, summary, where it comes from, its parameters with
@@ -17,10 +23,6 @@ def list_methods() -> list[dict[str, Any]]:
     of (``variant_of``: e.g. ``er`` for ``er-paper``; None for a method of its own). Read from the plugin index
     (``plugin_index``: no plugin, and so no torch, is imported here) unless the plugins are already loaded in
     this process; methods registered in this process (a notebook, a script) are listed too."""
-    from .method import METHODS
-    from .plugin_index import describe, method_index
-    from .plugins import plugins_loaded
-
     rows = {} if plugins_loaded() else {r["name"]: r for r in method_index()["methods"]}
     rows.update({n: describe(n) for n in METHODS.names()})
     return [rows[n] for n in sorted(rows)]
@@ -28,9 +30,6 @@ def list_methods() -> list[dict[str, Any]]:
 
 def failed_plugins() -> dict[str, str]:
     """Plugins that failed to load, by name, with their error (from the plugin index or this process)."""
-    from .plugin_index import method_index
-    from .plugins import failures, plugins_loaded
-
     return dict(failures) if plugins_loaded() else dict(method_index().get("failed_plugins", {}))
 
 
@@ -38,9 +37,6 @@ def create_method(name: str, **params: Any):
     """Method ``name`` with ``params`` (Python values, or command-line strings), typed as every other path types
     them (``method.coerce_params``) and validated: an unknown parameter or a value that cannot train is a
     ValueError naming it."""
-    from .method import build_method
-    from .plugins import load_plugins
-
     load_plugins()
     return build_method(name, params)
 
@@ -48,8 +44,6 @@ def create_method(name: str, **params: Any):
 def list_datasets() -> list[dict[str, Any]]:
     """Every registered dataset: name, title, class count, source, whether its real release is available, and
     how many classes have a built-in description."""
-    from .datasets import DATASETS
-
     return [{"name": n, "title": d.title, "n_classes": d.n_classes, "source": d.source,
              "real_release": d.real_videos, "n_described": len(d.builtin_descriptions)}
             for n, d in ((n, DATASETS.get(n)) for n in DATASETS.names())]
@@ -58,8 +52,6 @@ def list_datasets() -> list[dict[str, Any]]:
 def list_protocols(dataset: Optional[str] = None) -> list[dict[str, Any]]:
     """Every split file (of ``dataset``, or of all datasets): dataset, protocol, version, number of folds, the
     first fold's seen / validation / unseen class counts, its content hash and description."""
-    from .splits import available_protocols, load_protocol
-
     rows = []
     for ds, protos in available_protocols(dataset).items():
         for p in protos:

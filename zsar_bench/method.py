@@ -14,6 +14,7 @@ configuration, not new code (``er-paper``, ER's ablations).
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import inspect
 import json
@@ -26,9 +27,12 @@ from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .registry import Registry, RegistryError
-from .types import ClassInfo, FitData, Videos
 from .errors import ZsarBenchError
+from .registry import Registry, RegistryError
+from .runtime import seed_everything
+from .text.styles import check_style
+from .text.wordvectors import check_vectors_spec
+from .types import ClassInfo, FitData, Videos
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,6 @@ class FitContext:
 
     def seed_everything(self) -> None:
         """Seed python, numpy and torch from ``seed``; call before creating modules."""
-        from .runtime import seed_everything
-
         seed_everything(self.seed)
 
     def trainer(self, **config):
@@ -394,8 +396,6 @@ def coerce_params(method: Any, raw: Optional[Mapping[str, Any]], where: str = "-
     default (``coerce_value``): the one typing of the command line, config files, the API and ``test_params``.
     An unknown parameter is a ParamError listing the parameters (and the closest); a value of the wrong
     type is a ParamError reading ``WHERE NAME.KEY=VALUE: what was expected``."""
-    import difflib
-
     cls = METHODS.get(method) if isinstance(method, str) else method
     name = name or (method if isinstance(method, str) else getattr(cls, "name", "") or cls.__name__)
     defaults = cls.param_defaults()
@@ -445,15 +445,11 @@ def check_common_params(method: "Method") -> None:
             if not math.isfinite(float(v)) or v < 0:
                 raise bad(k, v, "must be a finite number, 0 or more")
         if k == "text_style" and isinstance(default, str):
-            from .text.styles import check_style
-
             try:
                 check_style(v)
             except ValueError as e:
                 raise bad(k, v, str(e)) from None
         if k == "semantic" and isinstance(default, str) and isinstance(v, str):
-            from .text.wordvectors import check_vectors_spec
-
             if not v.startswith("text:"):
                 try:
                     check_vectors_spec(v, for_method=True)

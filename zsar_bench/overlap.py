@@ -39,9 +39,12 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from tabulate import tabulate
 
 from .datasets import get_dataset, pretrain_pool
-from .splits import Fold, Protocol, SplitError
+from .paths import InvalidNameError, check_name
+from .splits import Protocol, SplitError
+from .text.wordvectors import load_word_vectors, name_vector
 
 OVERLAP_VERSION = 1
 THRESHOLD = 0.05  # Brattoli et al.'s cosine distance
@@ -77,8 +80,6 @@ def read_names(path: str | Path) -> tuple[list[str], list[str], str]:
 def pretrain_classes(pretrain: str, names: Optional[str | Path] = None) -> tuple[list[str], list[str]]:
     """(identifiers, readable names) of a pre-training class set: ``names`` (a file the user supplies) when
     given, else the built-in list (``k400`` only)."""
-    from .paths import InvalidNameError, check_name
-
     try:
         check_name(pretrain, "pre-training set")
     except InvalidNameError as e:
@@ -136,8 +137,6 @@ def find_overlap(pretrain: str, dataset: str, vectors: str = "glove50", threshol
 
     Each entry: {identifier, name, matches: [{pretrain_identifier, pretrain_name, criterion, distance}]}.
     """
-    from .text.wordvectors import load_word_vectors, name_vector
-
     p_ids, p_names = pretrain_classes(pretrain, names)
     ds = get_dataset(dataset)
     kv = load_word_vectors(vectors)
@@ -252,8 +251,8 @@ def exclude_overlap(protocol: Protocol, pretrain: str, names: Optional[str | Pat
     dropset = set(drop)
     folds = []
     for f in protocol.folds:
-        nf = Fold(f.fold, tuple(c for c in f.seen if c not in dropset), tuple(c for c in f.val if c not in dropset),
-                  tuple(c for c in f.unseen if c not in dropset))
+        nf = replace(f, seen=tuple(c for c in f.seen if c not in dropset),
+                     val=tuple(c for c in f.val if c not in dropset), unseen=tuple(c for c in f.unseen if c not in dropset))
         if not nf.seen or not nf.unseen:
             raise SplitError(f"{protocol.dataset}/{protocol.protocol} fold {f.fold}: no "
                              f"{'seen' if not nf.seen else 'unseen'} classes left after excluding the "
@@ -289,7 +288,6 @@ def render_markdown(doc: dict) -> str:
         f"`<protocol>-no-{doc['pretrain']}` with its own hash.",
         "",
     ]
-    from tabulate import tabulate
 
     rows = []
     for e in doc["overlap"]:

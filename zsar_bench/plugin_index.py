@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import ZsarBenchError
 from .method import METHODS
+from .paths import DataRootError, cache_dir
 from .plugins import DISABLE_ENV, ENTRY_POINT_GROUP, MODULES_ENV, _builtin_files, failures, load_plugins
 
 INDEX_VERSION = 1
@@ -76,8 +77,6 @@ def fingerprint() -> str:
 
 
 def _cache_file(fp: str) -> Path | None:
-    from .paths import DataRootError, cache_dir
-
     try:
         return cache_dir("plugin-index") / f"{fp[:32]}.json"
     except DataRootError:

@@ -8,7 +8,8 @@ passed with ``--split-file``) is one JSON object::
      "folds": [{"fold": 0, "seen": ["brush_hair", ...], "val": [], "unseen": [...]}, ...]}
 
 Cross-dataset protocols (train on one dataset, test on another) add ``train_dataset``, ``train_partition``
-and ``excluded``. ``SplitFile.model_json_schema()`` is the same documentation as JSON Schema. Class
+and ``excluded``; protocols on the official test videos (``k400-official``) add ``test_videos``,
+``test_videos_sha256`` and a fold's ``official_split``. ``SplitFile.model_json_schema()`` is the same documentation as JSON Schema. Class
 identifiers are checked against the datasets by the loader (``splits.load_split_file``), which turns the first
 problem found here into a one-line ``SplitError`` (``error_line``).
 """
@@ -52,6 +53,8 @@ class FoldEntry(BaseModel):
         "validation classes (may be empty): the only classes model selection may look at; identifiers of "
         "train_dataset when set"))
     unseen: Classes = Field(description="the unseen (test) classes, at least two: identifiers of dataset")
+    official_split: Optional[Annotated[StrictInt, Field(ge=1, le=3)]] = Field(None, description=(
+        "with test_videos \"official\": the official train/test split (1-3) whose test videos this fold tests"))
 
 
 class SplitFile(BaseModel):
@@ -74,6 +77,12 @@ class SplitFile(BaseModel):
     excluded: list[Excluded] = Field([], description=(
         "cross-dataset protocols: training classes removed because they overlap the test classes (logged beside "
         "the leaderboard)"))
+    test_videos: Optional[Literal["official"]] = Field(None, description=(
+        "\"official\": a fold tests only the videos of the official test list its official_split names (UCF101 "
+        "and HMDB51, zsar_bench/official_splits.py); needs video ids that are the official names. Absent: every "
+        "clip of the unseen classes"))
+    test_videos_sha256: Optional[StrictStr] = Field(None, description=(
+        "with test_videos: the sha256 of the packaged test lists the folds refer to (HMDB51's), checked on load"))
     folds: list[FoldEntry] = Field(min_length=1, description="the folds, at least one")
 
     @model_validator(mode="after")
@@ -87,6 +96,9 @@ class SplitFile(BaseModel):
             if fid in numbers:
                 raise _problem(f"{tag}: duplicate fold number {fid}")
             numbers.add(fid)
+            if (f.official_split is None) != (self.test_videos is None):
+                raise _problem(f"{tag}: 'official_split' (1-3) goes with test_videos \"official\": give both or "
+                               "neither")
             parts = {"seen": f.seen, "val": f.val, "unseen": f.unseen}
             for k, lst in parts.items():
                 dup = {c for c in lst if lst.count(c) > 1}
@@ -126,6 +138,8 @@ MUST = {
     "description": "text",
     "train_dataset": "a dataset name, e.g. \"kinetics\", or absent",
     "train_partition": "\"train\" or absent",
+    "test_videos": "\"official\" or absent",
+    "test_videos_sha256": "the sha256 (hex) of the packaged test lists, or absent",
     "folds": "a non-empty list",
 }
 
@@ -161,6 +175,8 @@ def error_line(e: ValidationError) -> str:
         part = loc[2]
         if kind == "extra_forbidden":
             return f"{tag}: unknown key {part!r} (a typo?); a fold's keys are {FOLD_KEYS}"
+        if part == "official_split":
+            return f"{tag}: 'official_split' must be 1, 2 or 3 (written without quotes), got {got!r}"
         if part == "fold":
             return f"{tag}: 'fold' must be a whole number 0 or more (written without quotes), got {got!r}"
         if len(loc) == 3:

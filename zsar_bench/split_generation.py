@@ -16,6 +16,8 @@ reproduces them byte for byte).
   near-identical name, or word-vector cosine distance < 0.05; zsar_bench/data/overlap/, written by
   scripts/make_overlap.py), test on all target classes (k400-full, 1 fold) or on the unseen halves of
   the e2e10 folds (k400-e2e10, 10 folds). The excluded Kinetics classes are listed in the file.
+- k400-official (hmdb51, ucf101): the same training classes; three folds, one per official train/test split,
+  each testing all target classes on that split's official test videos only (zsar_bench/official_splits.py).
 """
 from __future__ import annotations
 
@@ -144,9 +146,34 @@ def k400_cross(out_dir: Path) -> None:
               train_dataset="kinetics", train_partition="train", excluded=excluded)
 
 
+def k400_official(out_dir: Path) -> None:
+    """k400-full's training classes; three folds, one per official train/test split, each testing every class
+    on that split's official test videos (CLIP-era papers' full-class protocol, mean +- std over the splits)."""
+    from .official_splits import SPLITS, table_sha256
+
+    k400 = get_dataset("kinetics").identifiers[:400]
+    for name in ["hmdb51", "ucf101"]:
+        excluded = k400_excluded(name)
+        drop = {e["class"] for e in excluded}
+        seen = [c for c in k400 if c not in drop]
+        ids = get_dataset(name).identifiers
+        how = ("official split k tests groups 7k-6 .. 7k (a video's group from its official name)" if name == "ucf101"
+               else "official split k tests the 30 videos per class of the official test lists (packaged in "
+                    "zsar_bench/data/official_splits/hmdb51_test.tsv)")
+        sha = table_sha256(name)
+        write(out_dir, name, "k400-official", 1,
+              f"Cross-dataset, all {len(ids)} {name} classes on the official test videos: train on the {len(seen)} "
+              f"Kinetics-400 classes of k400-full (the {len(drop)} overlapping a {name} class removed, listed under "
+              f"'excluded'); fold k-1 = official split k: {how}. Needs video ids that are the official names",
+              [{"fold": k - 1, "seen": seen, "val": [], "unseen": list(ids), "official_split": k} for k in SPLITS],
+              {"seen": len(seen), "val": 0, "unseen": len(ids)}, train_dataset="kinetics", train_partition="train",
+              test_videos="official", **({"test_videos_sha256": sha} if sha else {}), excluded=excluded)
+
+
 def write_all(out_dir: Path) -> None:
     """Every generated split file under ``out_dir`` (k400 cross-dataset files read the e2e10 files written first)."""
     random_50_50(out_dir)
     e2e10(out_dir)
     kinetics_zsar(out_dir)
     k400_cross(out_dir)
+    k400_official(out_dir)

@@ -52,6 +52,8 @@ class Fold:
     seen: tuple[str, ...]
     val: tuple[str, ...]
     unseen: tuple[str, ...]
+    # Protocols with test_videos "official": the official train/test split (1-3) whose test videos the fold tests.
+    official_split: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,17 @@ class Protocol:
     train_partition: Optional[str] = None
     # Training classes removed because they overlap the test classes (logged next to the leaderboard).
     excluded: tuple = ()
+    # "official": each fold tests only the videos of its official split's test list (``official_splits.py``).
+    test_videos: Optional[str] = None
 
     def to_json(self) -> dict:
         return {
             "dataset": self.dataset,
             "protocol": self.protocol,
             "version": self.version,
-            "folds": [{"fold": f.fold, "seen": list(f.seen), "val": list(f.val), "unseen": list(f.unseen)} for f in self.folds],
+            "folds": [{"fold": f.fold, "seen": list(f.seen), "val": list(f.val), "unseen": list(f.unseen),
+                       **({"official_split": f.official_split} if f.official_split is not None else {})}
+                      for f in self.folds],
         }
 
     @property
@@ -156,7 +162,9 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
         for k in ("seen", "val", "unseen"):
             side = train_ds if k in ("seen", "val") else ds
             _check_known(getattr(f, k), side, f"{where}: fold #{i}", k)
-        folds.append(Fold(fid, tuple(f.seen), tuple(f.val), tuple(f.unseen)))
+        folds.append(Fold(fid, tuple(f.seen), tuple(f.val), tuple(f.unseen), f.official_split))
+    if split.test_videos:
+        _check_test_lists(split, where)
     return Protocol(
         dataset=ds_name,
         protocol=split.protocol,
@@ -168,7 +176,20 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
         train_dataset=split.train_dataset,
         train_partition=split.train_partition,
         excluded=tuple(doc.get("excluded", [])),
+        test_videos=split.test_videos,
     )
+
+
+def _check_test_lists(split: SplitFile, where: str) -> None:
+    """A split file on the official test videos of a dataset that has them, pinned to the packaged lists."""
+    from .official_splits import DATASETS as OFFICIAL, table_sha256
+
+    if split.dataset not in OFFICIAL:
+        raise SplitError(f"{where}: test_videos \"official\": {split.dataset} has no official splits here "
+                         f"(only {', '.join(OFFICIAL)})")
+    if split.test_videos_sha256 != table_sha256(split.dataset):
+        raise SplitError(f"{where}: test_videos_sha256 does not match the packaged official test lists of "
+                         f"{split.dataset}; regenerate the file with scripts/make_splits.py")
 
 
 def _check_known(classes: list[str], ds, tag: str, part: str) -> None:

@@ -2,9 +2,14 @@
 
 A method hands over a ``torch.nn.Module`` and a step function ``step(batch_index) -> loss`` (the
 method keeps its tensors; the trainer picks the batch indices). The trainer owns the optimiser,
-the warmup + cosine schedule, gradient clipping, AMP on CUDA, seeding, a progress bar and
+the warmup + cosine schedule, gradient clipping, mixed precision, seeding, a progress bar and
 per-epoch validation with best-epoch selection (on validation classes only; without them the
 final epoch of the fixed schedule is kept).
+
+Mixed precision (``TrainConfig.amp``): ``auto`` (every method's setting) is autocast on CUDA, bf16 where the GPU
+has it, else fp16 with a ``GradScaler``, and plain fp32 on a CPU; ``off`` is fp32 everywhere; ``bf16`` and
+``fp16`` force that autocast on any device, ``fp16`` with a ``GradScaler`` (on a CPU too: the tests run the
+CUDA path's lines there: autocast, scaling, a step skipped when a gradient is inf or NaN).
 """
 from __future__ import annotations
 
@@ -42,6 +47,25 @@ class TrainConfig:
     schedule: str = "cosine"  # cosine | constant
     grad_clip: Optional[float] = 10.0
     drop_last: bool = False
+    amp: str = "auto"  # auto | off | bf16 | fp16 (see the module docstring)
+
+
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+
+
+def amp_settings(amp: str, device: torch.device) -> tuple[bool, torch.dtype, bool]:
+    """(autocast on, its dtype, GradScaler on) for ``amp`` on ``device``. ``auto``: CUDA only, bf16 where the GPU
+    supports it, else fp16 with the scaler; a CPU stays fp32."""
+    if amp not in AMP_MODES:
+        raise ValueError(f"unknown amp {amp!r}; choose one of {', '.join(AMP_MODES)}")
+    if amp == "auto":
+        if device.type != "cuda":
+            return False, torch.float16, False
+        amp = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if amp == "off":
+        return False, torch.float16, False
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return True, dtype, dtype == torch.float16
 
 
 def lr_factor(step: int, total: int, warmup_steps: int, warmup: str, schedule: str) -> float:
@@ -130,7 +154,7 @@ class Trainer:
         return self._result(module, validate, best, history)
 
     def _start(self, module: torch.nn.Module, n_samples: int, param_groups) -> "_FitRun":
-        """The optimiser, the schedule's step counts and AMP (CUDA only) for one fit."""
+        """The optimiser, the schedule's step counts and mixed precision (``amp_settings``) for one fit."""
         c = self.config
         opt = self._optimizer(param_groups if param_groups is not None else [p for p in module.parameters() if p.requires_grad])
         base_lrs = [g["lr"] for g in opt.param_groups]
@@ -138,9 +162,8 @@ class Trainer:
         steps_per_epoch = max(1, steps_per_epoch)
         total = steps_per_epoch * c.epochs
         warm = int(round(c.warmup_epochs * steps_per_epoch))
-        use_amp = self.device.type == "cuda"
-        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+        use_amp, amp_dtype, scale = amp_settings(c.amp, self.device)
+        scaler = torch.amp.GradScaler(self.device.type, enabled=scale)
         return _FitRun(opt, base_lrs, steps_per_epoch, total, warm, use_amp, amp_dtype, scaler)
 
     def _epoch(self, method: Any, module: torch.nn.Module, step: Callable[[torch.Tensor], torch.Tensor],

@@ -13,23 +13,21 @@ as one line without a traceback.
 """
 from __future__ import annotations
 
+import difflib
 import sys
 from typing import Optional
 
-from .commands import BY_NAME, COMMAND_HELP, COMMANDS, RUN  # noqa: F401
 from ..errors import ZsarBenchError
+from .commands import BY_NAME, COMMAND_HELP, COMMANDS, RUN  # noqa: F401
 from .common import UsageError, parse_method_args, reports_dir_for  # noqa: F401
+from .run import run_parser as build
 
 
 def run_parser():
-    from .run import run_parser as build
-
     return build()
 
 
 def unknown_command_message(word: str) -> str:
-    import difflib
-
     close = difflib.get_close_matches(word, COMMANDS, n=2, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return (f"unknown command {word!r}.{hint} Commands: {', '.join(COMMANDS)}; or run methods with "

@@ -3,12 +3,16 @@ command-line wrappers of ``planning``'s parsers (a PlanError becomes a UsageErro
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Optional
 
-from ..results.records import DEFAULT_RECORDS
 from ..errors import ZsarBenchError
+from ..paths import REPO_ROOT
+from ..results.records import DEFAULT_RECORDS
+from ..running import planning
+from ..running.planning import PlanError
 
 DEFAULT_REPORTS = Path("reports")
 
@@ -35,8 +39,6 @@ def log(msg: str) -> None:
 
 def _planned(fn, *a, **kw):
     """Call a planning function; its PlanError is a usage error here."""
-    from ..running.planning import PlanError
-
     try:
         return fn(*a, **kw)
     except PlanError as e:
@@ -45,16 +47,12 @@ def _planned(fn, *a, **kw):
 
 def check_device(device: str, option: str = "--device") -> str:
     """``device`` if it is auto, cpu, cuda or cuda:N; a UsageError listing them otherwise."""
-    from ..running import planning
-
     return _planned(planning.check_device, device, option)
 
 
 def parse_method_args(items: list[str], methods: list[str]) -> dict[str, dict[str, str]]:
     """``["label.lr=1e-3,er.epochs=5"]`` -> {method: {key: raw value}}. Items split on commas followed by
     ``METHOD.KEY=`` only, so ``label.text_style=a video of {name}, outdoors`` keeps its comma."""
-    from ..running import planning
-
     return _planned(planning.parse_method_args, items, methods)
 
 
@@ -74,8 +72,6 @@ def reports_dir_for(records: str | Path, reports_dir: Optional[str]) -> Path:
     ``results/records.jsonl``; otherwise ``reports/`` next to the records file (``<stem>-reports/`` where
     that would be the committed ``reports/``), so a trial ``--records`` never rewrites the committed
     leaderboards."""
-    from ..paths import REPO_ROOT
-
     if reports_dir:
         return Path(reports_dir)
     rec = Path(records)
@@ -90,8 +86,6 @@ def reports_dir_for(records: str | Path, reports_dir: Optional[str]) -> Path:
 
 def check_reports_dir(path: Path) -> None:
     """A usage error unless ``path`` is, or can be made, a writable folder (nothing is created here)."""
-    import os
-
     if path.exists() and not path.is_dir():
         raise UsageError(f"--reports-dir {path} is a file, not a folder; pass a folder (created if missing)")
     probe = path

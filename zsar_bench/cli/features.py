@@ -17,6 +17,14 @@ import warnings
 import zipfile
 
 from ..datasets import dataset_names
+from ..features import FeatureStoreError
+from ..features.base import feature_root
+from ..features.extract import extract_features
+from ..features.extract_clip import clip_for_import, extract_clip_features
+from ..features.importers import import_er, import_generic, import_hf
+from ..overlap import overlap_document, write_report
+from ..runtime import resolve_device
+from ..text.wordvectors import check_vectors_spec, trust_pickle
 from .common import check_device, data_root_option, log
 
 
@@ -162,8 +170,6 @@ def overlap_parser() -> argparse.ArgumentParser:
 
 
 def _summary(man: dict, seconds: float) -> str:
-    from ..features.base import feature_root
-
     root = feature_root(man["dataset"], man["features"])
     size = sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) / 2**20 if root.is_dir() else 0
     objs = f", top-{man['top_k']} of {man['n_concepts']} concepts" if man.get("top_k") else ""
@@ -185,9 +191,6 @@ LAYOUT_ONLY = {"metas": "er", "test_metas": "er", "index": "generic", "split": "
 
 @_plain_warnings
 def cmd_import_features(a: argparse.Namespace) -> int:
-    from ..features import FeatureStoreError
-    from ..features.importers import import_er, import_generic, import_hf
-
     for opt, layouts in LAYOUT_ONLY.items():
         layouts = (layouts,) if isinstance(layouts, str) else layouts
         if getattr(a, opt) and a.layout not in layouts:
@@ -198,8 +201,6 @@ def cmd_import_features(a: argparse.Namespace) -> int:
                   overwrite=a.overwrite, dim=a.dim, progress=not a.no_progress, log=log,
                   concepts_file=a.concepts, bit_lemmas=a.bit_lemmas, bit_wnids=a.bit_wnids)
     if a.clip_weights:
-        from ..features.extract_clip import clip_for_import
-
         model, model_dim, backbone = clip_for_import(a.clip_weights, log)
         common.update(model=model, model_dim=model_dim, backbone=a.backbone or backbone)
     t0 = time.perf_counter()
@@ -231,10 +232,6 @@ def cmd_import_features(a: argparse.Namespace) -> int:
 
 @_plain_warnings
 def cmd_extract_features(a: argparse.Namespace) -> int:
-    from ..features import FeatureStoreError
-    from ..features.extract import extract_features
-    from ..runtime import resolve_device
-
     if a.backbone == "clip":  # a missing --weights is the CLIP backend's own error (extract_clip.ClipBackend)
         given = [o for o in TSM_ONLY if getattr(a, o) not in (None, False)]
         if given:
@@ -256,8 +253,6 @@ def cmd_extract_features(a: argparse.Namespace) -> int:
                   threads=a.threads, allow_missing=a.allow_missing, allow_empty_classes=a.allow_empty_classes,
                   overwrite=a.overwrite, restart=a.restart, progress=not a.no_progress, log=log)
     if a.backbone == "clip":
-        from ..features.extract_clip import extract_clip_features
-
         man = extract_clip_features(a.dataset, a.name, a.videos, weights=a.weights, **shared)
     else:
         man = extract_features(
@@ -271,9 +266,6 @@ def cmd_extract_features(a: argparse.Namespace) -> int:
 
 @_plain_warnings
 def cmd_overlap(a: argparse.Namespace) -> int:
-    from ..overlap import overlap_document, write_report
-    from ..text.wordvectors import check_vectors_spec, trust_pickle
-
     if a.trust_pickle:
         trust_pickle(a.vectors)
     check_vectors_spec(a.vectors, trust_pickle=a.trust_pickle)  # before any work: a clear refusal of a pickle

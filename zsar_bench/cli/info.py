@@ -7,7 +7,18 @@ import json
 import sys
 from pathlib import Path
 
+from tabulate import tabulate
+
+from ..datasets import DATASETS, get_dataset
+from ..features import list_feature_sets
+from ..fidelity import render, write
+from ..listing import failed_plugins, list_datasets, list_methods, list_protocols
+from ..splits import load_protocol
+from ..text.descriptions import load_descriptions
+from ..text.styles import class_texts
+from ..text.wordvectors import convert_vectors, coverage_report, load_word_vectors
 from .common import UsageError, common_options
+
 
 def list_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run_bench.py list", description="List registered things.")
@@ -71,28 +82,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     what = args.what
     extra = {}
     if what == "methods":
-        from ..listing import failed_plugins, list_methods
-
         rows = [{k: r[k] for k in ("name", "summary", "origin", "params")} for r in list_methods()]
         failures = failed_plugins()
         extra = {"failed_plugins": failures} if failures else {}
     elif what == "datasets":
-        from ..listing import list_datasets
-
         rows = list_datasets()
     elif what == "protocols":
-        from ..listing import list_protocols
-
         rows = list_protocols()
     else:
-        from ..features import list_feature_sets
-
         rows = list_feature_sets()
     if args.format == "json":
         print(json.dumps({what: rows, **extra}, indent=1, default=str))
     else:
-        from tabulate import tabulate
-
         flat = [{**{k: v for k, v in r.items() if k != "params"},
                  **({"parameters (defaults)": ", ".join(f"{k}={v}" for k, v in r["params"].items())}
                     if "params" in r else {})} for r in rows]
@@ -103,9 +104,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_splits(args: argparse.Namespace) -> int:
-    from ..datasets import DATASETS
-    from ..splits import load_protocol
-
     if args.dataset not in DATASETS:
         raise UsageError(DATASETS.unknown_message(args.dataset))
     pr = load_protocol(args.dataset, args.protocol)
@@ -119,8 +117,6 @@ def cmd_splits(args: argparse.Namespace) -> int:
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
-    from ..fidelity import render, write
-
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
         if current != render():
@@ -133,14 +129,9 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
 
 
 def cmd_texts(args: argparse.Namespace) -> int:
-    from ..datasets import get_dataset
-    from ..text.styles import class_texts
-
     ds = get_dataset(args.dataset)
     desc = None
     if args.descriptions:
-        from ..text.descriptions import load_descriptions
-
         desc = load_descriptions(args.descriptions, args.dataset)
     classes = ds.classes(desc)
     texts = class_texts(classes, args.style)
@@ -153,9 +144,6 @@ def cmd_texts(args: argparse.Namespace) -> int:
 
 
 def cmd_wv_coverage(args: argparse.Namespace) -> int:
-    from ..datasets import DATASETS
-    from ..text.wordvectors import coverage_report, load_word_vectors
-
     for d in args.datasets:
         if d not in DATASETS:
             raise UsageError(DATASETS.unknown_message(d))
@@ -164,8 +152,6 @@ def cmd_wv_coverage(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=1))
     else:
-        from tabulate import tabulate
-
         print(tabulate([{k: v for k, v in r.items() if k != "missing_words"} for r in rows], headers="keys"))
         for r in rows:
             if r["missing_words"]:
@@ -174,8 +160,6 @@ def cmd_wv_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_vectors(args: argparse.Namespace) -> int:
-    from ..text.wordvectors import convert_vectors
-
     out = convert_vectors(args.source, args.output, trust_pickle=args.trust_pickle)
     print(f"wrote {out} (word2vec {'binary' if out.suffix.lower() == '.bin' else 'text'}); use it as "
           f"semantic={out} or --vectors {out}")

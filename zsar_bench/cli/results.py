@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
+from tabulate import tabulate
+
+from ..method import coerce_params
+from ..reports import write_reports
+from ..reports.formats import FORMATS, chosen, load_formats
+from ..results.record_schema import Record
+from ..results.records import RecordStore
+from ..splits import default_protocol
 from .common import DEFAULT_RECORDS, UsageError, check_reports_dir, common_options, reports_dir_for
 
 
 def report_parser() -> argparse.ArgumentParser:
-    from ..reports.formats import FORMATS, load_formats
-
     p = argparse.ArgumentParser(prog="run_bench.py report", description="Regenerate reports/ from the records.")
     formats = "; ".join(f"{n}: {FORMATS.get(n).help}" for n in load_formats()).replace("%", "%%")
     p.add_argument("--format", default="all", metavar="FORMAT[,FORMAT...]",
@@ -49,20 +56,23 @@ def compare_parser() -> argparse.ArgumentParser:
     return p
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from ..results.records import RecordStore
-    from ..reports import write_reports
-
-    store = RecordStore(args.records)
+def _existing_records(path) -> RecordStore:
+    """The records file to read, or a UsageError saying why it cannot be (missing, a folder, a pipe or device)."""
+    store = RecordStore(path)
     if not store.path.is_file():
-        what = "is a folder, not a records file" if store.path.is_dir() else "does not exist"
+        what = ("is a folder, not a records file" if store.path.is_dir() else
+                "is not a regular file (a pipe or a device?)" if store.path.exists() else "does not exist")
         raise UsageError(f"records file {store.path} {what}; pass --records PATH.jsonl (default {DEFAULT_RECORDS}) "
                          "or run the benchmark first")
+    return store
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    store = _existing_records(args.records)
     if getattr(args, "per_class", None):
         return _per_class_report(args, store)
     reports_dir = reports_dir_for(args.records, args.reports_dir)
     check_reports_dir(reports_dir)
-    from ..reports.formats import chosen
 
     formats = [f.strip() for f in str(getattr(args, "format", None) or "all").split(",") if f.strip()]
     chosen(formats)  # an unknown name is an error before the records are read
@@ -75,10 +85,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _per_class_report(args: argparse.Namespace, store) -> int:
-    from tabulate import tabulate
-
     from ..results.scores import default_scores_dir, per_class
-    from ..splits import default_protocol
 
     if not args.dataset:
         raise UsageError("--per-class needs --dataset D")
@@ -99,14 +106,10 @@ def _per_class_report(args: argparse.Namespace, store) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..results.records import RecordStore
-    from ..reports import primary_metric, records_frame
-    from ..splits import default_protocol
     from ..measure.stats import aligned
+    from ..reports import primary_metric, records_frame
 
-    store = RecordStore(args.records)
-    if not store.path.is_file():
-        raise UsageError(f"records file {store.path} does not exist; pass --records PATH.jsonl or run the benchmark first")
+    store = _existing_records(args.records)
     df, dropped = records_frame(store.read())
     if df.empty:
         raise UsageError(f"{store.path} holds no records" + (" of the current method implementations" if dropped else ""))
@@ -121,8 +124,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not (sel["method"] == name).any():
             have = ", ".join(sorted(sel["method"].unique())) or "none"
             raise UsageError(f"no {args.mode} records of {name!r} on {where} in {store.path}; methods there: {have}")
-    if metric not in sel:
-        raise UsageError(f"unknown metric {metric!r}; choose one of top1, top5, mean_class_acc, gzsl_h, ...")
+    if metric not in Record.METRIC_FIELDS:
+        raise UsageError(f"--metric {metric}: not a metric; choose one of {', '.join(Record.METRIC_FIELDS)}")
+    have = [m for m in Record.METRIC_FIELDS if m in sel and sel[m].notna().any()]
+    if metric not in have:
+        raise UsageError(f"--metric {metric}: no {args.mode} record on {where} has it; {args.mode} records have "
+                         f"{', '.join(have) or 'no metric'}")
     cands = [_candidates(sel, spec, text, where) for spec, text in zip(specs, (args.a, args.b))]
     fid = args.features_id or _shared_features(cands, args.a, args.b, where)
     (ma, ca), (mb, cb) = [_one_config(c[c["features_id"] == fid], text, where, fid)
@@ -143,8 +150,6 @@ def parse_config_spec(text: str) -> tuple:
     """A method or one of its configurations, as ``compare`` takes them: ``label`` (name, None, None),
     ``label@eb5cb7b487`` (name, the config-hash prefix, None), ``label[lr=3e-3,epochs=2]`` (name, None,
     ((key, value text), ...)), the values typed later by the method's defaults (``method.coerce_params``)."""
-    import re
-
     m = re.fullmatch(r"([^@\[\]\s]+)(?:@([0-9a-fA-F]+)|\[(.*)\])?", text.strip())
     if not m:
         raise UsageError(f"cannot read {text!r} as a method or configuration: write NAME, NAME@HASH (a config-hash "
@@ -192,7 +197,6 @@ def _same_spec_message(text: str, sel, where: str) -> str:
 
 def _candidates(sel, spec: tuple, text: str, where: str):
     """The records of ``sel`` of the configurations ``spec`` names (every configuration of a bare name)."""
-    from ..method import coerce_params
     from ..reports.tables import _registered, _same_param
 
     name, prefix, pairs = spec

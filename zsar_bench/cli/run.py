@@ -10,6 +10,14 @@ from pathlib import Path
 from typing import Optional
 
 from ..datasets import dataset_names, default_protocols
+from ..errors import ZsarBenchError
+from ..paths import set_data_root
+from ..reports import write_reports
+from ..reports.stamp import cached_text, reports_up_to_date
+from ..results.records import RecordsError, RecordStore, record_key
+from ..running import planning, rerun
+from ..running.planning import plan_runs
+from ..running.sweep import RunsFailedError, run_specs
 from .commands import COMMAND_HELP, COMMANDS
 from .common import UsageError, _planned, _scores_dir, check_reports_dir, common_options, reports_dir_for
 
@@ -101,6 +109,9 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
                         "tries the slurm path without a cluster); ray = Ray tasks (pip install 'zsar-bench[ray]'). "
                         "Submitit sweeps are restart-safe: rerun the same command after the driver died and it "
                         "collects the jobs that finished meanwhile and resubmits only what is missing")
+    p.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
+                   help="each run's wall-clock limit (fit and score; default: none); a run past it is recorded as "
+                        "that run's failure (in RECORDS.failures.jsonl, not in the records) and the sweep goes on")
     p.add_argument("--runs-per-job", type=int, default=None, metavar="N",
                    help="runs batched into one job (default: ceil(target / t), t = the method's median train_s + "
                         "eval_s on that dataset in the records, target 60 s for slurm/submitit-local and 30 s for "
@@ -120,8 +131,6 @@ def _apply_config(args: argparse.Namespace):
     """Read ``--config`` (``planning.load_config``) into ``args``: the file's values for every option not given
     on the command line (an option given there, i.e. not at its default, overrides the file's). Returns the
     config (its ``methods`` entries and ``mode``)."""
-    from ..running import planning
-
     given = [opt for opt, dest in (("--methods", "methods"), ("--method-args", "method_args")) if getattr(args, dest)]
     if given:
         raise UsageError(f"{' and '.join(given)} cannot be combined with --config {args.config}: the file's `methods:` "
@@ -132,8 +141,6 @@ def _apply_config(args: argparse.Namespace):
         if getattr(args, dest, None) == parser.get_default(dest):
             setattr(args, dest, value)
     if cfg.options.get("data_root") and args.data_root == cfg.options["data_root"]:
-        from ..paths import set_data_root
-
         set_data_root(args.data_root)
     return cfg
 
@@ -148,15 +155,11 @@ def _tables(records: list[dict]) -> str:
 def _refresh_reports(records: Path, reports_dir: Optional[Path], log) -> None:
     """Regenerate ``reports_dir`` from the records file, unless it was generated from that file as it is now by
     this code (``reports.stamp``: a new record changes the file, so it is never skipped then)."""
-    from ..reports.stamp import reports_up_to_date
-
     if reports_dir is None:
         return
     if reports_up_to_date(str(records), reports_dir):
         log(f"reports in {reports_dir}/ are up to date")
         return
-    from ..results.records import RecordStore
-    from ..reports import write_reports
 
     store = RecordStore(records)
     write_reports(store.read(), reports_dir, source=str(store.path))
@@ -165,9 +168,6 @@ def _refresh_reports(records: Path, reports_dir: Optional[Path], log) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The run command: options (and ``--config``) -> ``planning.plan_runs`` -> ``sweep.run_specs`` -> tables."""
-    from ..running import rerun
-    from ..reports.stamp import cached_text
-
     if not args.config and not (args.methods and args.datasets):
         missing = ", ".join(o for o, v in (("--methods", args.methods), ("--datasets", args.datasets)) if not v)
         raise UsageError(f"the following arguments are required: {missing} (or --config FILE.yaml)")
@@ -184,27 +184,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from ..results.records import record_key
-
     cfg = _apply_config(args) if args.config else None
     torch.set_num_threads(max(1, args.threads))
     threadpool_limits(max(1, args.threads))  # numpy/scipy BLAS too (closed-form methods)
     specs = _plan(args, cfg)
     store, reports_dir = _checked_outputs(args)
-    records = _execute(args, specs, store, log)
+    failed: Optional[RunsFailedError] = None
+    try:
+        records = _execute(args, specs, store, log)
+    except RunsFailedError as e:  # the other runs were recorded: their tables and reports, then the one line
+        records, failed = e.records, e
     if args.dry_run:
         return 0
-    rerun.remember(digest, [record_key(r) for r in records])
+    if failed is None:  # a request with failed runs is not remembered as done: its rerun runs them
+        rerun.remember(digest, [record_key(r) for r in records])
     print(cached_text(records, lambda: _tables(records)), end="")  # this run's folds, even if not all
     _refresh_reports(store.path, reports_dir, log)
+    if failed is not None:
+        raise failed
     return 0
 
 
 def _plan(args: argparse.Namespace, cfg) -> list:
     """``planning.plan_runs`` over the options (and ``cfg``, the ``--config`` file): every usage error before
     any run (and before any feature set is generated or loaded)."""
-    from ..running.planning import plan_runs
-
     specs = _planned(plan_runs, cfg.methods if cfg else args.methods, args.datasets, protocol=args.protocol,
                      split_file=args.split_file, folds=args.folds, seeds=args.seeds, features=args.features,
                      method_args=None if cfg else args.method_args, mode=cfg.mode if cfg else None, gzsl=args.gzsl,
@@ -221,9 +224,6 @@ def _plan(args: argparse.Namespace, cfg) -> list:
 
 def _checked_outputs(args: argparse.Namespace):
     """(records store, reports folder or None), both checked writable, and the --save-scores folder."""
-    from ..errors import ZsarBenchError
-    from ..results.records import RecordStore
-
     store = RecordStore(args.records)
     reports_dir = None if args.no_report else reports_dir_for(args.records, args.reports_dir)
     try:  # before anything is trained: a result that cannot be recorded (or its scores or reports) is lost
@@ -247,9 +247,6 @@ def _checked_outputs(args: argparse.Namespace):
 def _execute(args: argparse.Namespace, specs: list, store, log) -> list[dict]:
     """``sweep.run_specs`` on the chosen executor, timed; the records of this run. Records and executor errors
     are usage errors."""
-    from ..results.records import RecordsError
-    from ..running.sweep import run_specs
-
     t0 = time.perf_counter()
     try:
         from ..running.executors import ExecutorConfig, ExecutorError

@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from ..hashing import sha256_named_files
+from huggingface_hub import try_to_load_from_cache
+from transformers import AutoConfig, AutoTokenizer, CLIPModel
+from transformers.utils import logging as hf_logging
+
 from ..errors import ZsarBenchError
+from ..hashing import sha256_named_files
+from ..runtime import resolve_device
 
 # OpenAI CLIP's preprocessing (also CLIPImageProcessor's defaults)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -78,8 +83,6 @@ def _weights_sha256(folder: Path) -> str:
 
 
 def _cached_file(repo_id: str, filename: str) -> Optional[str]:
-    from huggingface_hub import try_to_load_from_cache
-
     try:
         found = try_to_load_from_cache(repo_id, filename)
     except Exception:  # noqa: BLE001 - malformed ids: treat as not cached
@@ -146,11 +149,6 @@ def _missing_folder(weights: str) -> ClipError:
 
 def load_clip(weights: str, device: Optional[str] = "cpu") -> ClipBundle:
     """Model (eval mode, on ``device``; ``"auto"`` picks CUDA when present), tokenizer and preprocessing."""
-    from transformers import AutoConfig, AutoTokenizer, CLIPModel
-    from transformers.utils import logging as hf_logging
-
-    from ..runtime import resolve_device  # the harness-wide rule for "auto"
-
     hf_logging.disable_progress_bar()
     weights = str(weights)
     local = Path(weights).expanduser()

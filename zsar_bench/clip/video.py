@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..features.extract import bit_indices
+from ..features.extract import bit_indices, resize_crop
 from .model import ClipBundle, embedding_dim, projected
 
 
@@ -32,18 +32,7 @@ def preprocess_frames(frames: np.ndarray, bundle: ClipBundle) -> torch.Tensor:
         raise ValueError(f"frames must be [T, H, W, 3] RGB, got shape {frames.shape}")
     if frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8, got {frames.dtype}")
-    size, crop = int(bundle.resize_size), int(bundle.image_size)
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
-    h, w = x.shape[-2:]
-    if w <= h:
-        ow, oh = size, int(size * h / w)
-    else:
-        oh, ow = size, int(size * w / h)
-    if (oh, ow) != (h, w):
-        x = F.interpolate(x, size=(oh, ow), mode="bicubic", align_corners=False, antialias=True)
-        x = x.round_().clamp_(0, 255)  # bicubic overshoots; PIL clips to uint8
-    top, left = int(round((oh - crop) / 2.0)), int(round((ow - crop) / 2.0))
-    x = x[:, :, top:top + crop, left:left + crop].div_(255.0)
+    x = resize_crop(frames, int(bundle.resize_size), int(bundle.image_size), mode="bicubic")
     mean = torch.tensor(bundle.mean, dtype=x.dtype).view(1, 3, 1, 1)
     std = torch.tensor(bundle.std, dtype=x.dtype).view(1, 3, 1, 1)
     return (x - mean) / std

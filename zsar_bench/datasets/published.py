@@ -1,8 +1,13 @@
-"""Published reference numbers, read from the dataset specs (``published`` in each ``dataset.json``), in the
-shapes the leaderboards use (``reports/tables.py``): real-feature numbers shown as marked rows, never averaged
-with anything run here. Datasets in name order; within a dataset, the spec's order."""
+"""Published reference numbers in the shapes the leaderboards use (``reports/model.py``): real-feature numbers
+shown as marked rows, never averaged with anything run here.
+
+Zero-shot rows come from the literature file (``zsar_bench/data/literature.yaml``, ``zsar_bench.literature``: every
+row with its source and protocol tags), those whose class split equals a harness protocol, then from the specs of
+datasets of your own (``published.zsl`` in a ``dataset.json``). The few-shot baselines are a spec's
+``published.fewshot``. Datasets in name order; within a dataset, the file's order."""
 from __future__ import annotations
 
+from ..literature import harness_rows
 from .catalog import DATASETS
 
 
@@ -11,8 +16,9 @@ def _specs():
 
 
 def published_zsl() -> list[dict]:
-    """[{"method", "dataset", "protocol", "top1": (mean, std)[, "top5"], "source", "note", "inputs"}]"""
-    out = []
+    """[{"method", "dataset", "protocol", "top1": (mean, std)[, "top5"], "source", "note", "inputs"}]: the
+    literature rows on harness protocols, then the specs' own rows."""
+    out = sorted(harness_rows(), key=lambda p: p["dataset"])
     for name, pub in _specs():
         for p in pub.zsl:
             row = {"method": p.method, "dataset": name, "protocol": p.protocol, "top1": tuple(p.top1)}
@@ -28,10 +34,3 @@ def published_fewshot() -> dict[tuple[str, str], dict]:
                                            "results": {r.k: (tuple(r.top1), tuple(r.top5))
                                                        for r in pub.fewshot.results}}
             for name, pub in _specs() if pub.fewshot is not None}
-
-
-def published_other_backbones() -> dict[str, dict]:
-    """dataset -> {"title", "protocol", "backbone", "results": [{"method", "top1": (mean, std), "source"}]}"""
-    return {name: {"title": o.title, "protocol": o.protocol, "backbone": o.backbone,
-                   "results": [{"method": r.method, "top1": tuple(r.top1), "source": r.source} for r in o.results]}
-            for name, pub in _specs() if (o := pub.other_backbones) is not None}

@@ -79,25 +79,12 @@ class PublishedFewshot(_Model):
     results: list[FewshotResult]
 
 
-class OtherBackboneResult(_Model):
-    method: str
-    top1: MeanStd
-    source: str
-
-
-class PublishedOtherBackbones(_Model):
-    """Published results of models with another backbone and pre-training: a reference table of their own."""
-
-    title: str = Field(description="the table's title on the dataset's page")
-    protocol: str = Field(description="what the numbers are over, in words")
-    backbone: str = Field(description="the backbone and pre-training, in words")
-    results: list[OtherBackboneResult]
-
-
 class Published(_Model):
+    """A dataset's own published numbers (a dataset of your own; the built-in datasets' zero-shot numbers are in
+    ``zsar_bench/data/literature.yaml``, with their sources)."""
+
     zsl: list[PublishedResult] = []
     fewshot: Optional[PublishedFewshot] = None
-    other_backbones: Optional[PublishedOtherBackbones] = None
 
 
 class DatasetSpec(_Model):

@@ -46,8 +46,9 @@ TABLE_DIR = "table"
 def check_real_name(name: str) -> None:
     """A name real (imported or extracted) features may take: a plain name (``paths.check_name``), not the
     generated set's ``synthetic``; else FeatureStoreError."""
-    if name == "synthetic":
-        raise FeatureStoreError("'synthetic' is the generated feature set; choose another name for real features")
+    if name == "synthetic" or name.startswith("synthetic-"):
+        raise FeatureStoreError(f"{name!r}: 'synthetic' and names starting 'synthetic-' are the generated feature "
+                                "sets; choose another name for real features")
     try:
         check_name(name, "feature set")
     except InvalidNameError as e:

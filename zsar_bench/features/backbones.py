@@ -23,6 +23,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -251,8 +252,6 @@ def _read_state_dict(path: str | Path, trust: bool = False) -> dict:
 
         return load_file(str(p))
     if p.suffix == ".npz":
-        import numpy as np
-
         z = np.load(p)
         return {k: z[k] for k in z.files}
     try:
@@ -321,8 +320,6 @@ def load_tsm(weights: Optional[str | Path] = None, random_init: bool = False, tr
 
 def convert_bit_npz(z: dict, prefix: str = "resnet/") -> dict:
     """Google's BiT .npz (HWIO kernels) to this module's state dict (as timm's _load_weights does)."""
-    import numpy as np
-
     def t(a):
         a = np.asarray(a)
         return torch.from_numpy(a.transpose(3, 2, 0, 1).copy() if a.ndim == 4 else a.copy())

@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from ..datasets import get_dataset
+from ..types import ConceptVocabulary
 from .arrow_store import _examples, write_arrow_feature_set
 from .base import FeatureStoreError, feature_root
 from .importers import ClassResolver, _read_jsonl, bit_vocabulary, precheck_target
@@ -157,20 +159,21 @@ def decode_sampled(path: str, num_segments: int = 8, bit_frames: int = 8) -> tup
     return stack, t_rows, b_rows, n
 
 
-def resize_crop(frames: np.ndarray, scale: int = 256, crop: int = 224):
-    """uint8 [F, H, W, 3] -> float [F, 3, crop, crop] in [0, 1]: shorter side to ``scale`` (bilinear,
-    antialiased, rounded to uint8 like PIL), centre crop as torchvision's CenterCrop."""
+def resize_crop(frames: np.ndarray, scale: int = 256, crop: int = 224, mode: str = "bilinear"):
+    """uint8 [F, H, W, 3] -> float [F, 3, crop, crop] in [0, 1]: shorter side to ``scale`` (``mode``: bilinear
+    for the TSM / BiT backbones, bicubic for CLIP; antialiased, rounded to uint8 levels as PIL's resize of a
+    uint8 image is), centre crop as torchvision's CenterCrop."""
     import torch
     import torch.nn.functional as F
 
-    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
     h, w = x.shape[-2:]
     if w <= h:
         ow, oh = scale, int(scale * h / w)
     else:
         oh, ow = scale, int(scale * w / h)
-    if (oh, ow) != (h, w):
-        x = F.interpolate(x, size=(oh, ow), mode="bilinear", align_corners=False, antialias=True).round_().clamp_(0, 255)
+    if (oh, ow) != (h, w):  # bicubic overshoots [0, 255]: clamped, as PIL clips to uint8
+        x = F.interpolate(x, size=(oh, ow), mode=mode, align_corners=False, antialias=True).round_().clamp_(0, 255)
     top, left = int(round((oh - crop) / 2.0)), int(round((ow - crop) / 2.0))
     if top < 0 or left < 0:
         raise ValueError(f"crop {crop} larger than the resized frame {oh}x{ow}")
@@ -370,7 +373,6 @@ class TsmBitBackend(ExtractBackend):
 
     def vocabulary(self):
         if self.concepts is None:  # random-init test networks: placeholder names for the 21,843 outputs
-            from ..types import ConceptVocabulary
             from .backbones import IN21K_CLASSES
 
             return ConceptVocabulary(tuple(f"in21k-{i:05d}" for i in range(IN21K_CLASSES)), ("",) * IN21K_CLASSES,
@@ -492,7 +494,6 @@ def _extract_todo(todo: list[VideoItem], n_items: int, backend: ExtractBackend, 
     """Extract ``todo`` into new shards after those in ``stage``, with ``threads`` torch threads and denormals
     flushed (both restored after)."""
     import torch
-    from tqdm import tqdm
 
     old_threads = torch.get_num_threads()
     if threads:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from ..datasets import get_dataset
 from ..types import ConceptVocabulary
@@ -359,8 +360,6 @@ def _read_jsonl(path: str | Path) -> list[dict]:
 def _load_npy_rows(files: list[Path], ids: list[str], expect_dim: Optional[int], progress: bool
                    ) -> tuple[np.ndarray, int]:
     """Stack per-video .npy files of shape (1, D) or (D,) into [N, D] float32; wrong shapes are an error."""
-    from tqdm import tqdm
-
     if not files:
         raise FeatureStoreError("no feature files found")
     if expect_dim is None:  # the commonest last dimension among the first files (headers only)

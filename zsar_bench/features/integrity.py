@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import json
 import os
 import random
@@ -88,8 +89,6 @@ def _block_hash(data) -> str:
 
 def _digests(p: Path, size: int, sha: bool) -> tuple[Optional[str], dict]:
     """(sha256 hex or None, block digests) of file ``p`` in one read."""
-    import hashlib
-
     bs = block_size(size)
     h = hashlib.sha256() if sha else None
     out = []

@@ -1,6 +1,7 @@
 """Load a feature set by (dataset, name).
 
-``synthetic`` is generated on first use (see ``synthetic.py``); every other name is a real feature
+``synthetic`` is generated on first use (see ``synthetic.py``), and so are the opt-in larger synthetic Kinetics
+sets ``synthetic-full`` and ``synthetic-x<N>`` (``synthetic_full.py``); every other name is a real feature
 set installed under ``<data root>/features/<dataset>/<name>/`` by ``run_bench.py import-features``.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Optional
 
 from ..paths import data_root
 from .base import FeatureSet, FeatureStoreError, feature_root, read_manifest
+from .synthetic_full import is_sized, load_or_generate_sized
 
 
 def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
@@ -57,11 +59,11 @@ def load_feature_set(dataset: str, name: str = "synthetic", verify: bool = False
 
 def _load_feature_set(dataset: str, name: str) -> FeatureSet:
     root = feature_root(dataset, name)  # validates both names: nothing outside the data root is read
-    if name == "synthetic":
+    if name == "synthetic" or is_sized(name):
         from .synthetic import load_or_generate
 
         try:
-            fs = load_or_generate(dataset)
+            fs = load_or_generate(dataset) if name == "synthetic" else load_or_generate_sized(dataset, name)
         except (OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as e:  # a damaged cache
             from ..paths import DataRootError, check_data_root
 

@@ -343,6 +343,41 @@ def _clip_counts(n_classes: int, total: int, rng: np.random.Generator) -> np.nda
     return counts
 
 
+def draw_clips(w: dict, labels: np.ndarray, actions: np.ndarray, w_hidden: np.ndarray, w_modes: np.ndarray,
+               mix: np.ndarray, domain: np.ndarray, v: np.random.Generator,
+               o: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features [n, FEATURE_DIM] float32, concept ids [n, TOP_K], concept scores [n, TOP_K]) of clips of the classes
+    ``labels``: ``v`` draws the clips, ``o`` the detections, always in this order (the features of a set are a
+    function of its generators' seeds). ``actions``: each class's action; ``mix``: each class's mode weights;
+    ``domain``: the dataset's nuisance shift."""
+    n = len(labels)
+    # latent: action semantics + one of its modes (dataset-specific mixing) + heavy-tailed jitter
+    mode = np.array([v.choice(N_MODES, p=mix[c]) for c in labels])
+    radius = np.abs(v.standard_t(T_DF, size=(n, 1))) / np.sqrt(T_DF / (T_DF - 2))
+    jitter = _unit(v.standard_normal((n, HIDDEN_DIM))) * radius
+    h_mode = w_hidden[actions[labels]] + S_MODE * w_modes[actions[labels], mode]
+    z = h_mode + S_CLIP * jitter
+
+    # backbone: a fixed ReLU layer over the latent and a nuisance (camera/background) with a domain shift
+    bb = w["backbone"]
+    nuisance = S_NUISANCE * v.standard_normal((n, N_NUISANCE)) + domain
+    pre = z.astype(np.float32) @ bb["w"] + nuisance.astype(np.float32) @ bb["u"] + bb["bias"]
+    feats = np.maximum(pre, 0) + S_NOISE * np.abs(v.standard_normal((n, FEATURE_DIM))).astype(np.float32)
+
+    # objects: a noisy detector over the clip's latent, scene-common concepts and clutter
+    seen_by_detector = h_mode + S_OBJ_JITTER * jitter
+    relevance = _unit(seen_by_detector) @ w["concept_hidden"].T / OBJ_TEMP
+    relevance = np.exp(relevance - relevance.max(1, keepdims=True))
+    relevance /= relevance.sum(1, keepdims=True)
+    n_con = relevance.shape[1]
+    p = OBJ_MIX["relevant"] * relevance + OBJ_MIX["common"] * w["common"] + OBJ_MIX["clutter"] / n_con
+    gumbel = -np.log(-np.log(o.uniform(1e-12, 1.0, size=p.shape)))
+    keys = np.log(p) + gumbel
+    ids = np.argsort(-keys, axis=1)[:, :TOP_K].astype(np.int32)
+    scores = -np.sort(-o.dirichlet(np.full(TOP_K, 0.7), size=n), axis=1).astype(np.float32)
+    return feats, ids, scores
+
+
 def generate(dataset: str) -> FeatureSet:
     """The synthetic features of ``dataset``: a core dataset's from the world as it is, a joining dataset's from
     the world it joins (``_joined``)."""
@@ -358,34 +393,9 @@ def generate(dataset: str) -> FeatureSet:
     labels = np.repeat(np.arange(n_cls), counts)
     n = len(labels)
     v = _rng(dataset, "clips")
-
-    # latent: action semantics + one of its modes (dataset-specific mixing) + heavy-tailed jitter
-    mix = v.dirichlet(np.full(N_MODES, 1.5), size=n_cls)
-    mode = np.array([v.choice(N_MODES, p=mix[c]) for c in labels])
-    radius = np.abs(v.standard_t(T_DF, size=(n, 1))) / np.sqrt(T_DF / (T_DF - 2))
-    jitter = _unit(v.standard_normal((n, HIDDEN_DIM))) * radius
-    h_mode = w_hidden[actions[labels]] + S_MODE * w_modes[actions[labels], mode]
-    z = h_mode + S_CLIP * jitter
-
-    # backbone: a fixed ReLU layer over the latent and a nuisance (camera/background) with a domain shift
-    bb = w["backbone"]
+    mix = v.dirichlet(np.full(N_MODES, 1.5), size=n_cls)  # each class's mixing of its action's modes
     domain = _rng(dataset, "domain").standard_normal(N_NUISANCE) * S_DOMAIN
-    nuisance = S_NUISANCE * v.standard_normal((n, N_NUISANCE)) + domain
-    pre = z.astype(np.float32) @ bb["w"] + nuisance.astype(np.float32) @ bb["u"] + bb["bias"]
-    feats = np.maximum(pre, 0) + S_NOISE * np.abs(v.standard_normal((n, FEATURE_DIM))).astype(np.float32)
-
-    # objects: a noisy detector over the clip's latent, scene-common concepts and clutter
-    o = _rng(dataset, "objects")
-    seen_by_detector = h_mode + S_OBJ_JITTER * jitter
-    relevance = _unit(seen_by_detector) @ w["concept_hidden"].T / OBJ_TEMP
-    relevance = np.exp(relevance - relevance.max(1, keepdims=True))
-    relevance /= relevance.sum(1, keepdims=True)
-    n_con = relevance.shape[1]
-    p = OBJ_MIX["relevant"] * relevance + OBJ_MIX["common"] * w["common"] + OBJ_MIX["clutter"] / n_con
-    gumbel = -np.log(-np.log(o.uniform(1e-12, 1.0, size=p.shape)))
-    keys = np.log(p) + gumbel
-    ids = np.argsort(-keys, axis=1)[:, :TOP_K].astype(np.int32)
-    scores = -np.sort(-o.dirichlet(np.full(TOP_K, 0.7), size=n), axis=1).astype(np.float32)
+    feats, ids, scores = draw_clips(w, labels, actions, w_hidden, w_modes, mix, domain, v, _rng(dataset, "objects"))
 
     # rows in a random order with opaque ids: nothing in a row's place or name says its class
     order = _rng(dataset, "order").permutation(n)

@@ -47,7 +47,12 @@ class Blinder:
 
 
 def score_checked(method: Method, data: LabelledVideos) -> np.ndarray:
-    scores = np.asarray(method.score(data.videos, list(data.classes)), dtype=np.float64)
+    out = method.score(data.videos, list(data.classes))
+    try:
+        scores = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"method {method.name!r}: score() returned {type(out).__name__}, not an array of numbers "
+                         f"({e})") from None
     expect = (len(data.videos), len(data.classes))
     if scores.shape != expect:
         raise ValueError(f"method {method.name!r}: score() returned shape {scores.shape}, expected {expect}")

@@ -11,7 +11,10 @@ Generalised ZSL (mode ``gzsl``, Xian et al. 2018) is an evaluation mode of its o
 seen class's clips (a fixed draw per feature set) are held out, the model is fit on the rest, and
 the held-out seen clips plus all unseen clips are classified among seen + unseen classes.
 Cross-dataset protocols (``train_dataset`` in the split file, e.g. ``k400-full``) fit on another
-dataset's feature set of the same backbone and test on this dataset's classes.
+dataset's feature set of the same backbone and test on this dataset's classes. A protocol on the official
+test videos (``test_videos: "official"``, e.g. ``k400-official``) tests only the clips of its fold's official
+test list (``official_splits.official_test_mask``; ids that are not official names are refused); a few-shot
+run ignores it (its draw needs every clip of the test classes).
 Few-shot (mode ``fewshot-K``, ER's Table 5): the fold's test (unseen) classes only. K clips of each
 are drawn for training (``fewshot_draw``: seeded by feature set identity, dataset, fold, seed and K,
 so ``--seeds 0,1,2`` are three draws), the rest of each class's clips are evaluated among those
@@ -32,9 +35,10 @@ import numpy as np
 from ..datasets import get_dataset
 from ..features import FeatureSet
 from ..features.base import TRAIN, FeatureStoreError
+from ..method import METHODS
+from ..official_splits import official_test_mask
 from ..splits import Fold, Protocol, SplitError
 from ..types import ClassInfo, FitData, LabelledVideos
-
 
 MODES = ("zsl", "gzsl", "fewshot")  # mode kinds; a few-shot run's mode is "fewshot-K" (K clips per class)
 GZSL_HOLDOUT = 0.2  # Xian et al.: fraction of each seen class's clips held out for generalised ZSL
@@ -60,8 +64,6 @@ def mode_kind(mode: str) -> str:
 
 def check_method_mode(method: str, mode: str) -> None:
     """ValueError unless registered method ``method`` supports ``mode`` (``Method.modes``)."""
-    from ..method import METHODS
-
     kind = mode_kind(mode)
     supported = tuple(getattr(METHODS.get(method), "modes", ("zsl", "gzsl", "fewshot")))
     if kind not in supported:
@@ -179,6 +181,8 @@ def make_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, pro
     if protocol is not None and protocol.train_partition and tfs.partition is not None:
         train_mask &= tfs.partition == TRAIN
     in_unseen = np.isin(fs.labels, unseen)
+    if protocol is not None and protocol.test_videos == "official":
+        in_unseen &= official_test_mask(fs.dataset, fs.videos.video_ids, fold.official_split)
     if mode == "gzsl":
         held = gzsl_holdout(fs)
         train_mask &= ~held

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..clip import TEMPLATE_SETS
+from ..clip.text import fill
 from ..method import FitContext, Ingredient, Method, ParamError, unavailable_message, weights_unavailable
 from ..text.encoders import clip_text_encoder
 from ..text.styles import class_texts
@@ -35,8 +37,6 @@ MAX_LENGTH = 1024  # capped at the model's own context (77 tokens for OpenAI CLI
 
 
 def template_set(name: str) -> tuple[str, ...]:
-    from ..clip import TEMPLATE_SETS
-
     return TEMPLATE_SETS[name]
 
 
@@ -44,8 +44,6 @@ def prompt_ensemble(enc, texts: Sequence[str], templates: Sequence[str]) -> np.n
     """[C, D] float32: each text in every template, prompt embeddings (L2-normalised by the encoder) averaged
     per class and normalised again; the same computation as ``zsar_bench.clip.class_embeddings``, through
     the disk-cached encoder."""
-    from ..clip.text import fill
-
     texts, templates = list(texts), list(templates)
     if not texts:
         return np.zeros((0, enc.dim), np.float32)
@@ -88,7 +86,6 @@ class ClipZeroShot(Method):
 
     def validate_params(self) -> None:
         super().validate_params()
-        from ..clip import TEMPLATE_SETS
 
         if self.templates not in TEMPLATE_SETS:
             raise ParamError(f"--method-args {self.name}.templates={self.templates}: choose one of "

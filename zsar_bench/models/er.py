@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..method import FitContext, Ingredient, Method, TextEncoding
+from ..text.encoders import clip_text_spec, get_text_encoder, is_clip_spec
+from ..text.partial import PartialFineTuneEncoder
 from ..text.styles import class_texts
 from ..types import ClassInfo, ConceptVocabulary, FitData, Videos
 
@@ -219,8 +221,6 @@ class ElaborativeRehearsal(Method):
     def _text_spec(self, data: FitData) -> str:
         """The encoder spec the text module reads: ``text_encoder``, with ``clip`` (the features' own CLIP model)
         and ``clip:WEIGHTS`` resolved and checked against the feature set's recorded model."""
-        from ..text.encoders import clip_text_spec, is_clip_spec
-
         if not is_clip_spec(self.text_encoder):
             return self.text_encoder
         if self.tower != "frozen":
@@ -248,8 +248,6 @@ class ElaborativeRehearsal(Method):
     def _embed(self, texts: Sequence[str], grad: bool = False) -> TextInput:
         """Input of the text module: cached pooled embeddings (frozen) or token states (partial tower)."""
         if self.tower == "frozen":
-            from ..text.encoders import get_text_encoder
-
             enc = get_text_encoder(getattr(self, "text_spec_", self.text_encoder), max_length=self.max_length)
             return torch.as_tensor(enc.encode(list(texts)), device=self.device_)
         ids = self.net_.tower.register(texts)
@@ -286,13 +284,9 @@ class ElaborativeRehearsal(Method):
         """The network, with the partial tower's fine-tuned encoder inside it, or sized for the frozen encoder."""
         tower = None
         if self.tower == "partial":
-            from ..text.partial import PartialFineTuneEncoder
-
             tower = PartialFineTuneEncoder(self.text_encoder, self.trainable_layers, self.max_length)
             text_dim = tower.hidden_size
         else:
-            from ..text.encoders import get_text_encoder
-
             text_dim = get_text_encoder(self.text_spec_, max_length=self.max_length).dim
         return ERNet(feat_dim, text_dim, self.dim, self.use_video, self.use_objects, tower=tower)
 

@@ -20,8 +20,12 @@ from typing import Sequence
 import numpy as np
 import scipy.linalg as sla
 import torch
+from scipy.linalg import lapack
 
 from ..method import FitContext, Ingredient, Method, ParamError
+from ..text.encoders import get_text_encoder
+from ..text.styles import class_texts
+from ..text.wordvectors import NAME_PREPS, load_word_vectors, name_vectors
 from ..types import ClassInfo, FitData, Videos
 from .projection import to_tensor
 
@@ -52,13 +56,9 @@ def class_semantics(classes: Sequence[ClassInfo], semantic: str = "glove50", tex
         if name_prep != "none":
             raise ValueError(f"name_prep={name_prep!r} preprocesses names for word vectors; semantic={semantic!r} "
                              "is a text encoder (use name_prep=none, or word vectors)")
-        from ..text.encoders import get_text_encoder
-        from ..text.styles import class_texts
 
         vecs = get_text_encoder(semantic[len(TEXT_PREFIX):] or "minilm").encode(class_texts(classes, text_style))
     else:
-        from ..text.wordvectors import load_word_vectors, name_vectors
-
         vecs = name_vectors(load_word_vectors(semantic), [c.name for c in classes], name_prep,
                             [c.identifier for c in classes])
     return l2_rows(vecs)
@@ -77,7 +77,6 @@ class SemanticBaseline(Method):
 
     def validate_params(self) -> None:
         super().validate_params()
-        from ..text.wordvectors import NAME_PREPS
 
         if self.name_prep not in NAME_PREPS:
             raise ParamError(f"--method-args {self.name}.name_prep={self.name_prep}: choose one of {', '.join(NAME_PREPS)}")
@@ -301,8 +300,6 @@ def solve_sylvester_sym(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarr
 def _shifted_tridiagonal_solves(b: np.ndarray, shifts: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Row i of the result is rhs_i (B + shifts_i I)^-1, B symmetric; LinAlgError if one of those
     matrices is not positive definite."""
-    from scipy.linalg import lapack
-
     p = "s" if b.dtype == np.float32 else "d"
     sytrd, sytrd_lwork = getattr(lapack, p + "sytrd"), getattr(lapack, p + "sytrd_lwork")
     ormqr, ptsv = getattr(lapack, p + "ormqr"), getattr(lapack, p + "ptsv")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-_LAZY = {name: "tables" for name in ("METRICS", "PUBLISHED", "inputs_label", "primary_metric", "records_frame",
+_LAZY = {name: "tables" for name in ("METRICS", "inputs_label", "primary_metric", "records_frame",
                                       "summarise")}
 _LAZY.update({name: "model" for name in ("Report", "Table", "Row", "Cell", "Column", "build_report", "build_tables")})
 _LAZY["render_table"] = "formats.markdown"

@@ -44,14 +44,6 @@ SANITY_NOTE = {
     "chance": "chance: a uniform random score per (clip, class); expected top-1 = 1 / candidate classes.",
 }
 
-# CLIP-era methods on Kinetics-600 zero-shot (ViT-B/16, CLIP pre-training): a reference table of their own on the
-# kinetics page, never a row of a table of this harness's feature sets (their backbone and pre-training differ).
-CLIP_ERA_BACKBONE = ("ViT-B/16, CLIP pre-training (OpenAI, 400M image-text pairs), then trained on Kinetics-400; "
-                     "text: CLIP's text tower")
-CLIP_ERA_PROTOCOL = ("Kinetics-600 zero-shot: 3 splits of 160 of the 220 classes new in Kinetics-600 (Chen and "
-                     "Huang's splits: the test classes of kinetics-zsar); top-1 mean ± std over the 3 splits")
-CLIP_ERA_PROTOCOL_ID = "kinetics600-zs (CLIP-era, ViT-B/16)"  # the protocol column of their CSV rows
-REFERENCE_DATASETS = {"kinetics": R.PUBLISHED_CLIP_ERA}
 TABLE_KEYS = ["dataset", "features_id", "protocol", "split_hash", "mode"]
 
 
@@ -204,6 +196,15 @@ class Report:
             from ..results.records import duplicates_note
 
             out.append(f"Note: {duplicates_note(self.source or 'the records', self.duplicates)}.")
+        by_ds = (self.summary.attrs.get("contested") or {}) if self.summary is not None else {}
+        contested: dict[str, int] = {}
+        for ds, per in by_ds.items():
+            if dataset is None or ds == dataset:
+                for m, n in per.items():
+                    contested[m] = contested.get(m, 0) + n
+        if contested:
+            out.append("Warning: runs recorded more than once with different numbers by different writers (marked "
+                       f"CONTESTED; the last row counts): {', '.join(f'{m} {n}' for m, n in sorted(contested.items()))}.")
         return out
 
     @property
@@ -235,8 +236,9 @@ def build_report(records: list[dict], command: Optional[str] = None, source: Opt
     runs show the mean over the runs done, marked "partial n/N" (``report --partial``)."""
     from ..results.records import dedupe
 
-    records, n_duplicates = dedupe(records)
-    summary = R.summarise(records, partial=partial)
+    every_row = list(records)  # summarise counts each run once too, and marks runs whose rows disagree
+    records, n_duplicates = dedupe(every_row)
+    summary = R.summarise(every_row, partial=partial)
     tables = build_tables(summary, runtimes=measured_runtimes(records))
     return Report(records, summary, tables, published_numbers(), command, source, n_duplicates, partial)
 
@@ -316,13 +318,26 @@ def page_order(t: Table, facts: Optional[tuple] = None) -> tuple:
 
 
 def published_numbers() -> list[dict]:
-    """Every published reference number, flat, whatever the records hold (the few-shot baselines aside):
-    {dataset, protocol, method, source, values: {metric: (mean, std)}}."""
-    out = [{"dataset": p["dataset"], "protocol": p["protocol"], "method": p["method"], "source": p["source"],
-            "values": {m: p[m] for m, _ in R.METRICS if m in p}} for p in R.PUBLISHED]
-    out += [{"dataset": ds, "protocol": CLIP_ERA_PROTOCOL_ID, "method": p["method"], "source": p["source"],
-             "values": {"top1": p["top1"]}} for ds, entries in REFERENCE_DATASETS.items() for p in entries]
+    """Every published reference number, flat, whatever the records hold (the few-shot baselines aside): every
+    literature row (its protocol: the harness protocol its class split equals, else the class split's tag), then
+    the rows of datasets' own specs: {dataset, protocol, method, source, values: {metric: (mean, std)}}."""
+    from ..datasets.published import published_zsl
+    from ..literature import load_literature
+
+    lit = load_literature()
+    out = [{"dataset": r.dataset, "protocol": lit.harness_protocol(r) or r.protocol.class_split, "method": r.method,
+            "source": lit.cite(r), "values": _literature_values(r)} for r in lit.rows]
+    known = {(p["dataset"], p["protocol"], p["method"]) for p in out}
+    out += [{"dataset": p["dataset"], "protocol": p["protocol"], "method": p["method"], "source": p["source"],
+             "values": {m: p[m] for m, _ in R.METRICS if m in p}} for p in published_zsl()
+            if (p["dataset"], p["protocol"], p["method"]) not in known]  # a dataset spec's own rows
     return out
+
+
+def _literature_values(row) -> dict:
+    """{metric: (mean, std)} of a literature row (std NaN where the source gives none)."""
+    return {m: (ms[0], math.nan if ms[1] is None else ms[1]) for m in ("top1", "top5")
+            if (ms := row.mean_std(m)) is not None}
 
 
 def number(x) -> Optional[float]:
@@ -364,8 +379,49 @@ def _config_cell(r) -> Cell:
     return Cell(str(r["config_hash"]) + (f" ({diff})" if isinstance(diff, str) and diff else ""))
 
 
-def _label(method: str) -> str:
-    return method + (" (sanity)" if method in SANITY_NOTE else "")
+def _label(method: str, r=None) -> str:
+    """The method as a row shows it: " (sanity)" for a sanity row, then the writer marks of summary row ``r``."""
+    return method + (" (sanity)" if method in SANITY_NOTE else "") + ("" if r is None else _writer_marks(r))
+
+
+IN_PROCESS_MARK = " [IN-PROCESS: not isolated]"
+CONTESTED_MARK = " [CONTESTED: {n} run(s)]"
+WRITER_NOTES = {
+    "in_process": "[IN-PROCESS: not isolated] marks rows with runs fit and scored in the driver's own process (a "
+                  "method defined in a notebook or script, or `--executor inline`): that method's code could have "
+                  "changed how its own numbers were computed.",
+    "contested": "[CONTESTED: n run(s)] marks rows with runs recorded more than once with different numbers by "
+                 "different writers (for example a method writing rows into the records file); the last row of "
+                 "each is counted: check the records file.",
+}
+
+
+def _writer_marks(r) -> str:
+    out = IN_PROCESS_MARK if r.get("in_process") is True or r.get("in_process") is np.bool_(True) else ""
+    n = number(r.get("contested"))
+    return out + (CONTESTED_MARK.format(n=int(n)) if n else "")
+
+
+def _writer_notes(g: pd.DataFrame) -> list[str]:
+    """The notes below a table explaining the writer marks its rows carry."""
+    return [note for flag, note in WRITER_NOTES.items()
+            if flag in g and any(v is True or v is np.bool_(True) or (flag == "contested" and number(v))
+                                 for v in g[flag])]
+
+
+def _few_classes_note(ds: str, proto: str, sh: str) -> Optional[str]:
+    """Top-5 over at most 5 candidate classes is 100% by construction: said below the table."""
+    from ..splits import SplitError, load_protocol
+
+    try:
+        pr = load_protocol(ds, proto)
+    except (SplitError, ValueError):
+        return None
+    most = max(len(f.unseen) for f in pr.folds)
+    if pr.short_hash != sh or most > 5:
+        return None
+    return (f"Top-5 is 100% by construction here: each fold tests at most {most} unseen classes, so the true class is "
+            "always among the top 5; read Top-1 and Mean class acc.")
 
 
 def _excluded_note(ds: str, proto: str, sh: str) -> Optional[str]:
@@ -396,14 +452,13 @@ def _zsl_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
              Column("Runs", "runs")] + [Column(label, "metric", m) for m, label in metrics]
             + [Column(f"{first} 95% CI", "ci"), Column("p vs best", "p"), Column("Train s/fold", "seconds")])
     rows = [_zsl_row(r, mode, metrics) for _, r in g.iterrows()]
-    notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])]
+    notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])] + _writer_notes(g)
     if published and mode == "zsl":
         for row, note in _published_rows(ds, proto, metrics):
             rows.append(row)
             notes.append(note)
-    excluded = _excluded_note(ds, proto, sh)
-    if excluded:
-        notes.append(excluded)
+    notes += [n for n in (_excluded_note(ds, proto, sh), _few_classes_note(ds, proto, sh) if mode == "zsl" else None)
+              if n]
     synthetic = bool(g["synthetic"].iloc[0])
     title = (f"{ds} · {proto}{' · generalised ZSL' if mode == 'gzsl' else ''} (split {sh}) · features {fid}"
              f"{' (SYNTHETIC)' if synthetic else ''}")
@@ -414,7 +469,7 @@ def _zsl_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
 
 def _zsl_row(r, mode: str, metrics: list) -> Row:
     """A zero-shot or generalised-ZSL table's row of a summary row."""
-    label = _label(r["method"])
+    label = _label(r["method"], r)
     cells = ([Cell(R._mark(r) + label), _config_cell(r), Cell(r.get("inputs", "-")),
               Cell(R._runs(r), number(r["n_runs"]))]
              + [_pm(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
@@ -425,8 +480,10 @@ def _zsl_row(r, mode: str, metrics: list) -> Row:
 
 def _published_rows(ds: str, proto: str, metrics: list) -> list[tuple[Row, str]]:
     """(row, note) of every published number on ``ds``/``proto``: marked †, after the rows of this harness."""
+    from ..datasets.published import published_zsl
+
     out = []
-    for p in R.PUBLISHED:
+    for p in published_zsl():
         if p["dataset"] == ds and p["protocol"] == proto:
             label = f"{p['method']} (published) †"
             cells = ([Cell(label), Cell(""), Cell(p.get("inputs", "")), Cell("")]
@@ -478,7 +535,7 @@ def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
     g = g.assign(k=g["mode"].str.split("-").str[1].astype(int)).sort_values(["method", "config_hash", "k"])
     rows = []
     for _, r in g.iterrows():
-        label = _label(r["method"])
+        label = _label(r["method"], r)
         cells = ([Cell(label), _config_cell(r), Cell(str(r["k"]), float(r["k"])),
                   Cell(R._runs(r), number(r["n_runs"]))]
                  + [_pm(r[f"{m}_mean"], r[f"{m}_std"]) for m, _ in metrics]
@@ -486,7 +543,7 @@ def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
         # no marks in few-shot tables; best/tied (per K) are kept for the formats that bold the best of each K
         rows.append(Row(cells, r["method"], label, r["config_hash"], k=int(r["k"]), mode=r["mode"],
                         **_flags(r, metrics)))
-    notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])]
+    notes = [SANITY_NOTE[m] for m in SANITY_NOTE if m in set(g["method"])] + _writer_notes(g)
     if published and ds == "kinetics" and proto == "kinetics-zsar":
         label = "supervised (published) ‡"
         for k, (t1, t5) in R.PUBLISHED_FEWSHOT.items():
@@ -510,21 +567,41 @@ def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
 
 
 def _reference_tables(ds: str) -> list[Table]:
-    """Published results of other backbones for ``ds`` (CLIP-era on kinetics): a table of their own, never
-    mixed into a table of a feature set run here."""
-    entries = REFERENCE_DATASETS.get(ds, ())
-    if not entries:
-        return []
-    cols = [Column("Method", "method"), Column("Backbone and pre-training", "text"), Column("Top-1", "metric", "top1"),
-            Column("Source", "text")]
-    rows = [Row([Cell(f"{p['method']} (published) §"), Cell(CLIP_ERA_BACKBONE), _pm(*p["top1"]), Cell(p["source"])],
-                p["method"], f"{p['method']} (published) §", published=True, note_mark="§") for p in entries]
-    header = (f"Published reference, not run here: {CLIP_ERA_PROTOCOL}. § Backbone and pre-training differ from "
-              "every feature set in the tables above (CLIP-era models saw 400M image-text pairs and Kinetics-400 "
-              "videos end to end), so these rows are never ranked with them; to compare on the same folds, run "
-              "`clip`, `clip-adapter` and `er-clip` on CLIP features (README, CLIP-era methods).")
-    return [Table(f"{ds} · published CLIP-era results (ViT-B/16; reference only)", ds, "published", "reference", "",
-                  "reference", cols, "top1", rows, header, [], False, slug(ds, "reference"))]
+    """The reference tables of ``ds``'s page: per class split with a ``reference_table``, its rows of ``ds``."""
+    from ..literature import load_literature
+
+    lit = load_literature()
+    rows = [r for r in lit.rows if r.dataset == ds and lit.reference_table(r)]
+    out = []
+    for tag in dict.fromkeys(r.protocol.class_split for r in rows):
+        mine = [r for r in rows if r.protocol.class_split == tag]
+        top5 = any(r.top5 for r in mine)
+        cols = ([Column("Method", "method"), Column("Backbone and pre-training", "text"),
+                 Column("Class text", "text"), Column("Folds", "text"), Column("Top-1", "metric", "top1")]
+                + ([Column("Top-5", "metric", "top5")] if top5 else []) + [Column("Source", "text")])
+        body = []
+        for r in mine:
+            label = f"{r.method} (published) §"
+            cells = ([Cell(label), Cell(f"{lit.tag_text('backbone', r.protocol.backbone)}; "
+                                        + ", ".join(lit.tag_text('pretraining', p) for p in r.protocol.pretraining)),
+                      Cell(lit.tag_text("class_text", r.protocol.class_text)),
+                      Cell(str(r.protocol.folds) if r.protocol.folds else "not stated"), _lit_cell(r, "top1")]
+                     + ([_lit_cell(r, "top5")] if top5 else []) + [Cell(lit.cite(r))])
+            body.append(Row(cells, r.method, label, published=True, note_mark="§"))
+        header = (f"Published reference, not run here: {lit.tag_text('class_split', tag)}. § Backbone and "
+                  "pre-training differ from every feature set in the tables above, so these rows are never ranked "
+                  "with them; the CLIP-era methods of this harness (`clip`, `clip-adapter`, `er-clip`) run on "
+                  "CLIP features (README, CLIP-era methods). Every row with its protocol tags: the literature page.")
+        notes = [f"{r.method}: {r.note}" for r in mine if r.note]
+        out.append(Table(f"{ds} · published results, {tag} (reference only)", ds, "published", "reference", "",
+                         "reference", cols, "top1", body, header, notes, False, slug(ds, "reference", tag)))
+    return out
+
+
+def _lit_cell(row, metric: str) -> Cell:
+    """A literature row's mean ± std cell (the mean alone where the source gives no std; empty where no number)."""
+    ms = row.mean_std(metric)
+    return Cell() if ms is None else _pm(ms[0], ms[1])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The leaderboard's numbers: the records as the leaderboard counts them, the summary over folds (mean +- sample
-std, significance against each table's best row), the cell formats, and the published reference numbers.
+std, significance against each table's best row), the cell formats, and ER's published few-shot baselines (the
+zero-shot references come from the literature file: ``zsar_bench/literature.py``).
 
 Each table is one (dataset, feature set identity, protocol, split hash, mode): feature sets and
 protocols never share a mean. Cells are mean +- sample std (ddof=1) over every (fold, seed) run
@@ -19,37 +20,13 @@ import pandas as pd
 
 from ..method import describe_class_inputs
 from ..results.record_schema import Record
-from ..results.records import dedupe
+from ..results.records import contested_runs, dedupe, record_key, table_rows
 
 DDOF = 1
 METRICS = [("top1", "Top-1"), ("top5", "Top-5"), ("mean_class_acc", "Mean class acc"),
            ("gzsl_unseen", "GZSL U"), ("gzsl_seen", "GZSL S"), ("gzsl_h", "GZSL H")]
 ZSL_METRICS = [("top1", "Top-1"), ("top5", "Top-5"), ("mean_class_acc", "Mean class acc")]
 GZSL_METRICS = [("gzsl_unseen", "U"), ("gzsl_seen", "S"), ("gzsl_h", "H")]
-
-CHEN_HUANG = "Chen and Huang, Elaborative Rehearsal for Zero-shot Action Recognition, ICCV 2021"
-ER_PAPER_INPUTS = "bert-base-uncased, top 2 layers fine-tuned; 'name: description', descriptions ER's"
-# Published reference numbers (real features, the authors' own runs). Only numbers we can source.
-PUBLISHED = [
-    {"method": "ER", "dataset": "kinetics", "protocol": "kinetics-zsar", "top1": (42.1, 1.4), "top5": (73.1, 0.3),
-     "source": CHEN_HUANG, "note": "TSM + BiT-21k concepts, BERT; 3 folds", "inputs": ER_PAPER_INPUTS},
-    {"method": "ER", "dataset": "hmdb51", "protocol": "random-50-50", "top1": (35.3, 4.6), "source": CHEN_HUANG,
-     "note": "50 random 50/50 splits (the authors' own draws)", "inputs": ER_PAPER_INPUTS},
-    {"method": "ER", "dataset": "ucf101", "protocol": "random-50-50", "top1": (51.8, 2.9), "source": CHEN_HUANG,
-     "note": "50 random 50/50 splits (the authors' own draws)", "inputs": ER_PAPER_INPUTS},
-]
-
-# CLIP-era methods on Kinetics-600 zero-shot (ViT-B/16, CLIP pre-training): a reference table of their own on the
-# kinetics page (``model.py``), never a row of a table of this harness's feature sets.
-PUBLISHED_CLIP_ERA = [
-    {"method": "ViFi-CLIP", "top1": (71.2, 1.0),
-     "source": "Rasheed et al., Fine-tuned CLIP Models are Efficient Video Learners, CVPR 2023"},
-    {"method": "FROSTER", "top1": (74.8, 0.9),
-     "source": "Huang et al., FROSTER: Frozen CLIP Is A Strong Teacher for Open-Vocabulary Action Recognition, "
-               "ICLR 2024"},
-    {"method": "TC-CLIP", "top1": (78.1, 1.0),
-     "source": "Kim et al., Leveraging Temporal Contextualization for Video Action Recognition, ECCV 2024"},
-]
 
 # ER's supervised few-shot baselines on the Kinetics-ZSAR test classes (real features): K -> (top-1, top-5), mean +- std
 PUBLISHED_FEWSHOT = {1: ((31.8, 0.8), (60.2, 2.5)), 2: ((45.0, 0.9), (73.2, 0.6)), 5: ((56.5, 1.5), (83.4, 0.8)),
@@ -168,7 +145,7 @@ def drop_superseded(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
 def records_frame(records: Iterable[dict]) -> tuple[pd.DataFrame, dict[str, int]]:
     """The records as the leaderboard counts them: one row per run key (the last), mode filled in,
     records of superseded method revisions dropped; returns (frame, {method: records dropped})."""
-    df = pd.DataFrame(dedupe(records)[0])
+    df = pd.DataFrame(table_rows(dedupe(records)[0]))
     if df.empty:
         return df, {}
     # records written before evaluation modes existed (synthetic-v1) are zero-shot runs
@@ -183,6 +160,8 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
     the row is flagged ``partial`` (the table printed after a ``--folds 0-2`` run, ``report --partial``) and its
     ``note`` says "partial n/N" (n of the protocol's N folds). ``config_diff`` names how the row's configuration
     differs from its method's defaults (``config_label``; "" for the defaults)."""
+    records = list(records)
+    contested = contested_runs(records)
     df, dropped = records_frame(records)
     by_ds = dict(df.attrs.get("superseded_by_dataset") or {})
     if df.empty:
@@ -214,11 +193,31 @@ def summarise(records: Iterable[dict], partial: bool = False) -> pd.DataFrame:
             # one run has no spread to show: its std is NaN and its cell the mean alone
             row[f"{m}_std"] = float(vals.std(ddof=DDOF) * 100) if ok and len(vals) > 1 else math.nan
         row["note"] = partial_label(row)
+        row.update(_writer_flags(g, contested))
         rows.append(row)
     out = pd.DataFrame(rows)
     out = _with_significance(df, out)
     out.attrs["superseded"] = dropped
     out.attrs["superseded_by_dataset"] = by_ds
+    out.attrs["contested"] = _contested_by_method(contested)
+    return out
+
+
+def _writer_flags(g: pd.DataFrame, contested: dict) -> dict:
+    """A summary row's writer marks: ``in_process`` (a run fit and scored in the driver's own process, without
+    isolation: a method defined in a notebook or script, ``--executor inline``) and ``contested`` (runs whose
+    rows, from different writers, disagree: ``records.contested_runs``; the last row is counted)."""
+    in_process = bool("in_process" in g and (g["in_process"] == True).any())  # noqa: E712 - NaN where absent
+    n = sum(1 for r in g.to_dict("records") if record_key(r) in contested) if contested else 0
+    return {"in_process": in_process, "contested": n}
+
+
+def _contested_by_method(contested: dict) -> dict[str, dict[str, int]]:
+    """{dataset: {method: contested runs}}."""
+    out: dict[str, dict[str, int]] = {}
+    for key in contested:
+        per = out.setdefault(str(key[2]), {})
+        per[str(key[0])] = per.get(str(key[0]), 0) + 1
     return out
 
 

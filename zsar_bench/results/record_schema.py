@@ -129,6 +129,10 @@ class Record(BaseModel):
     git_sha: str
     time: str
     scores_file: str = Field(None, description="--save-scores: the Parquet file of this run's test scores")  # type: ignore[assignment]
+    run_id: str = Field(None, min_length=1, description="the driver that wrote this row: a random token of its "  # type: ignore[assignment]
+                        "sweep, @host:pid; absent in rows written before writers were recorded")
+    in_process: bool = Field(None, description="true: fit and scored in the driver's own process (a method "  # type: ignore[assignment]
+                             "defined in a notebook or script, --executor inline), without isolation")
 
     @model_validator(mode="after")
     def _metrics_of_its_mode(self) -> "Record":

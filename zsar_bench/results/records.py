@@ -37,6 +37,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import math
 import os
 import tempfile
 import warnings
@@ -103,7 +104,7 @@ class RecordsError(ZsarBenchError):
 
 def parse_record_line(line: str, where: str) -> dict | None:
     """One line of a records file as a record, or None (with a warning naming ``where``) when it is not one."""
-    line = line.strip()
+    line = line.strip().lstrip("\ufeff")  # a byte-order mark (a file saved by an editor) is not part of the record
     if not line:
         return None
     try:
@@ -120,6 +121,43 @@ def parse_record_line(line: str, where: str) -> dict | None:
                       stacklevel=3)
         return None
     return rec
+
+
+def table_rows(records: Iterable[dict]) -> list[dict]:
+    """The records a table may average: a record whose fold or seed is not a whole number, or whose metric is not
+    a number in [0, 1], is left out with a warning; a NaN metric is kept, with a warning that its row's mean stays
+    empty. (The store itself keeps every row: its keys are what makes appends idempotent.)"""
+    out = []
+    for rec in records:
+        what = f"a record of {rec.get('method')!r} on {rec.get('dataset')!r} fold {rec.get('fold')!r}"
+        problem = _value_problem(rec)
+        if problem:
+            warnings.warn(f"skipping {what}: {problem}", stacklevel=3)
+            continue
+        nan = [k for k in Record.METRIC_FIELDS if isinstance(rec.get(k), float) and math.isnan(rec[k])]
+        if nan:
+            warnings.warn(f"{what} has NaN {', '.join(nan)}: the tables leave the mean of its row empty", stacklevel=3)
+        out.append(rec)
+    return out
+
+
+def _value_problem(rec: dict) -> str | None:
+    """What makes a parsed record unusable for the tables: a fold or seed that is not a whole number (a string fold
+    id would count as a fold of its own and hide a missing one), a metric that is not a number in [0, 1] (a NaN
+    is kept: the reports leave its mean empty and say so)."""
+    for k in ("fold", "seed"):
+        v = rec.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            return f"its {k} is {v!r}, not a whole number"
+    for k in Record.METRIC_FIELDS:
+        v = rec.get(k)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return f"its {k} is {v!r}, not a number"
+        if not math.isnan(v) and not 0.0 <= v <= 1.0:
+            return f"its {k} is {v!r}, outside [0, 1] (metrics are fractions)"
+    return None
 
 
 def _plain_key(rec: object) -> bool:
@@ -141,6 +179,32 @@ def dedupe(records: Iterable[dict]) -> tuple[list[dict], int]:
         n += 1
         by_key[record_key(r)] = r
     return list(by_key.values()), n - len(by_key)
+
+
+# what two rows of one run must share to be the same result (``same_numbers``)
+RESULT_FIELDS = Record.METRIC_FIELDS + ("n_train_videos", "n_val_videos", "n_test_videos")
+
+
+def _same_value(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:  # NaN (an empty GZSL side)
+        return True
+    return type(a) is type(b) and a == b
+
+
+def same_numbers(a: dict, b: dict) -> bool:
+    """Whether two rows of one run hold the same result: every metric and clip count equal (NaN equals NaN)."""
+    return all(_same_value(a.get(f), b.get(f)) for f in RESULT_FIELDS)
+
+
+def contested_runs(records: Iterable[dict]) -> dict[tuple, list[dict]]:
+    """Runs (key -> their rows, in file order) recorded more than once with different numbers: rows written
+    by more than one writer that disagree (a method or a person writing rows, files concatenated). Readers count
+    the last row of each; reports name these runs."""
+    by_key: dict[tuple, list[dict]] = {}
+    for r in records:
+        by_key.setdefault(record_key(r), []).append(r)
+    return {k: rows for k, rows in by_key.items()
+            if len(rows) > 1 and not all(same_numbers(rows[-1], r) for r in rows[:-1])}
 
 
 def duplicates_note(path, n_duplicates: int) -> str:
@@ -180,6 +244,9 @@ class RecordStore:
     def __init__(self, path: str | Path = DEFAULT_RECORDS):
         self.path = Path(path)
         self._keys_cache: tuple[tuple, frozenset] | None = None
+        if self.path.exists() and not self.path.is_file() and not self.path.is_dir():  # reading it would block
+            raise RecordsError(f"records file {self.path} is not a regular file (a pipe or a device?); pass --records "
+                               "PATH.jsonl, a plain file")
 
     # -- reading (no lock: rows are appended whole and rewrites are atomic renames) --
 

@@ -210,6 +210,7 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
         _check_feature_model(name, METHODS.get(name).feature_model, datasets, features)
     desc, desc_source = _plan_descriptions(descriptions, datasets)
     chosen = _choose_splits(datasets, protocols, split_file, exclude_overlap, pretrain_names, modes, folds)
+    _check_official_videos(chosen, features)
     resolved = _resolved_device(device)
     specs = []
     for d, pr, fold_list in chosen:
@@ -382,6 +383,16 @@ def _choose_splits(datasets: list[str], protocols: list[str], split_file: Option
     return chosen
 
 
+def _check_official_videos(chosen: list[tuple], features: str) -> None:
+    """A protocol on the official test videos (``test_videos``) refuses the synthetic world, whose video ids are
+    opaque: no clip of it is in an official split (an imported set's ids are checked when its folds are made)."""
+    for d, pr, _ in chosen:
+        if pr.test_videos and (features == "synthetic" or features.startswith("synthetic-")):
+            raise PlanError(f"{d}/{pr.protocol} tests the videos of the official test splits, found by their official "
+                            f"names; the synthetic features' video ids are opaque, so no clip is in a split. Import "
+                            f"real features whose ids are the official video names and pass --features NAME")
+
+
 def _resolved_device(device: str) -> str:
     """``device`` resolved once (auto = CUDA when present), for every spec."""
     from ..runtime import resolve_device
@@ -516,14 +527,17 @@ def load_config(path: Union[str, Path], parser) -> Config:
 
 
 def _read_config_doc(path: Path) -> dict:
-    """The config file's top-level mapping; ConfigError for a missing file, bad YAML or another top level."""
+    """The config file's top-level mapping; ConfigError for a missing file, bad YAML (a key given twice, an
+    anchor bomb included: ``safe_yaml``) or another top level."""
     import yaml
+
+    from .. import safe_yaml
 
     where = str(path)
     if not path.is_file():
         raise ConfigError(f"config file {where} not found; pass --config a YAML file such as configs/baselines.yaml")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = safe_yaml.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise ConfigError(f"{where}: not valid YAML: {' '.join(str(e).split())}") from None
     except UnicodeDecodeError:

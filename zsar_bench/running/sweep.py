@@ -9,22 +9,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import secrets
+import socket
 import time
 from concurrent.futures import CancelledError
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Callable, Optional
 
 from ..datasets import get_dataset
+from ..errors import ZsarBenchError
 from .executors import (ExecutorConfig, JobState, check_shared_storage, make_executor, measured_run_seconds,
                         runs_per_job)
 from ..features import FeatureSet, load_feature_set
 from ..method import build_method
 from ..paths import data_root
-from ..results.records import RecordStore, record_key
+from ..results.records import RecordStore, record_key, same_numbers
 from .runner import (RunSpec, fewshot_skip_note, finish_record, headline, method_config_key, resolve_runs,
                      spec_train_side)
 from .progress import Progress
 from ..runtime import available_cores, using_threads
-from .worker import RunFailure, _run_batch
+from .guard import HarnessSnapshot, restored_warning
+from .worker import RunFailure, _run_batch, one_line
 
 
 def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], log: Callable[[str], None],
@@ -131,12 +138,15 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     """Run what is not in the store yet; record each run as soon as it finishes, exactly once.
 
     Runs asked for more than once (``--folds 0,0``, ``--seeds 0,0``, ``--methods a,a``) are planned once.
-    Without ``overwrite``, a run already recorded is skipped, both at planning and just before it starts,
-    and its record is appended with ``append_if_absent`` (the check made again under the file's lock),
-    so identical commands started together record each run once. With ``overwrite`` each new record
-    supersedes the old one only once it is written (``RecordStore.supersede``): a run killed half-way
-    keeps the old rows of the runs it had not redone yet. The records path is checked writable before
-    anything is trained (``RecordsError``).
+    Without ``overwrite``, a run already recorded when the sweep starts is skipped, and each record is appended
+    with ``append_if_absent`` (the check made again under the file's lock). A row that appears meanwhile for a
+    run of this sweep was not written by this driver (``_Driver``: another command, or method code writing
+    rows): it is trusted only when it holds the numbers this run measured (two identical commands started
+    together record each run once); otherwise this run's own row is appended after it, with a warning. Every
+    row this driver writes carries its ``run_id`` (a random token per sweep, host and pid). With
+    ``overwrite`` each new record supersedes the old one only once it is written (``RecordStore.supersede``):
+    a run killed half-way keeps the old rows of the runs it had not redone yet. The records path is checked
+    writable before anything is trained (``RecordsError``).
 
     Each run is resolved once here (``runner.resolve_runs``: record key, config hash, feature-set id,
     parameters; one method object per configuration); the worker builds the method once more to fit it.
@@ -147,16 +157,33 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     time, default the machine's cores, each with ``threads`` torch/BLAS threads), and the metrics are
     computed and recorded here from the scores it returns, so a plugin that patches harness code at run time
     cannot change another method's records; the other back ends keep that split (a job holds one method's
-    runs, in a process of its own). ``inline`` runs everything in this process. Runs are grouped into jobs
-    by the batching rule (``executors.runs_per_job``; ``runs_per_job`` overrides it). Submitit back ends
-    keep a state file so that the same command, restarted after the driver was killed, collects the jobs
-    that finished meanwhile and resubmits only what is missing. ``device_request`` (``--device`` as given):
-    jobs on cluster nodes resolve it there (``auto`` finds the node's GPU). ``dry_run``: plan, log how many runs
-    would run, and run nothing.
+    runs, in a process of its own). ``inline`` runs everything in this process: its records are marked
+    ``in_process``, and whatever method code changed in the harness is put back (``guard.HarnessSnapshot``)
+    after each job, before its metrics, and when the sweep ends. Runs are grouped into jobs by the batching
+    rule (``executors.runs_per_job``; ``runs_per_job`` overrides it). Submitit back ends keep a state file so
+    that the same command, restarted after the driver was killed, collects the jobs that finished meanwhile
+    and resubmits only what is missing. ``device_request`` (``--device`` as given): jobs on cluster nodes
+    resolve it there (``auto`` finds the node's GPU). ``dry_run``: plan, log how many runs would run, and run
+    nothing.
+
+    A run that fails (its method raised, returned scores of the wrong shape or type, went past the executor
+    config's ``run_timeout``, or its worker died) is logged in one line and kept in ``<records>.failures.jsonl``;
+    the other runs go on, and ``RunsFailedError`` (with the records made) is raised at the end.
 
     Returns (records of the runs asked for, one per run; number of runs skipped as already done)."""
     cfg = _executor_config(executor, isolate, runs_per_job)
     _check_storage(cfg, store, overwrite)
+    snapshot = HarnessSnapshot()  # before any method code runs here: planning builds methods
+    try:
+        return _run_planned(specs, store, cfg, snapshot, jobs, overwrite, log, threads, device_request, dry_run)
+    finally:
+        _restore(snapshot, "when the sweep ended", log)
+
+
+def _run_planned(specs: list[RunSpec], store: RecordStore, cfg: ExecutorConfig, snapshot: "HarnessSnapshot",
+                 jobs: Optional[int], overwrite: bool, log: Callable[[str], None], threads: int,
+                 device_request: Optional[str], dry_run: bool) -> tuple[list[dict], int]:
+    """``run_specs`` once its arguments are checked: plan, skip what is recorded, run the rest."""
     progress = any(s.progress for s in specs)
     feature_sets = _FeatureSets(progress)
     methods: dict = {}
@@ -175,11 +202,47 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
             + (f"\n  ... and {len(todo) - 20} more" if len(todo) > 20 else ""))
     elif todo:
         pre_encode([s for s, _ in todo], feature_sets, log, methods, progress)
+        _restore(snapshot, "before any metric was computed", log)
         driver = _Driver(cfg, store, overwrite, log, feature_sets, done, len(todo), threads, progress)
-        driver.run(todo, make_executor(cfg, jobs, threads, str(data_root()), store.path,
-                                       gpus_per_job=1 if str(device_request or "").startswith("cuda") else 0),
-                   measured_run_seconds(rows))
+        ex = make_executor(cfg, jobs, threads, str(data_root()), store.path,
+                           gpus_per_job=1 if str(device_request or "").startswith("cuda") else 0)
+        if cfg.kind == "inline":
+            ex.after_job = lambda: _restore(snapshot, "before its metrics were computed", driver.log)
+        driver.run(todo, ex, measured_run_seconds(rows))
+        if driver.failures:
+            raise RunsFailedError(driver.failures, store, [done[k] for k in planned if k in done])
     return [done[k] for k in planned if k in done], skipped
+
+
+def _restore(snapshot: "HarnessSnapshot", when: str, log: Callable[[str], None]) -> None:
+    changed = snapshot.restore()
+    if changed:
+        log(restored_warning(changed, when))
+
+
+def new_run_id() -> str:
+    """A driver's identity, written into every row it records: a random token for this sweep, host and pid."""
+    return f"{secrets.token_hex(8)}@{socket.gethostname()}:{os.getpid()}"
+
+
+class RunsFailedError(ZsarBenchError, RuntimeError):
+    """Runs of a sweep failed (their method raised, timed out, returned bad scores, or their worker died); the
+    others were recorded (``records``). One line: which methods, how many runs, the first message of each."""
+
+    def __init__(self, failures: list[dict], store: RecordStore, records: list[dict]):
+        self.failures, self.records = failures, records
+        by_method: dict[str, list[dict]] = {}
+        for f in failures:
+            by_method.setdefault(f["method"], []).append(f)
+        what = "; ".join(f"{m}: {len(fs)} run(s), {fs[0]['error']}" for m, fs in by_method.items())
+        super().__init__(f"{len(failures)} run(s) failed and were not recorded ({what}); the other runs were "
+                         f"recorded. Each failure is in {failures_path(store)}; fix the method or leave it out, "
+                         "then rerun the same command to run only what is missing")
+
+
+def failures_path(store: RecordStore) -> Path:
+    """Where a sweep keeps its failed runs, one JSON object a line: ``<records>.failures.jsonl``."""
+    return store.path.with_name(store.path.name + ".failures.jsonl")
 
 
 def _executor_config(executor, isolate: bool, runs_per_job: Optional[int]) -> ExecutorConfig:
@@ -251,7 +314,12 @@ def _plan(specs: list[RunSpec], fs_for: _FeatureSets, methods: dict, device_requ
 
 
 class _Driver:
-    """Submits the jobs of one ``run_specs`` call, collects what they return, records each run once."""
+    """Submits the jobs of one ``run_specs`` call, collects what they return, records each run once.
+
+    Who wrote a row: every row it appends carries ``run_id`` (``new_run_id``), and it keeps the keys it appended
+    itself (``appended``). A row for one of its runs that it did not write (a collision under the lock, or one
+    found after its own row when it reads the file back at the end) is trusted only when its numbers are the
+    ones this run measured; otherwise it is reported (``contested``), and this run's own row is appended."""
 
     def __init__(self, cfg: ExecutorConfig, store: RecordStore, overwrite: bool, log: Callable[[str], None],
                  fs_for: _FeatureSets, done: dict, n: int, threads: int, progress: bool = False):
@@ -259,12 +327,14 @@ class _Driver:
         self.bar = Progress("runs", total=n, unit="run", enabled=progress)
         self.log = lambda msg: self.bar.write(msg, log)  # through the caller's log, above the bar while it shows
         self.fs_for, self.done, self.n, self.threads = fs_for, done, n, threads
+        self.run_id = new_run_id()
         self.i = 0  # runs collected so far
-        self.error: Optional[BaseException] = None
-        self.cancelled = False
         self.warned = False
         self.state: Optional[JobState] = None
         self.inflight: dict = {}  # Job -> [(spec or None for a run this command did not ask for, key)]
+        self.appended: dict[tuple, dict] = {}  # key -> the row this driver appended
+        self.contested: list[tuple] = []  # keys whose row, written by someone else, disagrees with this run's
+        self.failures: list[dict] = []  # runs that failed (``_fail``)
 
     def run(self, todo: list[tuple[RunSpec, tuple]], ex, timings: dict) -> None:
         try:
@@ -278,8 +348,6 @@ class _Driver:
                                      self.cfg.runs_per_job, self.log)
                 for wave in _waves(batches, ex.one_method_at_a_time):
                     self._run_wave(ex, list(wave))
-                    if self.error is not None:
-                        break
         except BaseException:
             if ex.restartable and self.inflight:
                 self.log(f"{len(self.inflight)} job(s) left running; rerun the same command to collect their "
@@ -288,80 +356,146 @@ class _Driver:
         finally:
             if self.state is not None:
                 self.state.release()
-        if self.error is not None:
-            raise self.error
+        self._read_back()
 
     def _run_wave(self, ex, queue: list) -> None:
-        """Submit the wave's jobs (at most ``ex.max_in_flight`` at a time) and collect them as they end; after
-        an error, jobs not started yet are cancelled and running ones still recorded."""
-        check = None if self.overwrite else str(self.store.path)
+        """Submit the wave's jobs (at most ``ex.max_in_flight`` at a time) and collect them as they end."""
         while queue or self.inflight:
-            while queue and self.error is None and (ex.max_in_flight is None or len(self.inflight) < ex.max_in_flight):
+            while queue and (ex.max_in_flight is None or len(self.inflight) < ex.max_in_flight):
                 batch = queue.pop(0)
-                job = ex.submit(_run_batch, [s for s, _ in batch], check, ex.remote, group=batch[0][0].method)
+                job = ex.submit(_run_batch, [s for s, _ in batch], self.cfg.run_timeout, ex.remote,
+                                ex.name != "inline", group=batch[0][0].method)
                 self.inflight[job] = batch
                 if self.state is not None:
                     self.state.add(ex.entry(job), [k for _, k in batch])
-            if self.error is not None and (queue or not self.cancelled):
-                queue.clear()
-                ex.cancel(list(self.inflight))  # what has not started; running jobs finish and are recorded
-                self.cancelled = True
             if not self.inflight:
                 break
             for job in ex.wait(list(self.inflight)):
                 self._collect(job, self.inflight.pop(job))
 
     def _collect(self, job, batch: list) -> None:
-        """Record the runs of a finished job; keep its first failure to raise once the rest is recorded."""
-        try:
-            outs = job.result()
-        except CancelledError:
-            outs = []
-        except Exception as e:  # noqa: BLE001 - the job itself failed (killed, timed out, lost)
-            self.error = self.error or e
-            outs = []
-        for (spec, key), out in zip(batch, outs):
+        """Record the runs of a finished job; a run that failed is recorded as a failure (``_fail``)."""
+        for (spec, key), out in zip(batch, _job_outputs(job, len(batch))):
             if spec is None:
                 continue  # another command's run (restart): left in the state file for it
-            if isinstance(out, RunFailure):
-                self.error = self.error or out.exception()
-                continue
             self.i += 1
             self.bar.update(1)
-            if out is None:  # recorded meanwhile by another command
-                self._keep_recorded(spec, key)
+            if isinstance(out, RunFailure):
+                self._fail(spec, key, out.message())
                 continue
-            if self.cfg.kind != "inline" and out.get("torch_threads") not in (None, self.threads) and not self.warned:
-                self.warned = True
-                self.log(f"warning: a worker ran with {out['torch_threads']} torch threads, not --threads {self.threads}")
-            self._record(spec, key, finish_record(spec, self.fs_for(spec), out))
+            self._check_threads(out)
+            try:  # the method's output is checked here: wrong shape or type, NaN
+                rec = finish_record(spec, self.fs_for(spec), out)
+            except Exception as e:  # noqa: BLE001 - that run's failure, whatever the method returned
+                self._fail(spec, key, one_line(e))
+                continue
+            self._record(spec, key, rec)
         if self.state is not None:
             recorded = self.store.keys()
-            if all(spec is not None or key in recorded for spec, key in batch) or not outs:
+            if all(spec is not None or key in recorded for spec, key in batch):
                 self.state.remove(job.id)
                 job.cleanup()
 
+    def _check_threads(self, out: dict) -> None:
+        if self.cfg.kind != "inline" and out.get("torch_threads") not in (None, self.threads) and not self.warned:
+            self.warned = True
+            self.log(f"warning: a worker ran with {out['torch_threads']} torch threads, not --threads {self.threads}")
+
+    def _where(self, spec: RunSpec) -> str:
+        mode = "" if spec.mode == "zsl" else f" {spec.mode}"
+        return (f"[{self.i}/{self.n}] {spec.method} {spec.dataset} {spec.protocol.protocol}{mode} fold "
+                f"{spec.fold.fold} seed {spec.seed}")
+
+    def _fail(self, spec: RunSpec, key: tuple, message: str) -> None:
+        """One run failed: logged in one line and appended to ``<records>.failures.jsonl``; nothing recorded."""
+        self.log(f"{self._where(spec)}: FAILED, not recorded: {message}")
+        failure = {"method": spec.method, "dataset": spec.dataset, "protocol": spec.protocol.protocol,
+                   "fold": spec.fold.fold, "seed": spec.seed, "mode": spec.mode, "key": list(key), "error": message,
+                   "run_id": self.run_id, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        self.failures.append(failure)
+        path = failures_path(self.store)
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(failure, default=str) + "\n")
+        except OSError as e:
+            self.log(f"warning: could not keep the failure in {path} ({e.strerror or e})")
+
     def _record(self, spec: RunSpec, key: tuple, rec: dict) -> None:
+        rec["run_id"] = self.run_id
+        if self.cfg.kind == "inline":
+            rec["in_process"] = True  # fit and scored in the driver's process: no isolation (guard.py)
         note = ""
         if self.overwrite:
             if self.store.supersede(rec):
                 note = "; replaced its old record"
         elif not self.store.append_if_absent(rec):
-            note = "; another run recorded it meanwhile: kept that record, not this one"
-            rec = next((r for r in reversed(self.store.read()) if record_key(r) == record_key(rec)), rec)
+            other = _last_row(self.store, key)
+            if other is not None and same_numbers(other, rec):
+                note = f"; {_writer(other)} recorded the same numbers meanwhile: kept that row"
+                rec = other
+            else:
+                self.store.append(rec)
+                self.contested.append(key)
+                self.log(f"warning: {self._where(spec)}: a row for this run appeared during this sweep, written by "
+                         f"{_writer(other)}, with other numbers ({_said(other)}): not trusted; "
+                         "this run's own row is recorded after it")
+        if rec.get("run_id") == self.run_id:
+            self.appended[key] = rec
         self.done[key] = rec
-        mode = "" if spec.mode == "zsl" else f" {spec.mode}"
-        self.log(f"[{self.i}/{self.n}] {spec.method} {spec.dataset} {spec.protocol.protocol}{mode} "
-                 f"fold {spec.fold.fold} seed {spec.seed}: {headline(rec)}  ({rec['train_s']:.1f}s train, "
-                 f"{rec['eval_s']:.2f}s eval{note})")
+        self.log(f"{self._where(spec)}: {headline(rec)}  ({rec['train_s']:.1f}s train, {rec['eval_s']:.2f}s eval{note})")
 
-    def _keep_recorded(self, spec: RunSpec, key: tuple) -> None:
-        """Another command recorded this run meanwhile: use its record, train nothing more."""
-        self.log(f"[{self.i}/{self.n}] {spec.method} {spec.dataset} fold {spec.fold.fold} seed {spec.seed}: "
-                 f"recorded meanwhile by another run; skipped")
-        row = next((r for r in reversed(self.store.read()) if record_key(r) == key), None)
-        if row is not None:
-            self.done[key] = row
+    def _read_back(self) -> None:
+        """The records file read back once the runs are done: a run whose last row is not the one this driver
+        wrote (and has other numbers) was written over by someone else; say so."""
+        if not self.appended:
+            return
+        last = {record_key(r): r for r in self.store.read()}
+        for key, mine in self.appended.items():
+            row = last.get(key)
+            if row is None or not same_numbers(row, mine):
+                self.contested.append(key)
+                self.log(f"warning: {mine['method']} {mine['dataset']} fold {mine['fold']} seed {mine['seed']}: the "
+                         f"records' last row of this run is not the one this sweep wrote ({headline(mine)}): "
+                         f"{'it is gone' if row is None else f'{_writer(row)} wrote {_said(row)} after it'}; "
+                         "readers count that row: check the records file (report flags such runs)")
+
+
+def _job_outputs(job, n: int) -> list:
+    """What a finished job returned, one entry per run (a ``RunFailure`` for each run when the job itself failed:
+    its worker died, it was killed or lost)."""
+    try:
+        outs = job.result()
+    except CancelledError:
+        outs = []
+    except Exception as e:  # noqa: BLE001 - the job itself failed: every run of it did
+        return [RunFailure(RuntimeError(_job_failure(e)))] * n
+    outs = list(outs) if isinstance(outs, list) else []
+    return outs + [RunFailure(RuntimeError("the job returned no result for this run"))] * (n - len(outs))
+
+
+def _job_failure(e: BaseException) -> str:
+    if isinstance(e, BrokenProcessPool):
+        return ("its worker process died (killed, out of memory, os._exit in method code, or a run that ignored "
+                "--run-timeout)")
+    return one_line(e)
+
+
+def _last_row(store: RecordStore, key: tuple) -> Optional[dict]:
+    return next((r for r in reversed(store.read()) if record_key(r) == key), None)
+
+
+def _said(row: Optional[dict]) -> str:
+    """A foreign row's main figures, for warnings (whatever the row holds)."""
+    try:
+        return headline(row)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError):
+        return "no readable metrics"
+
+
+def _writer(row: Optional[dict]) -> str:
+    """Who wrote a row, as far as the row says: a driver's run id, else "an unknown writer"."""
+    rid = row.get("run_id") if row else None
+    return f"run {rid}" if isinstance(rid, str) and rid else "an unknown writer (no run_id)"
 
 
 def _resume_jobs(ex, state, todo_keys: dict, store: RecordStore, inflight: dict,

@@ -8,17 +8,25 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
+from ..errors import ZsarBenchError
 from ..paths import set_data_root
-from ..results.records import RecordStore
-from .runner import RunSpec, cached_feature_set, execute_run, facts_of
+from .runner import RunSpec, cached_feature_set, execute_run
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc`` as one line: its type and the first line of its message, at most 300 characters."""
+    text = str(exc).strip().splitlines()
+    msg = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return msg if len(msg) <= 300 else msg[:297] + "..."
 
 
 @dataclass
 class RunFailure:
-    """A run of a batch raised: the exception (picklable) and its traceback as text. The batch stops there."""
+    """A run of a batch raised: the exception (picklable) and its traceback as text."""
 
     exc: BaseException
     trace: str = ""
@@ -34,6 +42,10 @@ class RunFailure:
         except Exception:  # noqa: BLE001 - an exception that cannot travel back: keep its text
             exc = RuntimeError(f"{type(exc).__name__}: {exc}")
         return cls(exc, trace, f"pid {os.getpid()}")
+
+    def message(self) -> str:
+        """The failure in one line: the exception's type and the first line of its message (at most 300 chars)."""
+        return one_line(self.exc)
 
     def exception(self) -> BaseException:
         e = self.exc
@@ -57,16 +69,16 @@ def _worker_setup(data_root_path: Optional[str], threads: int) -> None:
     load_plugins()
 
 
-def _run_batch(specs: Sequence[RunSpec], records_path: Optional[str] = None,
-               resolve_device_here: bool = False) -> list:
+def _run_batch(specs: Sequence[RunSpec], timeout_s: Optional[float] = None, resolve_device_here: bool = False,
+               hard_timeout: bool = False) -> list:
     """One job: ``execute_run`` for each spec, in order. Returns a list aligned with ``specs``: the output of
-    ``execute_run`` (plus ``device`` and ``torch_threads``), None for a run another command recorded meanwhile
-    (checked just before it starts, by the key the driver resolved, when ``records_path`` is given), or a
-    ``RunFailure``, after which the batch stops (the list is then shorter). Features are cached per process.
+    ``execute_run`` (plus ``device`` and ``torch_threads``) or a ``RunFailure`` (the next run still runs). The job
+    never reads the records file: only the driver decides what is recorded. Features are cached per process.
+    ``timeout_s`` (``--run-timeout``): each run's wall-clock limit (``run_deadline``); ``hard_timeout``: this is a
+    worker process, which exits once a run ignores its limit (never the driver's own process).
     ``resolve_device_here``: a job on a cluster node resolves the run's ``device_request`` (e.g. auto) there."""
     import torch
 
-    store = RecordStore(records_path) if records_path is not None else None
     outs: list = []
     for spec in specs:
         try:
@@ -75,17 +87,59 @@ def _run_batch(specs: Sequence[RunSpec], records_path: Optional[str] = None,
 
                 spec = replace(spec, device=resolve_device(spec.device_request))
             fs = cached_feature_set(spec.dataset, spec.features)
-            if store is not None and facts_of(spec, fs).key in store.keys():
-                outs.append(None)
-                continue
-            out = execute_run(spec, fs)
+            with run_deadline(timeout_s, hard_timeout):
+                out = execute_run(spec, fs)
             out["device"] = spec.device
             out["torch_threads"] = torch.get_num_threads()
             outs.append(out)
-        except Exception as e:  # noqa: BLE001 - handed to the driver, which raises it after recording the rest
+        except Exception as e:  # noqa: BLE001 - handed to the driver, which records it as this run's failure
             outs.append(RunFailure.capture(e))
-            break
     return outs
+
+
+class RunTimeoutError(ZsarBenchError, TimeoutError):
+    """A run went past its time limit (``--run-timeout``)."""
+
+
+HARD_EXIT_CODE = 75  # a worker that ran past its run's limit and its grace exits with this status
+
+
+def _grace_s(timeout_s: float) -> float:
+    """How long a run may ignore its timeout (swallowing the exception) before its worker process exits."""
+    return max(2.0, min(60.0, 0.25 * timeout_s))
+
+
+@contextmanager
+def run_deadline(timeout_s: Optional[float], hard: bool = False) -> Iterator[None]:
+    """Raise ``RunTimeoutError`` in the block once ``timeout_s`` seconds have passed (SIGALRM, in the main thread);
+    ``hard``: also end this process (``os._exit``) if the block still runs ``_grace_s`` later (code that catches
+    the exception, or hangs in C). None or 0: no limit."""
+    if not timeout_s:
+        yield
+        return
+    import signal
+    import threading
+
+    armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    old = None
+    if armed:
+        def on_alarm(signum, frame):
+            raise RunTimeoutError(f"the run went past its time limit of {timeout_s:g}s (--run-timeout)")
+
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, float(timeout_s))
+    killer = threading.Timer(timeout_s + _grace_s(timeout_s), os._exit, args=(HARD_EXIT_CODE,)) if hard else None
+    if killer is not None:
+        killer.daemon = True
+        killer.start()
+    try:
+        yield
+    finally:
+        if armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        if killer is not None:
+            killer.cancel()
 
 
 def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int,

@@ -15,6 +15,10 @@ Embeddings are cached by (model identity, pooling, max length, text), where the 
 weights' hash (local folder) or the resolved hub revision, so a changed model never reuses vectors; a CLIP
 tower's identity is its ``identity_key`` (``clip:<sha256[:16]>`` or ``clip:<id>@<revision>``), so two
 checkpoints never share a cache and the same weights in two folders do.
+
+The cache lives under the data root (``<root>/cache/text``), or in ``$ZSAR_BENCH_TEXT_CACHE/text`` when that is
+set: one text cache for several data roots (the test suite points every data root it makes at one folder, so the
+vectors of the same texts, model and maximum length are not computed again per root; the key stays exact).
 """
 from __future__ import annotations
 
@@ -27,12 +31,30 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from ..paths import cache_dir
-from .cache import EmbeddingCache
 from ..errors import ZsarBenchError
+from .. import paths
+from ..runtime import resolve_device
+from .cache import EmbeddingCache
 
 DEFAULT_ENCODER = "minilm"
+ENV_TEXT_CACHE = "ZSAR_BENCH_TEXT_CACHE"
+
+
+def cache_dir(kind: str) -> Path:
+    """The folder of the text cache (``kind`` "text"): ``$ZSAR_BENCH_TEXT_CACHE/kind`` when set, else the data
+    root's ``cache/kind``."""
+    shared = os.environ.get(ENV_TEXT_CACHE)
+    if not shared:
+        return paths.cache_dir(kind)
+    p = Path(shared).expanduser().resolve() / kind
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise paths.DataRootError(f"text cache folder {p} cannot be created ({e.strerror or e}); set "
+                                  f"${ENV_TEXT_CACHE} to a writable folder, or unset it to use the data root") from None
+    return p
 
 
 class TextEncoderError(ZsarBenchError, RuntimeError):
@@ -85,8 +107,6 @@ def _weights_hash(folder: Path) -> str:
 
 
 def _resolve_device(device: Optional[str]) -> str:
-    from ..runtime import resolve_device  # one rule for "auto" across the harness
-
     return resolve_device(device)
 
 
@@ -261,8 +281,6 @@ class CachedTextEncoder:
         if missing:
             bar = None
             if self.progress and on_progress is None and len(missing) > 1000:
-                from tqdm.auto import tqdm
-
                 bar = tqdm(total=len(missing), desc="encoding texts", unit="text", disable=None)  # None: off when not a TTY
             for i in range(0, len(missing), batch_size):
                 chunk = missing[i:i + batch_size]

@@ -7,9 +7,13 @@ seconds (imports, model load), so this pays for a few thousand texts, not for a 
 in-process ones up to float rounding (thread count and batch composition change the summation order)."""
 from __future__ import annotations
 
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 from typing import Optional, Sequence
 
 import numpy as np
+
+from .encoders import make_text_encoder
 
 MIN_TEXTS_PER_PROCESS = 500  # below this per process, starting processes costs more than it saves
 
@@ -24,8 +28,6 @@ def worth_processes(n_texts: int, cores: int, device: str) -> int:
 def _encode_shard(spec: str, max_length: int, texts: Sequence[str], batch_size: int) -> np.ndarray:
     import torch
 
-    from .encoders import make_text_encoder
-
     torch.set_num_threads(1)
     return make_text_encoder(spec, max_length, "cpu", batch_size=batch_size).encode(list(texts))
 
@@ -35,9 +37,6 @@ def encode_in_processes(spec: str, max_length: int, texts: Sequence[str], proces
     """Embeddings [len(texts), dim] of ``texts`` with encoder ``spec``, computed by ``processes`` spawned
     processes of one thread each. Texts are sorted by length and dealt out in turn, so every process gets an
     even share of long and short texts and batches of similar lengths (little padding)."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
     texts = list(texts)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     shards = [order[k::processes] for k in range(processes)]

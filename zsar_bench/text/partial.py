@@ -5,9 +5,19 @@ frozen prefix gives the same output for a text at every step, so this module com
 text (``precompute``) and runs only the trainable layers each step. ``forward_full`` runs the whole
 encoder from tokens; the two agree to float precision (tests pin this) and the cached path is far
 faster (``benchmarks/`` measures the ratio).
+
+The frozen prefix's outputs are also kept for the process (``_PrefixCache``), so a second fit on the same texts
+(every seed, the determinism checks, a process's next fold on the same feature set) does not run the frozen
+layers again. An entry is one batch of ``precompute`` and its key is everything that batch's output depends on:
+the exact token tensors (ids, token types, attention mask: the texts, the tokenizer, ``max_length`` and the
+batch's padding), a fingerprint of the frozen weights' values, the number of frozen layers, the attention
+implementation, the device, dtype and thread count. A hit therefore returns the very tensors the same
+computation gave before: the numbers are those of recomputing (tests pin this bit for bit).
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -17,9 +27,48 @@ from torch import nn
 from .encoders import TextEncoderError, parse_encoder_spec
 
 
+class _PrefixCache:
+    """Frozen-prefix outputs of whole ``precompute`` batches, for the process, least recently used first out.
+
+    Values are the per-text state tensors an encoder's own cache holds (shared, never copied or written to), so
+    while a fit runs they cost no extra memory; ``max_bytes`` bounds what is kept after it."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[tuple, tuple[list[torch.Tensor], int]] = OrderedDict()
+
+    def get(self, key: tuple) -> Optional[list[torch.Tensor]]:
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        self._entries.move_to_end(key)
+        return hit[0]
+
+    def put(self, key: tuple, states: list[torch.Tensor]) -> None:
+        size = sum(t.numel() * t.element_size() for t in states)
+        if size > self.max_bytes or key in self._entries:
+            return
+        self._entries[key] = (states, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            _, (_, old) = self._entries.popitem(last=False)
+            self.bytes -= old
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+PREFIX_CACHE = _PrefixCache(max_bytes=512 << 20)
+
+
 class PartialFineTuneEncoder(nn.Module):
     def __init__(self, spec: str = "bert-base-uncased", trainable_layers: int = 2, max_length: int = 100,
-                 cache_frozen: bool = True):
+                 cache_frozen: bool = True, share_prefix: bool = True):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -49,6 +98,8 @@ class PartialFineTuneEncoder(nn.Module):
                 p.requires_grad_(True)
         self.max_length = max_length
         self.cache_frozen = cache_frozen
+        self.share_prefix = share_prefix  # look batches up in (and add them to) the process's PREFIX_CACHE
+        self._fingerprint: Optional[str] = None
         self.hidden_size = int(self.model.config.hidden_size)
         self.texts: list[str] = []
         self._index: dict[str, int] = {}
@@ -96,20 +147,58 @@ class PartialFineTuneEncoder(nn.Module):
         m = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
+    def _frozen_modules(self) -> list[nn.Module]:
+        return [self.model.embeddings, *self.model.encoder.layer[: self.n_frozen]]
+
+    def frozen_fingerprint(self) -> str:
+        """sha256 over the frozen modules' parameter and buffer values (names, dtypes, shapes, bytes): two
+        encoders with this fingerprint compute the same frozen prefix. Computed once: the frozen part never
+        trains (its parameters need no gradient and ER's optimiser never holds them)."""
+        if self._fingerprint is None:
+            h = hashlib.sha256()
+            for k, module in enumerate(self._frozen_modules()):
+                for name, t in [*module.named_parameters(), *module.named_buffers()]:
+                    t = t.detach().cpu().contiguous()
+                    h.update(f"{k}.{name}:{t.dtype}:{tuple(t.shape)};".encode())
+                    h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def _prefix_key(self, tok: dict, device) -> Optional[tuple]:
+        """The process cache's key of one precompute batch; None when the output is not a pure function of it
+        (a frozen module left in training mode would apply dropout)."""
+        if not self.share_prefix or any(m.training for m in self._frozen_modules()):
+            return None
+        inputs = hashlib.sha256()
+        for name, t in sorted(tok.items()):
+            if isinstance(t, torch.Tensor):
+                inputs.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+                inputs.update(t.detach().cpu().contiguous().numpy().tobytes())
+        return (self.frozen_fingerprint(), self.n_frozen, str(device), str(self.model.dtype),
+                getattr(self.model.config, "_attn_implementation", None), torch.get_num_threads(),
+                torch.get_float32_matmul_precision(), inputs.hexdigest())
+
     @torch.no_grad()
     def precompute(self, ids: Optional[torch.Tensor] = None, batch_size: int = 64) -> None:
-        """Run embeddings + frozen layers once for texts not cached yet."""
+        """Run embeddings + frozen layers once for texts not cached yet (a batch computed before in this process,
+        with the same tokens and frozen weights, comes from ``PREFIX_CACHE``)."""
         device = next(self.model.parameters()).device
         todo = [i for i in (ids.tolist() if ids is not None else range(len(self.texts))) if i not in self._states]
         todo = list(dict.fromkeys(todo))
         for b in range(0, len(todo), batch_size):
             chunk = todo[b:b + batch_size]
             tok = self._tokens([self.texts[i] for i in chunk], device)
-            h = self.model.embeddings(input_ids=tok["input_ids"], token_type_ids=tok.get("token_type_ids"))
-            h = self._run_layers(h, tok["attention_mask"], 0, self.n_frozen)
-            lens = tok["attention_mask"].sum(1).tolist()
+            key = self._prefix_key(tok, device)
+            states = PREFIX_CACHE.get(key) if key is not None else None
+            if states is None:
+                h = self.model.embeddings(input_ids=tok["input_ids"], token_type_ids=tok.get("token_type_ids"))
+                h = self._run_layers(h, tok["attention_mask"], 0, self.n_frozen)
+                lens = tok["attention_mask"].sum(1).tolist()
+                states = [h[j, : lens[j]].detach().clone() for j in range(len(chunk))]
+                if key is not None:
+                    PREFIX_CACHE.put(key, states)
             for j, i in enumerate(chunk):
-                self._states[i] = h[j, : lens[j]].detach().clone()
+                self._states[i] = states[j]
 
     # -- forward -----------------------------------------------------------------------------------
     def token_states(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,8 +26,10 @@ It needs WordNet for nltk (``scripts/install_wordnet.sh .venv/nltk_data``; nltk 
 """
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Optional
 
@@ -173,8 +175,6 @@ def _load_word_vectors(spec: str):
 def convert_vectors(src: str, dst: str | Path, trust_pickle: bool = False) -> Path:
     """Write the vectors of ``src`` (any spec; a .kv pickle needs ``trust_pickle``) as word2vec text to
     ``dst`` (word2vec binary when ``dst`` ends in .bin), atomically; returns ``dst``."""
-    import os
-
     dst = Path(dst).expanduser()
     if dst.suffix.lower() == ".kv":
         raise WordVectorError(f"{dst}: write word2vec text (.txt) or binary (.bin), not another pickle")
@@ -240,8 +240,6 @@ E2E_TABLE_FILE = ("wordvectors", "e2e_class_words.tsv")
 def e2e_table() -> dict[str, tuple[str, ...]]:
     """E2E's hand table: class name as E2E spelled it -> replacement words (all datasets together;
     the file says where each row comes from)."""
-    from importlib import resources
-
     text = resources.files("zsar_bench").joinpath("data", *E2E_TABLE_FILE).read_text(encoding="utf-8")
     table: dict[str, tuple[str, ...]] = {}
     for line in text.splitlines():

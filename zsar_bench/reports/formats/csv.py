@@ -20,10 +20,37 @@ if TYPE_CHECKING:
 
 
 def index(report: "Report", written: list[Path]) -> list[str]:
-    return ["- [leaderboard.csv](leaderboard.csv): every row above, machine-readable"] if written else []
+    out = ["- [leaderboard.csv](leaderboard.csv): every row above, machine-readable"] if written else []
+    if any(Path(p).name == "literature.csv" for p in written):
+        out.append("- [literature.csv](literature.csv): the published results with their protocol tags and sources")
+    return out
 
 
-@register("csv", help="leaderboard.csv, every table row at full precision and the published numbers", index=index,
+def write_literature_csv(path: Path) -> Path:
+    """``literature.csv``: a line per literature row: method, dataset, top-1/top-5 mean and std, every protocol tag,
+    the harness protocol it is shown on (if any), where the number can be checked, the note."""
+    import pandas as pd
+
+    from ...literature import load_literature
+
+    lit = load_literature()
+    rows = []
+    for r in lit.rows:
+        p = r.protocol
+        vals = {f"{m}_{k}": v for m in ("top1", "top5") if (ms := r.mean_std(m)) is not None
+                for k, v in zip(("mean", "std"), ms)}
+        rows.append({"method": r.method, "dataset": r.dataset, **vals, "class_split": p.class_split,
+                     "folds": p.folds, "backbone": p.backbone, "pretraining": "+".join(p.pretraining),
+                     "class_text": p.class_text, "overlap_removed": p.overlap_removed,
+                     "harness_protocol": lit.harness_protocol(r) or "", "source": lit.cite(r), "note": r.note})
+    cols = ["method", "dataset", "top1_mean", "top1_std", "top5_mean", "top5_std", "class_split", "folds",
+            "backbone", "pretraining", "class_text", "overlap_removed", "harness_protocol", "source", "note"]
+    pd.DataFrame(rows).reindex(columns=cols).to_csv(path, index=False)
+    return path
+
+
+@register("csv", help="leaderboard.csv, every table row at full precision and the published numbers; "
+          "literature.csv, the published results with their protocol tags and sources", index=index,
           order=20)
 def write_csv(report: "Report", reports_dir: Path) -> list[Path]:
     if report.summary.empty:
@@ -49,7 +76,7 @@ def write_csv(report: "Report", reports_dir: Path) -> list[Path]:
     path = reports_dir / "leaderboard.csv"
     pd.concat([rows, pub.assign(historical=False)], ignore_index=True).to_csv(path, index=False,
                                                                                float_format="%.4f")
-    return [path]
+    return [path, write_literature_csv(reports_dir / "literature.csv")]
 
 
 def _not_run_rows(report: "Report") -> "Optional[pd.DataFrame]":

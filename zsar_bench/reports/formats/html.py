@@ -531,6 +531,7 @@ def _base(report: "Report", can_plot: bool) -> dict:
     from ...measure.stats import TEST_NOTE
 
     return {"gen": report.generated, "datasets": sorted({t.dataset for t in report.tables}), "plots": can_plot,
+            "literature_link": bool(report.tables),
             "marks_note": f"★ = best row of a table (its primary metric); ≈ = not significantly worse than ★; "
                           f"unmarked = significantly worse ({TEST_NOTE}). † ‡ = published reference rows "
                           "(real features, not run here)."}
@@ -578,6 +579,19 @@ def _index_page(env, base: dict, report: "Report", reports_dir: Path, out: Path,
     return idx
 
 
+def _literature_page(env, base: dict, reports_dir: Path, out: Path) -> Path:
+    """``literature.html``: every published result of the literature file grouped by protocol, with its sources."""
+    from ..literature_page import LITERATURE_NOTE, left_out, literature_tables, tag_legend
+
+    p = out / "literature.html"
+    md = Path(reports_dir) / "literature.md"
+    p.write_text(env.get_template("literature.html").render(
+        **base, page="literature", title="Published zero-shot results, with sources", about=LITERATURE_NOTE,
+        tables=literature_tables(), legend=tag_legend(), left_out=left_out(), footnotes=[],
+        md_link="../literature.md" if md.is_file() else None), encoding="utf-8")
+    return p
+
+
 @register("html", help="html/, a static site (sortable tables, significance marks, plots)",
           index=index, order=30)
 def write_html(report: "Report", reports_dir: Path) -> list[Path]:
@@ -610,6 +624,8 @@ def write_html(report: "Report", reports_dir: Path) -> list[Path]:
         made.update(out / link["href"] for link in links)
     pages = _dataset_pages(env, base, report, reports_dir, plot, folds, time_plots, per_class_links)
     idx = _index_page(env, base, report, reports_dir, out, heatmaps)
+    if report.tables:
+        pages.append(_literature_page(env, base, reports_dir, out))
     made |= plot.made | set(pages) | {idx}
     for stale in list(out.glob("*.html")) + list(out.glob("*.svg")):
         if stale not in made:

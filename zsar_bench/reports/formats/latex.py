@@ -250,7 +250,52 @@ def index(report: "Report", written: list[Path]) -> list[str]:
     return out
 
 
-@register("latex", help="latex/<dataset>.tex (and <dataset>_history.tex), booktabs tables", index=index, order=40)
+def _literature_table(t: "Table", numbers: dict) -> str:
+    """One literature table (a class split's rows): method, dataset, top-1, top-5, folds and the numbers of the
+    places the result can be checked (``numbers``: source text -> its number in the list after the tables)."""
+    body = []
+    for r in t.rows:
+        cells = {c.label: c for c in t.columns}
+        by = dict(zip(cells, r.cells))
+        refs = ",".join(str(numbers.setdefault(s, len(numbers) + 1)) for s in by["Source"].text.split("; "))
+        body.append([escape(r.method), escape(by["Dataset"].text),
+                     *(_pm(c.mean, c.std) if c.mean is not None else "--" for c in (by["Top-1"], by["Top-5"])),
+                     escape(by["Folds"].text), f"[{refs}]"])
+    cols = ["Method", "Dataset", "Top-1", "Top-5", "Folds", "Source"]
+    size = next((n for n, _, _ in SIZES if grid_width([cols] + body, n) <= TEXTWIDTH_PT), SIZES[-1][0])
+    cap = (f"{escape(t.title)}. Mean $\\pm$ std in \\% as the sources print them (no $\\pm$: none printed); "
+           f"{escape(t.header)} Source: the numbered places after the tables.")
+    return "\n".join(["\\begin{table}[htbp]", "  \\centering", f"  \\{size}",
+                      f"  \\setlength{{\\tabcolsep}}{{{TABCOLSEP_PT}pt}}", f"  \\caption{{{cap}}}",
+                      f"  \\label{{tab:{t.slug}}}", "  \\begin{tabular}{llrrrl}", "    \\toprule",
+                      "    " + " & ".join(cols) + r" \\", "    \\midrule",
+                      *["    " + " & ".join(b) + r" \\" for b in body], "    \\bottomrule", "  \\end{tabular}",
+                      "\\end{table}"])
+
+
+def _breakable(text: str) -> str:
+    """LaTeX text in which a long path may break after its slashes and underscores (no overfull lines)."""
+    return text.replace("/", "/\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}")
+
+
+def write_literature(report: "Report", out: Path) -> Path:
+    """``latex/literature.tex``: the literature page's tables, then the numbered list of sources they cite."""
+    from ..literature_page import literature_tables
+
+    numbers: dict = {}
+    parts = [f"% Published zero-shot results, with sources (zsar-bench). {report.generated}",
+             "% Needs \\usepackage{booktabs}.", ""]
+    parts += [_literature_table(t, numbers) + "\n" for t in literature_tables()]
+    parts += ["\\begin{enumerate}\\footnotesize\\raggedright"]
+    parts += [f"  \\item[{n}.] {_breakable(escape(s))}" for s, n in numbers.items()]
+    parts += ["\\end{enumerate}", ""]
+    p = out / "literature.tex"
+    p.write_text("\n".join(parts), encoding="utf-8")
+    return p
+
+
+@register("latex", help="latex/<dataset>.tex (and <dataset>_history.tex), booktabs tables; latex/literature.tex",
+          index=index, order=40)
 def write_latex(report: "Report", reports_dir: Path) -> list[Path]:
     """``<reports_dir>/latex/<dataset>.tex`` for every dataset of the report (its current tables) and
     ``<dataset>_history.tex`` where it has historical ones; .tex files of datasets that went away are removed.
@@ -272,6 +317,7 @@ def write_latex(report: "Report", reports_dir: Path) -> list[Path]:
             p = out / f"{name}.tex"
             p.write_text("\n".join(parts), encoding="utf-8")
             written.append(p)
+    written.append(write_literature(report, out))
     for stale in out.glob("*.tex"):
         if stale not in written:
             stale.unlink()

@@ -49,6 +49,25 @@ def history_name(ds: str) -> str:
     return f"{ds}_history.md"
 
 
+LITERATURE_PAGE = "literature.md"
+
+
+def literature_page(report: "Report") -> str:
+    """The literature page: every published result of ``zsar_bench/data/literature.yaml`` grouped by protocol, with
+    where each number can be checked; what the protocol tags mean; what was left out and why."""
+    from ..literature_page import LITERATURE_NOTE, left_out, literature_tables, tag_legend
+
+    text = ["# Published zero-shot results, with sources", "", report.generated, "", LITERATURE_NOTE, ""]
+    for t in literature_tables():
+        text += [f"## {t.title}", "", markdown_table(t), ""]
+    text += ["## Protocol tags", ""]
+    for kind, tags in tag_legend():
+        text += [f"- `{kind}`: " + "; ".join(f"`{tag}`: {what}" for tag, what in tags)]
+    text += ["", "## Left out for want of a source", ""]
+    text += [f"- {what}: {why}." for what, why in left_out()] + [""]
+    return "\n".join(text)
+
+
 def index(report: "Report", written: list[Path]) -> list[str]:
     if not report.tables:
         return ["No records yet: run `python run_bench.py --methods label --datasets hmdb51`."]
@@ -60,11 +79,15 @@ def index(report: "Report", written: list[Path]) -> list[str]:
             line += (f"; historical ({', '.join(report.historical_features(ds))}): "
                      f"[{history_name(ds)}]({history_name(ds)}), {len(hist)} table(s)")
         out.append(line)
+    if any(Path(p).name == LITERATURE_PAGE for p in written):
+        out.append(f"- [{LITERATURE_PAGE}]({LITERATURE_PAGE}): published results of the field, grouped by protocol, "
+                   "with their sources")
     return out
 
 
 @register("markdown", help="<dataset>.md per dataset (current tables), <dataset>_history.md (earlier synthetic "
-          "generators), and README.md indexing every format written", index=index, order=10)
+          "generators), literature.md (published results with sources), and README.md indexing every format "
+          "written", index=index, order=10)
 def write_markdown(report: "Report", reports_dir: Path) -> list[Path]:
     written = []
     for ds in report.datasets:
@@ -92,6 +115,10 @@ def write_markdown(report: "Report", reports_dir: Path) -> list[Path]:
             path = reports_dir / history_name(ds)
             path.write_text("\n".join(text), encoding="utf-8")
             written.append(path)
+    if report.tables:
+        path = reports_dir / LITERATURE_PAGE
+        path.write_text(literature_page(report), encoding="utf-8")
+        written.append(path)
     for stale in reports_dir.glob("*_history.md"):
         if stale not in written:
             stale.unlink()

@@ -26,6 +26,7 @@ class ExecutorConfig:
     slurm_cpus: Optional[int] = None
     slurm_mem: Optional[float] = None  # GB
     ray_address: Optional[str] = None
+    run_timeout: Optional[float] = None  # seconds one run may take (--run-timeout; None: no limit)
 
     @classmethod
     def from_args(cls, args: Any) -> "ExecutorConfig":
@@ -44,6 +45,9 @@ class ExecutorConfig:
             raise ExecutorError(f"unknown executor {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
         if self.runs_per_job is not None and self.runs_per_job < 1:
             raise ExecutorError(f"--runs-per-job {self.runs_per_job}: give 1 or more (or leave it out for the rule)")
+        if self.run_timeout is not None and not (0 < self.run_timeout < float("inf")):
+            raise ExecutorError(f"--run-timeout {self.run_timeout}: give a positive number of seconds (or leave it "
+                                "out: no limit)")
         for name in ("slurm_time", "slurm_gpus", "slurm_cpus", "slurm_mem"):
             v = getattr(self, name)
             if v is not None and (v < 0 or (name in ("slurm_time", "slurm_cpus") and v < 1)):

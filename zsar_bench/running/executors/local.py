@@ -50,8 +50,9 @@ class LocalExecutor(Executor):
 
         from ..worker import _worker_init
 
-        if self._pool is not None and self._group != group:  # a new method: a fresh pool, never shared
-            self._pool.shutdown(wait=True)
+        broken = self._pool is not None and getattr(self._pool, "_broken", False)  # a worker died (or was ended)
+        if self._pool is not None and (self._group != group or broken):  # a new method: a fresh pool, never shared
+            self._pool.shutdown(wait=True, cancel_futures=broken)
             self._pool = None
         if self._pool is None:
             ctx = mp.get_context("forkserver")

@@ -298,7 +298,7 @@ def test_ray_adapter_on_a_stand_in(monkeypatch):
         cancel=lambda ref, force=False: calls.setdefault("cancel", force), shutdown=lambda: calls.setdefault("down", 1))
     monkeypatch.setitem(sys.modules, "ray", fake)
     setups = []
-    monkeypatch.setattr("zsar_bench.running.worker._worker_setup", lambda *a: setups.append(a))
+    monkeypatch.setattr("zsar_bench.running.executors.base._worker_setup", lambda *a: setups.append(a))
     with make_executor(ExecutorConfig("ray", ray_address="ray://head:10001"), None, 3, "/data", "r.jsonl") as ex:
         assert ex.name == "ray" and ex.remote
         ok = ex.submit(len, [1, 2, 3], group="label")

@@ -324,15 +324,14 @@ def test_timings_prefer_the_current_implementation(plugins):
 def test_top5_over_at_most_five_classes_is_said_to_be_trivial(monkeypatch):
     from types import SimpleNamespace
 
-    from zsar_bench import splits
     from zsar_bench.reports import model
 
     def fake(n_unseen):
         folds = [SimpleNamespace(unseen=[f"c{i}" for i in range(n_unseen)])]
         return lambda ds, proto: SimpleNamespace(folds=folds, short_hash="abc")
 
-    monkeypatch.setattr(splits, "load_protocol", fake(5))
+    monkeypatch.setattr(model, "load_protocol", fake(5))
     assert "Top-5 is 100% by construction" in model._few_classes_note("toy", "p", "abc")
     assert model._few_classes_note("toy", "p", "other-hash") is None  # another version of the split: not this one
-    monkeypatch.setattr(splits, "load_protocol", fake(6))
+    monkeypatch.setattr(model, "load_protocol", fake(6))
     assert model._few_classes_note("toy", "p", "abc") is None

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import get_dataset
+from .official_splits import SPLITS, table_sha256
 
 DATA = Path(__file__).resolve().parent / "data"
 RANDOM_SEED = 20211011
@@ -149,8 +150,6 @@ def k400_cross(out_dir: Path) -> None:
 def k400_official(out_dir: Path) -> None:
     """k400-full's training classes; three folds, one per official train/test split, each testing every class
     on that split's official test videos (CLIP-era papers' full-class protocol, mean +- std over the splits)."""
-    from .official_splits import SPLITS, table_sha256
-
     k400 = get_dataset("kinetics").identifiers[:400]
     for name in ["hmdb51", "ucf101"]:
         excluded = k400_excluded(name)

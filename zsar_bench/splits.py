@@ -13,18 +13,22 @@ selection may look at; ``unseen`` classes are the test classes.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Optional
 
 from pydantic import ValidationError
 
 from .datasets import DATASETS, get_dataset
+from .errors import ZsarBenchError
+from .official_splits import DATASETS as OFFICIAL
+from .official_splits import table_sha256
 from .paths import CHECKOUT
 from .split_file import SplitFile, error_line
-from .errors import ZsarBenchError
 
 
 def _splits_dir() -> Path:
@@ -32,7 +36,6 @@ def _splits_dir() -> Path:
     splits/ folder beside site-packages is not ours). A wheel without it: a folder that does not exist."""
     if CHECKOUT is not None and (CHECKOUT / "splits").is_dir():
         return CHECKOUT / "splits"
-    import importlib.util
 
     spec = importlib.util.find_spec("zsar_bench_splits")
     locations = list(spec.submodule_search_locations or []) if spec else []
@@ -182,8 +185,6 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
 
 def _check_test_lists(split: SplitFile, where: str) -> None:
     """A split file on the official test videos of a dataset that has them, pinned to the packaged lists."""
-    from .official_splits import DATASETS as OFFICIAL, table_sha256
-
     if split.dataset not in OFFICIAL:
         raise SplitError(f"{where}: test_videos \"official\": {split.dataset} has no official splits here "
                          f"(only {', '.join(OFFICIAL)})")
@@ -197,7 +198,6 @@ def _check_known(classes: list[str], ds, tag: str, part: str) -> None:
     unknown = [c for c in classes if c not in ds.index]
     if not unknown:
         return
-    from difflib import get_close_matches
 
     known = list(ds.index)
     hints = [f"{u!r} (did you mean {m[0]!r}?)" if (m := get_close_matches(u, known, 1, 0.6)) else repr(u)

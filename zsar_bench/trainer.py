@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional, Protocol
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .runtime import seed_everything
 
@@ -131,8 +132,6 @@ class Trainer:
         history = []
         bar = None
         if self.ctx.progress:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=c.epochs, desc=f"train {method.name}", unit="epoch", leave=False, disable=None)
         for epoch in range(1, c.epochs + 1):
             module.train()

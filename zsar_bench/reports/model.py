@@ -26,6 +26,7 @@ the only markup, and a format renders it as it likes. Nothing here knows any out
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +35,16 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from . import tables as R
+from ..datasets import get_dataset
+from ..datasets.published import published_zsl
+from ..features.synthetic import GENERATOR_VERSION
+from ..literature import load_literature
 from ..measure.stats import TEST_NOTE
+from ..method import METHODS
+from ..plugins import BUILTIN_PACKAGE, load_plugins
+from ..results.records import dedupe, duplicates_note
+from ..splits import SplitError, default_protocol, load_protocol
+from . import tables as R
 
 SANITY_NOTE = {
     "probe-text": "probe-text: no training, no video features; cosine between the default encoder's embeddings of "
@@ -193,8 +202,6 @@ class Report:
         if self.superseded_of(dataset):
             out.append(self.superseded_note(dataset) + "; they stay in the records file.")
         if self.duplicates:
-            from ..results.records import duplicates_note
-
             out.append(f"Note: {duplicates_note(self.source or 'the records', self.duplicates)}.")
         by_ds = (self.summary.attrs.get("contested") or {}) if self.summary is not None else {}
         contested: dict[str, int] = {}
@@ -234,8 +241,6 @@ def build_report(records: list[dict], command: Optional[str] = None, source: Opt
     """The report of ``records``: deduplicated, summarised and built into tables once, for every format; the
     current tables name the registered methods not run on them (``add_not_run_rows``). ``partial``: rows missing
     runs show the mean over the runs done, marked "partial n/N" (``report --partial``)."""
-    from ..results.records import dedupe
-
     every_row = list(records)  # summarise counts each run once too, and marks runs whose rows disagree
     records, n_duplicates = dedupe(every_row)
     summary = R.summarise(every_row, partial=partial)
@@ -264,16 +269,12 @@ def build_tables(summary: pd.DataFrame, published: bool = True, runtimes: Option
 
 def current_synthetic_id() -> str:
     """The feature identity of the newest synthetic generator's core world (``synthetic-v2``)."""
-    from ..features.synthetic import GENERATOR_VERSION
-
     return f"synthetic-v{GENERATOR_VERSION}"
 
 
 def is_historical(features_id: str) -> bool:
     """True for the features of an earlier synthetic generator (``synthetic-v1``, and any world of it): their
     tables are kept for comparison on a page of their own. Real feature sets are never historical."""
-    from ..features.synthetic import GENERATOR_VERSION
-
     m = re.fullmatch(r"synthetic-v(\d+)(?:[-+].*)?", str(features_id))
     return bool(m) and int(m.group(1)) < GENERATOR_VERSION
 
@@ -290,8 +291,6 @@ def features_order(features_id: str) -> tuple:
 
 def _protocol_facts(ds: str) -> tuple[Optional[str], dict[str, str]]:
     """(the dataset's default protocol, {protocol: its current split file's short hash}); None/{} where unknown."""
-    from ..splits import default_protocol, load_protocol
-
     try:
         default = default_protocol(ds)
     except Exception:  # noqa: BLE001  (a dataset not registered here: no protocol comes first)
@@ -321,9 +320,6 @@ def published_numbers() -> list[dict]:
     """Every published reference number, flat, whatever the records hold (the few-shot baselines aside): every
     literature row (its protocol: the harness protocol its class split equals, else the class split's tag), then
     the rows of datasets' own specs: {dataset, protocol, method, source, values: {metric: (mean, std)}}."""
-    from ..datasets.published import published_zsl
-    from ..literature import load_literature
-
     lit = load_literature()
     out = [{"dataset": r.dataset, "protocol": lit.harness_protocol(r) or r.protocol.class_split, "method": r.method,
             "source": lit.cite(r), "values": _literature_values(r)} for r in lit.rows]
@@ -411,8 +407,6 @@ def _writer_notes(g: pd.DataFrame) -> list[str]:
 
 def _few_classes_note(ds: str, proto: str, sh: str) -> Optional[str]:
     """Top-5 over at most 5 candidate classes is 100% by construction: said below the table."""
-    from ..splits import SplitError, load_protocol
-
     try:
         pr = load_protocol(ds, proto)
     except (SplitError, ValueError):
@@ -426,8 +420,6 @@ def _few_classes_note(ds: str, proto: str, sh: str) -> Optional[str]:
 
 def _excluded_note(ds: str, proto: str, sh: str) -> Optional[str]:
     """The training classes a cross-dataset protocol removed, read from its split file."""
-    from ..splits import SplitError, load_protocol
-
     try:
         pr = load_protocol(ds, proto)
     except (SplitError, ValueError):
@@ -480,8 +472,6 @@ def _zsl_row(r, mode: str, metrics: list) -> Row:
 
 def _published_rows(ds: str, proto: str, metrics: list) -> list[tuple[Row, str]]:
     """(row, note) of every published number on ``ds``/``proto``: marked †, after the rows of this harness."""
-    from ..datasets.published import published_zsl
-
     out = []
     for p in published_zsl():
         if p["dataset"] == ds and p["protocol"] == proto:
@@ -568,8 +558,6 @@ def _fewshot_table(key: tuple, g: pd.DataFrame, published: bool) -> Table:
 
 def _reference_tables(ds: str) -> list[Table]:
     """The reference tables of ``ds``'s page: per class split with a ``reference_table``, its rows of ``ds``."""
-    from ..literature import load_literature
-
     lit = load_literature()
     rows = [r for r in lit.rows if r.dataset == ds and lit.reference_table(r)]
     out = []
@@ -651,8 +639,6 @@ def measured_runtimes(records: list[dict]) -> dict[str, dict[str, float]]:
 
 def _clips(ds: str) -> Optional[int]:
     """The clips of ``ds`` in the synthetic world (None for a dataset not registered here)."""
-    from ..datasets import get_dataset
-
     try:
         return int(get_dataset(ds).synthetic_clips)
     except Exception:  # noqa: BLE001
@@ -677,9 +663,6 @@ def _hours(h: float) -> str:
 def registered_here() -> list[str]:
     """The methods registered by the harness itself (its methods/ folder), by name: the rows a current table
     owes a reader (third-party plugins are left out: what they need is not known here)."""
-    from ..method import METHODS
-    from ..plugins import BUILTIN_PACKAGE, load_plugins
-
     try:
         load_plugins()
     except Exception:  # noqa: BLE001  (a broken plugin: the methods that did register still count)
@@ -691,8 +674,6 @@ def cannot_run_here(method: str) -> Optional[str]:
     """Why ``method`` cannot run on the default synthetic features (its default configuration), as a row says it;
     None when it can: it needs other features (CLIP), it only runs few-shot, or the weights its defaults load are
     not on this machine (checked offline: no network is asked)."""
-    import os
-
     cls = R._registered(method)
     if cls is None:
         return "not registered here"
@@ -726,8 +707,6 @@ def _is_current_default(t: Table, facts: tuple) -> bool:
 
 
 def _n_folds(ds: str, proto: str) -> Optional[int]:
-    from ..splits import load_protocol
-
     try:
         return len(load_protocol(ds, proto).folds)
     except Exception:  # noqa: BLE001

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Callable, Iterable, Optional
+
+from .. import __version__
+from ..errors import ZsarBenchError
+from ..paths import cache_dir
+from ..results.provenance import git_sha
 
 
 def code_identity() -> Optional[str]:
     """The code's identity, or None when it has uncommitted changes (or no git), or when
     ``ZSAR_BENCH_RERUN_CACHE=0`` turns these caches off (the test suite does, so that it behaves the same
     in a clean clone and in a working tree)."""
-    import os
-
-    from .. import __version__
-    from ..results.provenance import git_sha
-
     if os.environ.get("ZSAR_BENCH_RERUN_CACHE") == "0":
         return None
     sha = git_sha()
@@ -30,10 +31,6 @@ def code_identity() -> Optional[str]:
 
 def _stamp_path(reports_dir: Path) -> Path:
     """Where the stamp of a reports folder lives: under the data root's cache, never in the (committed) folder."""
-    import hashlib
-
-    from ..paths import cache_dir
-
     key = hashlib.sha256(str(Path(reports_dir).resolve()).encode()).hexdigest()[:16]
     return cache_dir("reports") / f"{key}.json"
 
@@ -53,8 +50,6 @@ def _stamp(source: str) -> Optional[dict]:
 def reports_up_to_date(source: str, reports_dir: Path) -> bool:
     """True when ``reports_dir`` was generated from ``source`` as it is now, by this code (its stamp matches):
     a rerun that recorded nothing new need not regenerate it."""
-    import json
-
     now = _stamp(source)
     try:
         old = json.loads(_stamp_path(reports_dir).read_text(encoding="utf-8"))
@@ -66,8 +61,6 @@ def reports_up_to_date(source: str, reports_dir: Path) -> bool:
 def invalidate_stamp(reports_dir: Path) -> None:
     """Forget that ``reports_dir`` is up to date: called before any file of it is written, so that a generation
     killed half-way is never taken for a finished one (``write_stamp`` is called after the last file)."""
-    from ..errors import ZsarBenchError
-
     try:
         p = _stamp_path(reports_dir)
     except (OSError, ZsarBenchError):  # no cache folder (a read-only data root): no stamp to forget
@@ -86,8 +79,6 @@ def invalidate_stamp(reports_dir: Path) -> None:
 def write_stamp(source: str, reports_dir: Path) -> None:
     """Remember that ``reports_dir`` was just generated from ``source`` (nothing when the code is not committed).
     Written to a temporary file and renamed: a stamp is whole or absent."""
-    import os
-
     stamp = _stamp(source)
     if stamp is None:
         return
@@ -103,8 +94,6 @@ def write_stamp(source: str, reports_dir: Path) -> None:
 def cached_text(records: Iterable[dict], render: Callable[[], str], kind: str = "table") -> str:
     """``render()``, cached by the content of ``records`` and the code: a rerun that recorded nothing new
     prints the same table without importing pandas and scipy again."""
-    from ..paths import cache_dir
-
     code = code_identity()
     if code is None:
         return render()

@@ -18,7 +18,9 @@ from typing import Iterable, Optional
 import numpy as np
 import pandas as pd
 
-from ..method import describe_class_inputs
+from ..measure.stats import mean_ci, table_significance
+from ..method import METHODS, describe_class_inputs
+from ..plugins import load_plugins
 from ..results.record_schema import Record
 from ..results.records import contested_runs, dedupe, record_key, table_rows
 
@@ -44,9 +46,6 @@ def inputs_label(method: str, params: object, descriptions: object = None) -> st
 
 def _registered(method: str) -> Optional[type]:
     """The registered implementation of ``method``, or None (unknown here, or a plugin that fails to load)."""
-    from ..method import METHODS
-    from ..plugins import load_plugins
-
     try:
         load_plugins()
         return METHODS.get(method)
@@ -228,8 +227,6 @@ def primary_metric(mode: str) -> str:
 def _with_significance(df: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """Per table: the primary metric's 95% interval for every row, and every row against the table's best
     (paired over folds x seeds, Holm-corrected; ``stats.table_significance``)."""
-    from ..measure.stats import mean_ci, table_significance
-
     keys = ["dataset", "features_id", "protocol", "split_hash", "mode"]
     parts = []
     for key, rows in summary.groupby(keys, sort=False):

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from ..errors import ZsarBenchError
+from ..results.records import duplicates_note, folder_unwritable
 from .formats import chosen
+from .formats.markdown import readme
 from .stamp import invalidate_stamp, write_stamp
 
 STAGING_PREFIX = ".zsar-staging."
@@ -36,8 +38,6 @@ def check_reports_writable(path: str | Path) -> None:
     """ReportsDirError unless files can be created in ``path`` (or where it would be created): asked of the file
     system with a probe file, so that it holds for root, read-only mounts and dangling links too. Call it before
     any training."""
-    from ..results.records import folder_unwritable
-
     why = folder_unwritable(path)
     if why:
         raise ReportsDirError(f"reports folder {path} is not writable: {why}; pass --reports-dir a writable folder "
@@ -52,7 +52,6 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
     runs done, marked "partial n/N" (``report --partial``). Only a generation in every format, not partial, is
     stamped as the reports of ``source`` (``stamp``: what lets a rerun that recorded nothing new skip
     regenerating)."""
-    from ..results.records import duplicates_note
     from .model import build_report
 
     requested = None if formats is None else [formats] if isinstance(formats, str) else list(formats)
@@ -70,7 +69,6 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
             written += out
             index += fmt.index_lines(report, out, stage)
         if any(f.name == "markdown" for f in picked):  # the Markdown landing page
-            from .formats.markdown import readme
 
             (stage / "README.md").write_text(readme(report, index), encoding="utf-8")
     written = [_live(Path(p), stage, reports_dir) for p in written]

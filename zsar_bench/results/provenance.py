@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Union
 
+from ..paths import CHECKOUT
+
 # Folders the harness writes (or regenerates) itself: their changes are output, not code.
 GENERATED = ("results", "reports", "docs", ".bench")
 
@@ -44,8 +46,6 @@ def git_sha(root: Optional[Union[str, Path]] = None) -> str:
     results/, reports/, docs/ and .bench/ do not count); "unknown" without git, outside a repository, and in a
     wheel install (a repository around site-packages is another project's). Asked once per process and root."""
     if root is None:
-        from ..paths import CHECKOUT
-
         if CHECKOUT is None:
             return "unknown"
         root = CHECKOUT

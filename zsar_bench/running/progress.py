@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Callable, Optional, TextIO
 
+from tqdm.auto import tqdm
+
 HEARTBEAT_S = 10.0
 
 
@@ -51,8 +53,6 @@ class Progress:
         if not self.enabled:
             return self
         if self.on_terminal:
-            from tqdm.auto import tqdm
-
             self._bar = tqdm(total=self.total, desc=self.desc, unit=self.unit, file=self.stream, leave=False,
                              dynamic_ncols=True, mininterval=0.5)
         self._thread = threading.Thread(target=self._tick, name="zsar-bench-progress", daemon=True)

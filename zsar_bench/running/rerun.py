@@ -13,8 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Optional
+
+from ..datasets import DATASETS
+from ..paths import cache_dir, data_root
+from ..reports.stamp import code_identity
+from ..results.records import RecordStore, record_key
 
 # options that decide only how runs are executed or shown, never which runs are planned
 _NOT_PLANNING = {"jobs", "threads", "executor", "runs_per_job", "jobs_dir", "slurm_partition", "slurm_time",
@@ -32,8 +38,6 @@ def _file_digest(path: str) -> str:
 
 def _plugins() -> list:
     """Third-party method plugins as installed (name, value, version) plus the plugin environment variables."""
-    from importlib.metadata import entry_points
-
     eps = sorted((ep.name, ep.value, getattr(ep.dist, "version", None) if ep.dist else None)
                  for ep in entry_points(group="zsar_bench.methods"))
     return [eps, os.environ.get("ZSAR_BENCH_PLUGINS"), os.environ.get("ZSAR_BENCH_DISABLE_PLUGINS")]
@@ -42,9 +46,6 @@ def _plugins() -> list:
 def request_digest(args) -> Optional[str]:
     """The digest of what ``args`` plans, or None when it cannot be trusted (uncommitted code, ``--overwrite``,
     ``--config``)."""
-    from ..paths import data_root
-    from ..reports.stamp import code_identity
-
     code = code_identity()
     if code is None or getattr(args, "overwrite", False) or getattr(args, "config", None):
         return None  # a config may name its own records file and data root: planned the full way
@@ -60,15 +61,12 @@ def request_digest(args) -> Optional[str]:
         manifests.append([str(m.relative_to(root)), st.st_size, st.st_mtime_ns])
     doc = [code, str(root.resolve()), opts, files, manifests, _plugins()]
     if os.environ.get("ZSAR_BENCH_DATASETS"):  # datasets of your own: their spec, tables and split files
-        from ..datasets import DATASETS
 
         doc.append(sorted((ds.name, ds.files_digest()) for ds in DATASETS.external()))
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def _plan_file(digest: str) -> Path:
-    from ..paths import cache_dir
-
     return cache_dir("plans") / f"{digest}.json"
 
 
@@ -93,7 +91,6 @@ def recorded(digest: Optional[str], records_path: Path) -> Optional[list[dict]]:
         keys = json.loads(_plan_file(digest).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    from ..results.records import RecordStore, record_key
 
     wanted = {json.dumps(k): i for i, k in enumerate(keys)}
     found: dict[int, dict] = {}

@@ -20,17 +20,18 @@ from typing import Callable, Optional
 
 from ..datasets import get_dataset
 from ..errors import ZsarBenchError
-from .executors import (ExecutorConfig, JobState, check_shared_storage, make_executor, measured_run_seconds,
-                        runs_per_job)
 from ..features import FeatureSet, load_feature_set
 from ..method import build_method
-from ..paths import data_root
+from ..paths import check_data_root, data_root
 from ..results.records import RecordStore, record_key, same_numbers
+from ..runtime import available_cores, using_threads
+from ..text.encoders import get_text_encoder
+from ..text.parallel import encode_in_processes, worth_processes
+from .executors import ExecutorConfig, JobState, check_shared_storage, make_executor, measured_run_seconds, runs_per_job
+from .guard import HarnessSnapshot, restored_warning
+from .progress import Progress
 from .runner import (RunSpec, fewshot_skip_note, finish_record, headline, method_config_key, resolve_runs,
                      spec_train_side)
-from .progress import Progress
-from ..runtime import available_cores, using_threads
-from .guard import HarnessSnapshot, restored_warning
 from .worker import RunFailure, _run_batch, one_line
 
 
@@ -68,9 +69,6 @@ def _encode_missing(wanted: dict[tuple[str, int], dict[str, None]], log: Callabl
                     progress: bool = False) -> int:
     """Encode the texts of ``wanted`` ((encoder, max_length) -> texts) that the disk cache lacks, with every
     core; returns how many."""
-    from ..text.encoders import get_text_encoder
-    from ..text.parallel import encode_in_processes, worth_processes
-
     n_new = 0
     cores = available_cores()
     with using_threads(cores) as n_threads:
@@ -264,8 +262,6 @@ def _check_storage(cfg: ExecutorConfig, store: RecordStore, overwrite: bool) -> 
     """Before anything trains: the records path is writable; a cluster's files live on shared storage."""
     store.check_writable(rewrite=overwrite)
     if cfg.kind == "slurm":
-        from ..paths import check_data_root
-
         check_shared_storage({"data root": data_root(), "records file": store.path,
                               "jobs folder": cfg.jobs_folder(store.path)})
         check_data_root()

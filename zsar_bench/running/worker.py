@@ -6,6 +6,10 @@ Every executor back end (``executors/``) runs these functions; only the driver (
 from __future__ import annotations
 
 import os
+import pickle
+import signal
+import sys
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -14,6 +18,7 @@ from typing import Iterator, Optional, Sequence
 
 from ..errors import ZsarBenchError
 from ..paths import set_data_root
+from ..plugins import load_plugins
 from .runner import RunSpec, cached_feature_set, execute_run
 
 
@@ -34,8 +39,6 @@ class RunFailure:
 
     @classmethod
     def capture(cls, exc: BaseException) -> "RunFailure":
-        import pickle
-
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         try:
             pickle.loads(pickle.dumps(exc))
@@ -64,7 +67,6 @@ def _worker_setup(data_root_path: Optional[str], threads: int) -> None:
     torch.set_num_threads(max(1, threads))
     threadpool_limits(max(1, threads))
     set_data_root(data_root_path)
-    from ..plugins import load_plugins
 
     load_plugins()
 
@@ -117,8 +119,6 @@ def run_deadline(timeout_s: Optional[float], hard: bool = False) -> Iterator[Non
     if not timeout_s:
         yield
         return
-    import signal
-    import threading
 
     armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     old = None
@@ -147,8 +147,6 @@ def _worker_init(driver_pid: int, data_root_path: Optional[str], threads: int,
     """A pool worker's start: tied to the driver's life, then set up. ``environ`` and ``sys_path``: the driver's
     at the time the pool starts (a worker forked from the fork server would otherwise see the server's, from
     whenever it started: plugins named in ``ZSAR_BENCH_PLUGINS`` since then would be unknown)."""
-    import sys
-
     _die_with_driver(driver_pid)
     if environ is not None:
         os.environ.clear()
@@ -164,11 +162,6 @@ def _die_with_driver(driver_pid: int) -> None:
     The worker's parent is the driver or the driver's fork server (``executors/local.py``), which exits with
     the driver. On Linux the kernel kills the worker when that parent dies (PR_SET_PDEATHSIG); everywhere, a
     daemon thread exits the worker once it was re-parented or the driver is gone."""
-    import os
-    import signal
-    import sys
-    import threading
-
     parent = os.getppid()
     if sys.platform.startswith("linux"):
         try:

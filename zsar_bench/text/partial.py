@@ -23,6 +23,8 @@ from typing import Optional, Sequence
 
 import torch
 from torch import nn
+from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from .encoders import TextEncoderError, parse_encoder_spec
 
@@ -70,8 +72,6 @@ class PartialFineTuneEncoder(nn.Module):
     def __init__(self, spec: str = "bert-base-uncased", trainable_layers: int = 2, max_length: int = 100,
                  cache_frozen: bool = True, share_prefix: bool = True):
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         _, target = parse_encoder_spec(spec)

@@ -18,6 +18,7 @@ import pkgutil
 import sys
 import warnings
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
@@ -71,8 +72,6 @@ def load_formats() -> list[str]:
         if not m.name.startswith("_"):
             importlib.import_module(f"{__name__}.{m.name}")
     if os.environ.get(DISABLE_ENV, "").lower() not in ("1", "true", "yes"):
-        from importlib.metadata import entry_points
-
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             _import(ep.value.split(":")[0], f"entry point {ep.name!r}", ep.load)
         for modname in [m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip()]:

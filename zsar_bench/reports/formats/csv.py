@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from ...literature import load_literature
 from . import register
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ def write_literature_csv(path: Path) -> Path:
     """``literature.csv``: a line per literature row: method, dataset, top-1/top-5 mean and std, every protocol tag,
     the harness protocol it is shown on (if any), where the number can be checked, the note."""
     import pandas as pd
-
-    from ...literature import load_literature
 
     lit = load_literature()
     rows = []

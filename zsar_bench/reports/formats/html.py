@@ -27,6 +27,10 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+import numpy as np
+from markupsafe import Markup, escape
+
+from ...splits import default_protocol, load_protocol
 from . import register
 
 if TYPE_CHECKING:
@@ -129,8 +133,6 @@ def strip_spec(t: "Table", folds: dict) -> Optional[dict]:
 
 
 def draw_strip(Figure, spec: dict, path: Path) -> Path:
-    import numpy as np
-
     rows = spec["rows"]
     n = len(rows)
     labels = [r["label"] for r in reversed(rows)]
@@ -173,8 +175,6 @@ def _default_tables(summary: "pd.DataFrame", fid: str) -> "pd.DataFrame":
     hash where it has rows, else the split hash with the most rows)."""
     import pandas as pd
 
-    from ...splits import default_protocol, load_protocol
-
     sub = summary[(summary["features_id"] == fid) & (summary["mode"] == "zsl")]
     parts = []
     for ds, g in sub.groupby("dataset", sort=True):
@@ -203,8 +203,6 @@ def _labels(g: "pd.DataFrame") -> list[str]:
 
 def _true(x) -> bool:
     """A flag of the summary that is set (True or numpy's True; None, NaN and False are not)."""
-    import numpy as np
-
     return x is True or (isinstance(x, np.bool_) and bool(x))
 
 
@@ -252,7 +250,6 @@ def heatmap_spec(d: "pd.DataFrame", fid: str, facts: Optional[dict] = None,
     Colours are per dataset: ``rel`` places a cell between the dataset's chance level (0; ``chance``:
     {dataset: top-1 %}) and the best cell shown in its column (1), so an easy dataset does not wash out a hard
     one. Rows by their mean ``rel`` over the datasets they have."""
-    import numpy as np
     import pandas as pd
 
     if d.empty:
@@ -313,8 +310,6 @@ def _pick_configurations(d: "pd.DataFrame", fid: str, facts: dict) -> tuple[list
 
 
 def draw_heatmap(Figure, spec: dict, path: Path) -> Path:
-    import numpy as np
-
     rows, cols = spec["rows"], spec["cols"]
     vals = np.array([[np.nan if v is None else v for v in row] for row in spec["values"]], dtype=float)
     rel = np.array([[np.nan if v is None else v for v in row] for row in spec["rel"]], dtype=float)
@@ -402,8 +397,6 @@ DRAW = {"strip": draw_strip, "heatmap": draw_heatmap, "time": draw_time}
 
 def _prose(text: str):
     """The model's prose (plain text, backticks marking code) as safe HTML."""
-    from markupsafe import Markup, escape
-
     parts = re.split(r"`([^`]*)`", text)
     return Markup("".join(str(escape(p)) if i % 2 == 0 else f"<code>{escape(p)}</code>" for i, p in enumerate(parts)))
 

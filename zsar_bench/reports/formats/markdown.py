@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tabulate import tabulate
+
 from . import register
 
 if TYPE_CHECKING:
@@ -19,8 +21,6 @@ if TYPE_CHECKING:
 
 def markdown_table(t: "Table") -> str:
     """One table: the header paragraph, the GitHub table, the notes (a paragraph each)."""
-    from tabulate import tabulate
-
     body = [[c.text for c in r.cells] for r in t.all_rows]
     md = t.header + "\n\n" + tabulate(body, headers=[c.label for c in t.columns], tablefmt="github",
                                       disable_numparse=True)

@@ -3,11 +3,15 @@ job's process (``_in_worker``, ``worker_info``). The package docstring tells how
 from __future__ import annotations
 
 import os
+import socket
 import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from ...errors import ZsarBenchError
+from ...paths import data_root
+from ...runtime import available_cores
+from ..worker import _worker_setup
 
 EXECUTORS = ("local", "inline", "submitit-local", "slurm", "ray")
 
@@ -18,8 +22,6 @@ class ExecutorError(ZsarBenchError):
 
 def default_jobs() -> int:
     """Worker processes when ``--jobs`` is not given: the cores this process may use (at least 1)."""
-    from ...runtime import available_cores
-
     return available_cores()
 
 
@@ -107,19 +109,13 @@ class Executor(ABC):
 def _in_worker(setup: tuple, fn: Callable, *args: Any) -> Any:
     """Job entry for back ends whose processes start bare (submitit, ray): data root, plugins and
     ``--threads`` first (``worker._worker_setup``), then the job."""
-    from ..worker import _worker_setup
-
     _worker_setup(*setup)
     return fn(*args)
 
 
 def worker_info() -> dict:
     """Where a job ran: pid, host, torch threads and data root (tests and ``--threads`` checks use it)."""
-    import socket
-
     import torch
-
-    from ...paths import data_root
 
     return {"pid": os.getpid(), "host": socket.gethostname(), "torch_threads": torch.get_num_threads(),
             "data_root": str(data_root())}

@@ -1,6 +1,7 @@
 """``--executor inline``: each job runs in the driver's own process when it is waited for (tests, debugging)."""
 from __future__ import annotations
 
+from concurrent.futures import CancelledError
 from typing import Any, Callable, Optional, Sequence
 
 from .base import Executor, Job
@@ -29,8 +30,6 @@ class _InlineJob(Job):
 
     def result(self) -> Any:
         if self._cancelled:
-            from concurrent.futures import CancelledError
-
             raise CancelledError(self.id)
         self.run()
         if self._exc is not None:

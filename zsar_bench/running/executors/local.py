@@ -6,10 +6,13 @@ second instead of each worker importing torch again, and each worker is still a 
 method only."""
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Optional, Sequence
 
+from ..worker import _worker_init
 from .base import Executor, Job, default_jobs
 
 # Imported once by the fork server (never plugin code: it would reach every method's workers).
@@ -45,11 +48,6 @@ class LocalExecutor(Executor):
         self._n = 0
 
     def _pool_for(self, group: str):
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        from ..worker import _worker_init
-
         broken = self._pool is not None and getattr(self._pool, "_broken", False)  # a worker died (or was ended)
         if self._pool is not None and (self._group != group or broken):  # a new method: a fresh pool, never shared
             self._pool.shutdown(wait=True, cancel_futures=broken)
@@ -69,8 +67,6 @@ class LocalExecutor(Executor):
         return _FutureJob(self._pool_for(group).submit(fn, *args), self._n)
 
     def wait(self, jobs: Sequence[Job], timeout: Optional[float] = None) -> list[Job]:
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         if not jobs:
             return []
         by_fut = {j.fut: j for j in jobs}  # type: ignore[attr-defined]

@@ -183,7 +183,9 @@ def test_kill_9_during_overwrite_keeps_the_old_rows_not_redone(tmp_path, base):
     top1 = {r["fold"]: r["top1"] for r in rows}
     redone = [f for f, v in top1.items() if v != SENTINEL]
     print(f"\nkill -9 during --overwrite: {len(redone)} of {N_BASE} runs redone, {len(rows)} rows left")
-    assert len(rows) == N_BASE and sorted(top1) == list(range(N_BASE))  # every run still there, once
+    # every run still there; a kill between a supersede's append and its rewrite leaves that run's old row
+    # before its new one (readers count the last: RecordStore.supersede), so at most one run has two rows
+    assert N_BASE <= len(rows) <= N_BASE + 1 and sorted(top1) == list(range(N_BASE))
     assert 1 <= len(redone) < N_BASE  # the run(s) finished before the kill were replaced, the rest kept
 
 

@@ -36,6 +36,7 @@ def test_pre_encode_hands_many_missing_texts_to_processes(monkeypatch, tmp_path)
     """pre_encode sends the missing texts (only those) to encode_in_processes and caches what comes back."""
     from zsar_bench.features import load_feature_set
     from zsar_bench.running.planning import plan_runs
+    from zsar_bench.running import sweep
     from zsar_bench.running.sweep import pre_encode
 
     calls = []
@@ -46,8 +47,8 @@ def test_pre_encode_hands_many_missing_texts_to_processes(monkeypatch, tmp_path)
 
     spec = plan_runs("er", "olympics", folds="1", device="cpu")[0]
     fs = load_feature_set("olympics", "synthetic")
-    monkeypatch.setattr(parallel, "worth_processes", lambda n, cores, device: 2)
-    monkeypatch.setattr(parallel, "encode_in_processes", fake)
+    monkeypatch.setattr(sweep, "worth_processes", lambda n, cores, device: 2)  # the names pre_encode calls
+    monkeypatch.setattr(sweep, "encode_in_processes", fake)
     (tmp_path / "text").mkdir()
     monkeypatch.setattr(encoders, "cache_dir", lambda kind: tmp_path / kind)  # an empty text cache of its own
     encoders.get_text_encoder.cache_clear()

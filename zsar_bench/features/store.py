@@ -15,6 +15,12 @@ from .base import FeatureSet, FeatureStoreError, feature_root, read_manifest
 from .synthetic_full import is_sized, load_or_generate_sized
 
 
+def synthetic_on_disk(dataset: str) -> bool:
+    """Whether ``dataset``'s default synthetic set is generated in this data root yet (else first use makes it)."""
+    syn = feature_root(dataset, "synthetic")
+    return syn.is_dir() and any(syn.rglob("*.npy"))
+
+
 def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
     """Installed real feature sets plus the always-available synthetic one (``installed``: generated on disk in
     this data root yet; it is generated on first use otherwise)."""
@@ -25,7 +31,7 @@ def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
         if dataset and ds != dataset:
             continue
         syn = feature_root(ds, "synthetic")
-        on_disk = syn.is_dir() and any(syn.rglob("*.npy"))
+        on_disk = synthetic_on_disk(ds)
         out.append({"dataset": ds, "features": "synthetic", "installed": on_disk,
                     "source": "generated (synthetic world)" if on_disk else "not on disk yet: generated on first use",
                     "path": str(syn)})

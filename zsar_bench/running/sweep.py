@@ -21,6 +21,7 @@ from typing import Callable, Optional
 from ..datasets import get_dataset
 from ..errors import ZsarBenchError
 from ..features import FeatureSet, load_feature_set
+from ..features.store import synthetic_on_disk
 from ..method import build_method
 from ..paths import check_data_root, data_root
 from ..results.records import RecordStore, record_key, same_numbers
@@ -183,7 +184,7 @@ def _run_planned(specs: list[RunSpec], store: RecordStore, cfg: ExecutorConfig, 
                  device_request: Optional[str], dry_run: bool) -> tuple[list[dict], int]:
     """``run_specs`` once its arguments are checked: plan, skip what is recorded, run the rest."""
     progress = any(s.progress for s in specs)
-    feature_sets = _FeatureSets(progress)
+    feature_sets = _FeatureSets(progress, log)
     methods: dict = {}
     planned = _plan(specs, feature_sets, methods, device_request, log)
     rows = store.read()
@@ -271,13 +272,16 @@ class _FeatureSets:
     """The driver's feature sets, loaded (a synthetic one generated, with every core) once each, before any
     worker starts, so that workers never race to generate them."""
 
-    def __init__(self, progress: bool = False):
+    def __init__(self, progress: bool = False, log: Callable[[str], None] = print):
         self._sets: dict[tuple, FeatureSet] = {}
-        self.progress = progress
+        self.progress, self.log = progress, log
 
     def __call__(self, spec: RunSpec) -> FeatureSet:
         key = (spec.dataset, spec.features)
         if key not in self._sets:
+            if self.progress and spec.features == "synthetic" and not synthetic_on_disk(spec.dataset):
+                self.log(f"features {spec.dataset}/synthetic: generating the synthetic set (first use in this data "
+                         "root; kept for every later run)")
             with using_threads(available_cores()), Progress(f"features {spec.dataset}/{spec.features}",
                                                             enabled=self.progress):
                 self._sets[key] = load_feature_set(spec.dataset, spec.features)

@@ -125,13 +125,18 @@ def k400_excluded(target: str) -> list[dict]:
     return [by_k400[k] for k in sorted(by_k400)]
 
 
+def _k400_training(name: str) -> tuple[list[dict], set[str], list[str], list[str]]:
+    """The cross-dataset protocols' training side for target ``name``: (the Kinetics-400 classes excluded for
+    overlapping it, their names, the 400 classes left in order, the target's classes)."""
+    excluded = k400_excluded(name)
+    drop = {e["class"] for e in excluded}
+    seen = [c for c in get_dataset("kinetics").identifiers[:400] if c not in drop]
+    return excluded, drop, seen, get_dataset(name).identifiers
+
+
 def k400_cross(out_dir: Path) -> None:
-    k400 = get_dataset("kinetics").identifiers[:400]
     for name in ["hmdb51", "ucf101"]:
-        excluded = k400_excluded(name)
-        drop = {e["class"] for e in excluded}
-        seen = [c for c in k400 if c not in drop]
-        ids = get_dataset(name).identifiers
+        excluded, drop, seen, ids = _k400_training(name)
         how = (f"train on the {len(seen)} Kinetics-400 classes left after removing the {len(drop)} that overlap a "
                f"{name} class (exact or near-identical name, or word-vector cosine distance < 0.05; listed under "
                "'excluded'), Brattoli et al., CVPR 2020")
@@ -150,12 +155,8 @@ def k400_cross(out_dir: Path) -> None:
 def k400_official(out_dir: Path) -> None:
     """k400-full's training classes; three folds, one per official train/test split, each testing every class
     on that split's official test videos (CLIP-era papers' full-class protocol, mean +- std over the splits)."""
-    k400 = get_dataset("kinetics").identifiers[:400]
     for name in ["hmdb51", "ucf101"]:
-        excluded = k400_excluded(name)
-        drop = {e["class"] for e in excluded}
-        seen = [c for c in k400 if c not in drop]
-        ids = get_dataset(name).identifiers
+        excluded, drop, seen, ids = _k400_training(name)
         how = ("official split k tests groups 7k-6 .. 7k (a video's group from its official name)" if name == "ucf101"
                else "official split k tests the 30 videos per class of the official test lists (packaged in "
                     "zsar_bench/data/official_splits/hmdb51_test.tsv)")

@@ -95,6 +95,27 @@ PLUGINS = textwrap.dedent('''
             return np.zeros((len(videos), len(classes) + 1))
 
 
+    class _Bomb:
+        """Unpickling it runs code: it writes $ADV_MARKER and patches the metrics of the process that reads it."""
+
+        def __reduce__(self):
+            code = ("import os, zsar_bench.measure.metrics as m; open(os.environ['ADV_MARKER'], 'w').write('ran'); "
+                    "m.zsl_metrics = lambda s, l: {'top1': 1.0, 'top5': 1.0, 'mean_class_acc': 1.0}")
+            return (exec, (code,))
+
+
+    @register_method("adv-pickle")
+    class PickleReply(_Base):
+        """Replaces its worker's reply with a pickle that would run code in whatever process unpickles it."""
+
+        def fit(self, data, ctx):
+            import pickle
+            import zsar_bench.running.executors.local as local
+
+            local.encode_outputs = lambda outs: pickle.dumps([_Bomb()])
+            return self
+
+
     @register_method("adv-type")
     class Type(_Base):
         def fit(self, data, ctx):
@@ -103,7 +124,7 @@ PLUGINS = textwrap.dedent('''
         def score(self, videos, classes):
             return "not scores"
 ''')
-NAMES = ("adv-forger", "adv-boom", "adv-hang", "adv-stubborn", "adv-exit", "adv-shape", "adv-type")
+NAMES = ("adv-forger", "adv-pickle", "adv-boom", "adv-hang", "adv-stubborn", "adv-exit", "adv-shape", "adv-type")
 
 
 @pytest.fixture
@@ -220,13 +241,28 @@ def test_failing_methods_are_recorded_as_failures_and_the_others_run(adversaries
     assert "method 'adv-shape': score() returned shape" in line
     assert "method 'adv-type': score() returned str, not an array of numbers" in line
     if executor == "local":
-        assert "adv-exit: 1 run(s), RuntimeError: its worker process died" in line
-        assert "adv-stubborn: 1 run(s), RuntimeError: its worker process died" in line
+        assert "adv-exit: 1 run(s), WorkerDiedError: its worker process died (exit code 3" in line
+        assert "adv-stubborn: 1 run(s), WorkerDiedError: its worker process died (exit code 75" in line
     rows = RecordStore(rec).read()
     assert [r["method"] for r in rows] == ["chance"] and rows[0].get("in_process") is (executor == "inline" or None)
     failures = [json.loads(x) for x in (tmp_path / "r.jsonl.failures.jsonl").read_text().splitlines()]
     assert sorted(f["method"] for f in failures) == sorted(bad) and all(f["fold"] == 0 for f in failures)
     assert err.count("FAILED, not recorded") == len(bad)
+
+
+def test_a_worker_reply_is_never_unpickled(adversaries, tmp_path, monkeypatch, honest):
+    """Before: the driver unpickled what a worker sent back (``concurrent.futures``), so method code in a worker
+    could run code in the driver, the process that computes every method's metrics. Now a reply is JSON and
+    ``.npz`` arrays read without pickle: the forged reply fails its own run, in one line, and runs nothing."""
+    marker = tmp_path / "bomb-ran"
+    monkeypatch.setenv("ADV_MARKER", str(marker))
+    with pytest.raises(RunsFailedError) as e:
+        run_specs(_specs("adv-pickle", "eszsl"), RecordStore(tmp_path / "r.jsonl"), log=lambda m: None, jobs=1)
+    assert not marker.exists() and metrics.zsl_metrics.__module__ == "zsar_bench.measure.metrics"
+    assert "adv-pickle: 1 run(s), WireError: a worker's reply could not be read" in str(e.value)
+    (eszsl,) = e.value.records
+    assert (eszsl["top1"], eszsl["top5"], eszsl["mean_class_acc"]) == \
+        (honest["top1"], honest["top5"], honest["mean_class_acc"])
 
 
 def test_run_timeout_is_a_config_key_and_is_checked(tmp_path, capsys, plugins):

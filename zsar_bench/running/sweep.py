@@ -462,21 +462,21 @@ class _Driver:
 
 def _job_outputs(job, n: int) -> list:
     """What a finished job returned, one entry per run (a ``RunFailure`` for each run when the job itself failed:
-    its worker died, it was killed or lost)."""
+    its worker died, it was killed or lost, or its reply could not be read)."""
     try:
         outs = job.result()
     except CancelledError:
         outs = []
     except Exception as e:  # noqa: BLE001 - the job itself failed: every run of it did
-        return [RunFailure(RuntimeError(_job_failure(e)))] * n
+        return [RunFailure.from_text(_job_failure(e))] * n
     outs = list(outs) if isinstance(outs, list) else []
-    return outs + [RunFailure(RuntimeError("the job returned no result for this run"))] * (n - len(outs))
+    return outs + [RunFailure.from_text("the job returned no result for this run")] * (n - len(outs))
 
 
 def _job_failure(e: BaseException) -> str:
     if isinstance(e, BrokenProcessPool):
-        return ("its worker process died (killed, out of memory, os._exit in method code, or a run that ignored "
-                "--run-timeout)")
+        return ("BrokenProcessPool: its worker process died (killed, out of memory, os._exit in method code, or a run "
+                "that ignored --run-timeout)")
     return one_line(e)
 
 

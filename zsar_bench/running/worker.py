@@ -36,6 +36,7 @@ class RunFailure:
     exc: BaseException
     trace: str = ""
     where: str = field(default="")
+    text: str = ""  # the one-line message, for a failure that arrived as text (``from_text``)
 
     @classmethod
     def capture(cls, exc: BaseException) -> "RunFailure":
@@ -46,9 +47,14 @@ class RunFailure:
             exc = RuntimeError(f"{type(exc).__name__}: {exc}")
         return cls(exc, trace, f"pid {os.getpid()}")
 
+    @classmethod
+    def from_text(cls, message: str, trace: str = "", where: str = "") -> "RunFailure":
+        """A failure a worker reported as text (``wire``): its one-line message, trace and process."""
+        return cls(RuntimeError(message), trace, where, message)
+
     def message(self) -> str:
         """The failure in one line: the exception's type and the first line of its message (at most 300 chars)."""
-        return one_line(self.exc)
+        return self.text or one_line(self.exc)
 
     def exception(self) -> BaseException:
         e = self.exc

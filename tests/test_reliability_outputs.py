@@ -1,9 +1,11 @@
 """Reliability of what a run writes (issue 23): nothing trained is lost.
 
 Outputs that cannot be written (a dangling records link, --save-scores naming a file, an unwritable reports
-folder) are refused in one line before any training; an append that fails (disk full) leaves no torn line and
-keeps the row in ``<records>.unsaved``; a report generation killed half-way leaves every page whole and the
-folder not "up to date"."""
+folder, an append-only records file with --overwrite) are refused in one line before any training; an append
+that fails (disk full) leaves no torn line and keeps the row in ``<records>.unsaved``; an --overwrite whose
+rewrite fails keeps the new row in the records and says so; a report page that cannot be replaced is named in one
+line, the records kept; a report generation killed half-way leaves every page whole and the folder not
+"up to date"."""
 import errno
 import json
 import os
@@ -255,3 +257,105 @@ def test_a_generation_replaces_changed_pages_and_removes_stale_ones(tmp_path, fo
     write_reports([fold0, {**fold0, "fold": 1}], reports)
     assert page.stat().st_ino != ino  # changed: a new file renamed over the old one
     assert not [p for p in os.listdir(reports) if p.startswith(".zsar-staging")]
+
+
+# -- (f) a records file or a report page that cannot be replaced: the new rows kept, one line naming the file -----
+
+def _refuse_replacing(monkeypatch, path):
+    """Renaming over ``path`` fails, as over an append-only (chattr +a) or immutable (+i) file: appending works."""
+    real = os.replace
+
+    def replace(src, dst, *a, **k):
+        if os.path.abspath(dst) == os.path.abspath(path):
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(src), None, str(dst))
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def _chattr(flag, path):
+    """``chattr flag path``; False where that cannot be done (no chattr, no CAP_LINUX_IMMUTABLE, a file system
+    without the flags)."""
+    try:
+        return subprocess.run(["chattr", flag, str(path)], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def test_overwrite_on_records_that_cannot_be_replaced_keeps_the_new_row_and_says_where(tmp_path, capsys, monkeypatch,
+                                                                                       fold0):
+    rec = tmp_path / "r.jsonl"
+    RecordStore(rec).append(fold0)
+    before = rec.read_bytes()
+    _refuse_replacing(monkeypatch, rec)
+    rc = cli.main([*CHANCE, "--folds", "0", "--records", str(rec), "--no-report", "--overwrite"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"error: --overwrite: the new record of chance olympics fold 0 seed 0 is kept in {rec} "
+                           "(appended after the old one"), line
+    assert "Operation not permitted" in line and "rerun with --overwrite" in line
+    rows = RecordStore(rec).read()
+    assert rec.read_bytes().startswith(before) and len(rows) == 2  # the old row untouched, the trained one after it
+    assert rows[-1]["run_id"] != fold0["run_id"] and record_key(rows[-1]) == record_key(fold0)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]  # the rewrite's copy removed
+    monkeypatch.undo()
+    assert cli.main([*CHANCE, "--folds", "0", "--records", str(rec), "--no-report"]) == 0  # not redone: it is there
+    assert "already" in capsys.readouterr().err and len(RecordStore(rec).read()) == 2
+
+
+def test_overwrite_on_an_append_only_records_file_is_refused_before_training(tmp_path, capsys, fold0):
+    rec = tmp_path / "r.jsonl"
+    RecordStore(rec).append(fold0)
+    before = rec.read_bytes()
+    if not _chattr("+a", rec):
+        pytest.skip("chattr +a is not possible here")
+    try:
+        rc = cli.main([*CHANCE, "--folds", "0", "--records", str(rec), "--no-report", "--overwrite"])
+        line = _one_line_error(rc, capsys.readouterr().err)
+        assert f"records file {rec} is append-only (chattr +a)" in line and f"chattr -a {rec}" in line, line
+        assert "rerun without --overwrite" in line
+        assert rec.read_bytes() == before
+        assert cli.main([*CHANCE, "--folds", "0-1", "--records", str(rec), "--no-report"]) == 0  # appends still work
+        assert sorted(r["fold"] for r in RecordStore(rec).read()) == [0, 1]
+    finally:
+        _chattr("-a", rec)
+
+
+@pytest.mark.parametrize("how", ["rename refused", "chattr +i"])
+def test_a_report_page_that_cannot_be_replaced_is_named_and_the_records_kept(tmp_path, capsys, monkeypatch, how,
+                                                                            fold0):
+    from zsar_bench.reports import stamp
+
+    monkeypatch.setattr(stamp, "code_identity", lambda: "test-identity")  # stamps on, as in a clean checkout
+    rec = tmp_path / "r.jsonl"
+    RecordStore(rec).append(fold0)
+    reports = tmp_path / "rep"
+    assert cli.main(["report", "--records", str(rec), "--reports-dir", str(reports)]) == 0
+    page, csv = reports / "olympics.md", reports / "leaderboard.csv"
+    old_page, old_csv = page.read_text(), csv.read_text()
+    if how == "chattr +i":
+        if not _chattr("+i", page):
+            pytest.skip("chattr +i is not possible here")
+    else:
+        _refuse_replacing(monkeypatch, page)
+    capsys.readouterr()
+    try:
+        rc = cli.main([*CHANCE, "--folds", "1", "--records", str(rec), "--reports-dir", str(reports)])
+        err = capsys.readouterr().err
+    finally:
+        if how == "chattr +i":
+            _chattr("-i", page)
+    assert rc == 2 and "Traceback" not in err, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"error: report file {page} could not be replaced (Operation not permitted"), line
+    assert f"the records ({rec}) are unchanged" in line and "every other page was updated" in line
+    assert ("chattr -i" if how == "chattr +i" else "chmod u+w") in line and "run_bench.py report" in line
+    assert sorted(r["fold"] for r in RecordStore(rec).read()) == [0, 1]  # the trained run is recorded
+    assert page.read_text() == old_page and csv.read_text() != old_csv  # that page as it was, the others new
+    assert not stamp.reports_up_to_date(str(rec), reports)  # not called up to date: the next run regenerates
+    assert not [p for p in os.listdir(reports) if p.startswith(".zsar-staging")]
+    monkeypatch.undo()
+    monkeypatch.setattr(stamp, "code_identity", lambda: "test-identity")
+    assert cli.main(["report", "--records", str(rec), "--reports-dir", str(reports)]) == 0
+    assert page.read_text() != old_page and stamp.reports_up_to_date(str(rec), reports)

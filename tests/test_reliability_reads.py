@@ -351,3 +351,193 @@ def test_list_features_says_whether_the_synthetic_set_is_on_disk(tmp_path):
         assert row["installed"] is True
     finally:
         set_data_root(str(before))
+
+
+# -- 5. a damaged text-embedding cache is set aside (or bypassed) and its texts encoded again ----------------------
+
+class _CountingEncoder:
+    identity, pooling, max_length, dim = "fake-encoder", "mean", 16, 4
+
+    def __init__(self):
+        self.calls = []
+
+    def encode(self, texts):
+        self.calls.append(list(texts))
+        return np.array([[len(t), 1, 2, 3] for t in texts], np.float32)
+
+
+@pytest.mark.parametrize("damage", ["garbage bytes", "garbage pages in the middle"])
+def test_a_damaged_text_cache_is_encoded_again_with_a_warning(tmp_path, monkeypatch, damage):
+    """It used to fail every run that encodes texts (sqlite3.DatabaseError: file is not a database)."""
+    from zsar_bench.text import encoders
+
+    monkeypatch.setattr(encoders, "cache_dir", lambda kind: tmp_path / kind)
+    texts = [f"a person doing action number {i} " * 3 for i in range(400)]  # a cache of several pages
+    enc = _CountingEncoder()
+    cached = encoders.CachedTextEncoder(enc, progress=False)
+    first = cached.encode(texts)
+    path = cached.cache.path
+    cached.cache.close()
+    rng = np.random.default_rng(0)
+    if damage == "garbage bytes":
+        path.write_bytes(rng.bytes(50_000))
+    else:
+        with open(path, "r+b") as f:
+            f.seek(2 * 4096)
+            f.write(rng.bytes(6 * 4096))
+    n_calls = len(enc.calls)
+    with pytest.warns(UserWarning, match=rf"text embedding cache {path} (was|is) damaged \(.*\)") as got:
+        again = encoders.CachedTextEncoder(enc, progress=False).encode(texts)
+    np.testing.assert_array_equal(again, first)
+    assert sorted(t for call in enc.calls[n_calls:] for t in call) == sorted(texts)  # every text encoded again
+    said = " ".join(str(w.message) for w in got)
+    assert f"moved to {path}.damaged and started afresh" in said or f"delete it (rm {path})" in said
+    assert "\n" not in said
+    if damage == "garbage bytes":  # set aside: the fresh cache serves the next run, without a warning
+        assert (tmp_path / "text" / f"{path.name}.damaged").read_bytes()[:4] != b"SQLi"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_array_equal(encoders.CachedTextEncoder(enc, progress=False).encode(texts), first)
+        assert len(enc.calls) == 2 * n_calls  # nothing encoded a third time
+
+
+def test_a_locked_cache_is_no_damage(tmp_path):
+    """Only damage is set aside: another error (locked, read-only, I/O) is raised as it was."""
+    import sqlite3
+
+    from zsar_bench.text.cache import _damaged
+
+    assert _damaged(sqlite3.DatabaseError("file is not a database"))
+    assert not _damaged(sqlite3.OperationalError("database is locked"))
+
+
+def test_a_run_on_a_damaged_text_cache_is_recorded(tmp_path, capsys, monkeypatch, data_root):
+    from zsar_bench.text import encoders
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ZSAR_BENCH_TEXT_CACHE", str(cache))
+    encoders.get_text_encoder.cache_clear()  # an encoder of this cache, not one an earlier test kept
+    label = ["--methods", "label", "--datasets", "olympics", "--no-progress", "--no-report", "--executor", "inline",
+             "--method-args", "label.epochs=1", "--records", str(tmp_path / "r.jsonl")]
+    try:
+        assert cli.main([*label, "--folds", "0"]) == 0
+        (db,) = (cache / "text").glob("*.sqlite")
+        db.write_bytes(b"\x00garbage" * 4096)
+        capsys.readouterr()
+        for fresh, folds in ((False, "1"), (True, "2")):  # found by an open cache (this process) or a new one
+            if fresh:
+                encoders.get_text_encoder.cache_clear()
+            with pytest.warns(UserWarning, match=rf"text embedding cache {db} (was|is) damaged \(file is not a "
+                                                 r"database\)") as got:
+                rc = cli.main([*label, "--folds", folds])
+            err = capsys.readouterr().err
+            assert rc == 0 and "Traceback" not in err, err
+            assert "changed the harness" not in err  # a warning of the harness's own is no method's doing
+            said = " ".join(str(w.message) for w in got)
+            assert (f"moved to {db}.damaged and started afresh" if fresh else f"delete it (rm {db})") in said
+    finally:
+        encoders.get_text_encoder.cache_clear()  # no later test sees this cache
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert sorted(r["fold"] for r in rows) == [0, 1, 2]
+
+
+# -- 6. what a killed generation, import or extraction left is removed (or put back) and said, never a crash --------
+
+def test_a_killed_synthetic_generation_leaves_nothing_in_the_way(private_root, capsys):
+    from zsar_bench.features.store import synthetic_on_disk
+
+    dead = private_root.with_name("v2.tmp999999999")  # no such process
+    alive = private_root.with_name(f"v2.tmp{os.getppid()}")  # a generation still running: not touched
+    for d in (dead, alive):
+        d.mkdir()
+        (d / "features.npy").write_bytes(b"\x93NUMPY half of it")
+    hidden = private_root.parents[3] / "v2-hidden"  # out of the synthetic folder
+    private_root.rename(hidden)
+    assert not synthetic_on_disk("olympics")  # a leftover is no generated set (nor is it said to be)
+    hidden.rename(private_root)
+    with pytest.warns(UserWarning, match=rf"removed {dead}: the leftover of a generation that was killed "
+                                         r"\(process 999999999 is gone\)"):
+        assert len(_load().labels) == 783
+    assert not dead.exists() and alive.is_dir()
+    shutil.rmtree(alive)
+    dead.mkdir()  # and a run: it goes on, and says so
+    with pytest.warns(UserWarning, match=rf"removed {dead}: the leftover of a generation that was killed"):
+        rc = cli.main([*CHANCE, "--records", str(private_root.parents[3] / "r.jsonl"), "--executor", "inline"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "Traceback" not in err and "changed the harness" not in err, err
+    assert not dead.exists()
+
+
+@pytest.fixture
+def imported_root(tmp_path, data_root):
+    """A data root with a small imported set olympics/gen; the data root put back after."""
+    from zsar_bench.datasets import get_dataset
+
+    ds = get_dataset("olympics")
+    ids = [(f"{c}_{k}", c) for c in ds.identifiers for k in range(4)]
+    (tmp_path / "index.csv").write_text("video_id,label\n" + "".join(f"{v},{c}\n" for v, c in ids))
+    np.save(tmp_path / "m.npy", np.random.default_rng(0).standard_normal((len(ids), 8)).astype(np.float32))
+    root = tmp_path / "root"
+    assert cli.main(["import-features", "olympics", "gen", str(tmp_path / "m.npy"), "--from", "generic", "--index",
+                     str(tmp_path / "index.csv"), "--data-root", str(root)]) == 0
+    yield root
+    set_data_root(data_root)
+
+
+def test_a_killed_import_leaves_nothing_lost_or_in_the_way(imported_root, tmp_path, capsys):
+    """kill -9 of ``import-features --overwrite`` between its two renames left the set only in .staging (the next
+    import deleted it); one killed while writing left a partial copy there."""
+    from zsar_bench.features import list_feature_sets
+
+    sets = imported_root / "features" / "olympics"
+    stage = sets / ".staging"
+    stage.mkdir()
+    (sets / "gen").rename(stage / "gen.old.999999999.abcd1234")
+    (stage / "gen.999999999.cafe0000" / "table").mkdir(parents=True)  # a copy being written when the kill came
+    set_data_root(imported_root)
+    assert [r["features"] for r in list_feature_sets("olympics")] == ["synthetic"]  # .staging is no feature set
+    capsys.readouterr()
+    with pytest.warns(UserWarning) as got:
+        rc = cli.main(["--methods", "chance", "--datasets", "olympics", "--folds", "0", "--no-progress",
+                       "--no-report", "--features", "gen", "--executor", "inline", "--data-root", str(imported_root),
+                       "--records", str(tmp_path / "r.jsonl")])
+    err = capsys.readouterr().err
+    assert rc == 0 and "Traceback" not in err and "changed the harness" not in err, err
+    said = [str(w.message) for w in got]
+    assert f"feature set olympics/gen: an import with --overwrite was killed after moving the old set aside " \
+           f"({stage / 'gen.old.999999999.abcd1234'}); the old set is back in {sets / 'gen'}" in said, said
+    assert f"removed {stage / 'gen.999999999.cafe0000'}: the leftover of an import that was killed (process " \
+           "999999999 is gone)" in said, said
+    assert not stage.exists() and (sets / "gen" / "manifest.json").is_file()
+    assert [r["features"] for r in list_feature_sets("olympics")] == ["synthetic", "gen"]
+
+
+def test_a_symlink_loop_in_a_feature_set_is_one_line(imported_root, tmp_path, capsys):
+    man = imported_root / "features" / "olympics" / "gen" / "manifest.json"
+    man.unlink()
+    man.symlink_to(man)
+    rc = cli.main([*CHANCE, "--features", "gen", "--data-root", str(imported_root),
+                   "--records", str(tmp_path / "r.jsonl")])
+    line = _one_line_error(rc, capsys.readouterr().err)
+    assert f"feature set olympics/gen: its path {man} is a symlink loop" in line and f"rm {man}" in line, line
+    from zsar_bench.features import list_feature_sets
+
+    (row,) = [r for r in list_feature_sets("olympics") if r["features"] == "gen"]
+    assert row["installed"] is False and "symlink loop" in row["source"]
+
+
+def test_a_killed_extraction_with_torn_settings_starts_again_or_says_restart(tmp_path):
+    from zsar_bench.features.extract import _open_stage
+
+    stage = tmp_path / ".extract" / "gen"
+    stage.mkdir(parents=True)
+    (stage / "config.json").write_text('{"backbone": "tsm", "fr')  # killed while writing it: nothing extracted
+    with pytest.warns(UserWarning, match=rf"removed {stage}: the start of an extraction that was killed"):
+        _open_stage(stage, {"backbone": "tsm"}, "olympics", "gen", restart=False)
+    assert json.loads((stage / "config.json").read_text()) == {"backbone": "tsm"}
+    (stage / "config.json").write_text('{"backbone": "t')
+    (stage / "shard-000000.npz").write_bytes(b"")  # shards whose settings are unknown: never mixed silently
+    with pytest.raises(FeatureStoreError, match=r"unreadable config\.json; pass --restart to discard it"):
+        _open_stage(stage, {"backbone": "tsm"}, "olympics", "gen", restart=False)
+    _open_stage(stage, {"backbone": "tsm"}, "olympics", "gen", restart=True)
+    assert not (stage / "shard-000000.npz").exists() and not list(stage.glob(".config*"))

@@ -4,6 +4,7 @@ Precedence: ``--data-root`` > ``$ZSAR_BENCH_DATA`` > ``~/.cache/zsar-bench``.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -43,16 +44,59 @@ def check_name(name: str, what: str = "feature set") -> str:
     return name
 
 
+def symlink_loop(path: str | Path) -> Optional[Path]:
+    """The link of a symlink loop that ``path`` runs into (``ln -s loop loop``, or two links naming each other:
+    the path itself or a folder on it), or None. Such a path exists for nothing (``exists()`` is False) yet cannot
+    be created either, so callers name the link instead of calling it missing."""
+    path = Path(path)
+    try:
+        os.stat(path)
+        return None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            return None
+    parts = path.parts
+    for i in range(1, len(parts) + 1):
+        prefix = Path(*parts[:i])
+        try:
+            os.stat(prefix)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                return prefix
+            return None
+    return path
+
+
+def loop_message(what: str, path: str | Path, link: Path) -> str:
+    """``<what> <path> is a symlink loop ...`` (or ``goes through`` one): the start of a one-line error."""
+    path = Path(path)
+    if Path(link) == path:
+        return f"{what} {path} is a symlink loop (a link that leads back to itself); remove it (rm {path})"
+    return f"{what} {path} goes through a symlink loop at {link}; remove that link (rm {link})"
+
+
+def _resolved_root(path: str | Path, given: str) -> Path:
+    """``path`` made absolute (symlinks followed); DataRootError for a symlink loop."""
+    link = symlink_loop(Path(path).expanduser())
+    if link is not None:
+        raise DataRootError(f"{loop_message('data root', Path(path).expanduser(), link)} or {given}")
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop, before Python 3.13
+        raise DataRootError(f"data root {path} cannot be used ({e}); {given}") from None
+
+
 def set_data_root(path: Optional[str | Path]) -> None:
     global _override
-    _override = Path(path).expanduser().resolve() if path else None
+    _override = _resolved_root(path, "pass --data-root a writable folder") if path else None
 
 
 def data_root() -> Path:
     if _override is not None:
         return _override
     env = os.environ.get(ENV_DATA_ROOT)
-    return Path(env).expanduser().resolve() if env else DEFAULT_DATA_ROOT
+    return _resolved_root(env, f"set ${ENV_DATA_ROOT} to a writable folder (or pass --data-root)") if env \
+        else DEFAULT_DATA_ROOT
 
 
 def _root_hint() -> str:
@@ -62,6 +106,9 @@ def _root_hint() -> str:
 def check_data_root(root: Optional[Path] = None) -> Path:
     """The data root, created if missing; DataRootError unless it is a writable folder."""
     root = Path(root) if root is not None else data_root()
+    link = symlink_loop(root)
+    if link is not None:
+        raise DataRootError(f"{loop_message('data root', root, link)}; {_root_hint()}")
     if root.exists() and not root.is_dir():
         raise DataRootError(f"data root {root} is a file, not a folder; {_root_hint()}")
     try:

@@ -27,7 +27,7 @@ from .datasets import DATASETS, get_dataset
 from .errors import ZsarBenchError
 from .official_splits import DATASETS as OFFICIAL
 from .official_splits import table_sha256
-from .paths import CHECKOUT
+from .paths import CHECKOUT, loop_message, symlink_loop
 from .split_file import SplitFile, error_line
 
 
@@ -137,6 +137,9 @@ def load_split_file(path: str | Path, expect_dataset: Optional[str] = None) -> P
     SplitError that names the file."""
     path = Path(path)
     if not path.is_file():
+        link = symlink_loop(path)
+        if link is not None:
+            raise SplitError(f"{loop_message('split file', path, link)} or pass --split-file a JSON split file")
         raise SplitError(f"split file {path} does not exist")
     raw = path.read_bytes()
     where = str(path)

@@ -36,7 +36,8 @@ from ..datasets import get_dataset
 from ..paths import InvalidNameError, check_name
 from ..types import ConceptVocabulary, Videos
 from .integrity import IntegrityError, file_digests, verify_files
-from .base import TEST, TRAIN, FeatureSet, FeatureStoreError, feature_root, read_json_checked, read_manifest
+from .base import (TEST, TRAIN, FeatureSet, FeatureStoreError, feature_root, pid_alive, read_json_checked,
+                   read_manifest)
 
 FORMAT_VERSION = 1
 FLOAT16_MAX = float(np.finfo(np.float16).max)
@@ -55,28 +56,46 @@ def check_real_name(name: str) -> None:
         raise FeatureStoreError(str(e)) from None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_pid_alive = pid_alive
 
 
 def clean_stale_staging(parent: Path) -> list[Path]:
-    """Remove staging folders left by imports that were killed (their process is gone)."""
+    """Clear the ``.staging`` folder of imports that were killed (their process is gone), saying so: a copy being
+    written is removed; the old copy of a set that an ``--overwrite`` had moved aside is put back when the set's
+    folder is missing (killed between the two renames of ``_swap_into_place``), else removed. Returns the removed
+    paths."""
     removed = []
     base = parent / ".staging"
     if not base.is_dir():
         return removed
-    for d in base.iterdir():
+    for d in sorted(base.iterdir()):
         parts = d.name.rsplit(".", 2)
-        if len(parts) == 3 and parts[1].isdigit() and not _pid_alive(int(parts[1])):
-            shutil.rmtree(d, ignore_errors=True)
+        if not (len(parts) == 3 and parts[1].isdigit() and not _pid_alive(int(parts[1]))):
+            continue
+        name = parts[0][:-len(".old")] if parts[0].endswith(".old") else None
+        if name and not (parent / name).exists() and _manifest_names(d, name):
+            try:
+                os.rename(d, parent / name)
+                warnings.warn(f"feature set {parent.name}/{name}: an import with --overwrite was killed after moving "
+                              f"the old set aside ({d}); the old set is back in {parent / name}", stacklevel=2)
+                continue
+            except OSError:  # another process restored it first, or the folder appeared: remove as below
+                pass
+        shutil.rmtree(d, ignore_errors=True)
+        if not d.exists():
+            warnings.warn(f"removed {d}: the leftover of an import that was killed (process {parts[1]} is gone)",
+                          stacklevel=2)
             removed.append(d)
+    _remove_if_empty(base)
     return removed
+
+
+def _manifest_names(folder: Path, name: str) -> bool:
+    """Whether ``folder`` holds a whole feature set called ``name`` (its manifest is written last and says so)."""
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("features") == name
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _staging_dir(final: Path) -> Path:

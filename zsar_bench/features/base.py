@@ -6,6 +6,10 @@ and the extractor) depend on it and never on each other or on the loader."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -21,6 +25,50 @@ TRAIN, TEST = 0, 1  # values of FeatureSet.partition
 
 class FeatureStoreError(ZsarBenchError, RuntimeError):
     pass
+
+
+KILLED_TMP_RE = re.compile(r"\.tmp(\d+)$")  # <folder>.tmp<pid>: a generation's copy, renamed into place when whole
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running on this machine (a leftover of a dead one may be removed)."""
+    if pid <= 0:
+        return True  # not a process id we wrote: leave its file alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_killed_leftovers(parent: Path) -> list[Path]:
+    """Remove the ``<name>.tmp<pid>`` copies in ``parent`` that a generation killed half-way left (their process is
+    gone; a running one's copy is kept), with a warning naming each; the removed paths. Nothing ever reads such a
+    copy: it only takes disk space (about 1 GB for synthetic-full)."""
+    removed = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return removed
+    for d in entries:
+        m = KILLED_TMP_RE.search(d.name)
+        if not m or int(m.group(1)) == os.getpid() or pid_alive(int(m.group(1))):
+            continue
+        try:
+            shutil.rmtree(d) if d.is_dir() and not d.is_symlink() else d.unlink()
+        except FileNotFoundError:  # another process removed it first
+            continue
+        except OSError as e:
+            warnings.warn(f"{d} is the leftover of a generation that was killed (process {m.group(1)} is gone) and "
+                          f"could not be removed ({e.strerror or e}); it is ignored; remove it: rm -r {d}",
+                          stacklevel=2)
+            continue
+        warnings.warn(f"removed {d}: the leftover of a generation that was killed (process {m.group(1)} is gone); "
+                      "nothing read it", stacklevel=2)
+        removed.append(d)
+    return removed
 
 
 @dataclass

@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -464,8 +465,21 @@ def _open_stage(stage: Path, fingerprint: dict, dataset: str, name: str, restart
     if restart:
         shutil.rmtree(stage, ignore_errors=True)
     cfg_file = stage / "config.json"
+    old = None
     if cfg_file.is_file():
-        old = json.loads(cfg_file.read_text())
+        try:
+            old = json.loads(cfg_file.read_text())
+        except (OSError, ValueError):  # torn: an extraction killed while it wrote its settings (before atomic writes)
+            old = None
+        if not isinstance(old, dict):
+            old = None
+            if any(stage.glob("shard-*.npz")):
+                raise FeatureStoreError(f"an unfinished extraction of {dataset}/{name} in {stage} has an unreadable "
+                                        f"{cfg_file.name}; pass --restart to discard it") from None
+            shutil.rmtree(stage, ignore_errors=True)
+            warnings.warn(f"removed {stage}: the start of an extraction that was killed before it extracted "
+                          "anything", stacklevel=2)
+    if old is not None:
         if old != fingerprint:
             diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
             raise FeatureStoreError(f"an unfinished extraction of {dataset}/{name} with other settings ({', '.join(diff)}) "
@@ -473,7 +487,9 @@ def _open_stage(stage: Path, fingerprint: dict, dataset: str, name: str, restart
                                     "to discard it")
     else:
         stage.mkdir(parents=True, exist_ok=True)
-        cfg_file.write_text(json.dumps(fingerprint, indent=1))
+        tmp = stage / f".config.json.tmp{os.getpid()}"  # whole or absent: a kill cannot leave it torn
+        tmp.write_text(json.dumps(fingerprint, indent=1))
+        os.replace(tmp, cfg_file)
 
 
 @dataclass

@@ -10,15 +10,15 @@ import json
 import zipfile
 from typing import Optional
 
-from ..paths import data_root
-from .base import FeatureSet, FeatureStoreError, feature_root, read_manifest
+from ..paths import data_root, loop_message, symlink_loop
+from .base import KILLED_TMP_RE, FeatureSet, FeatureStoreError, feature_root, read_manifest
 from .synthetic_full import is_sized, load_or_generate_sized
 
 
 def synthetic_on_disk(dataset: str) -> bool:
     """Whether ``dataset``'s default synthetic set is generated in this data root yet (else first use makes it)."""
     syn = feature_root(dataset, "synthetic")
-    return syn.is_dir() and any(syn.rglob("*.npy"))
+    return syn.is_dir() and any(not KILLED_TMP_RE.search(f.relative_to(syn).parts[0]) for f in syn.rglob("*.npy"))
 
 
 def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
@@ -38,8 +38,13 @@ def list_feature_sets(dataset: Optional[str] = None) -> list[dict]:
         base = data_root() / "features" / ds
         if base.is_dir():
             for d in sorted(base.iterdir()):
+                if d.name.startswith(".") or KILLED_TMP_RE.search(d.name):  # .staging, .extract: not feature sets
+                    continue
                 m = d / "manifest.json"
-                if d.name != "synthetic" and m.is_file():
+                if d.name != "synthetic" and symlink_loop(m) is not None:
+                    out.append({"dataset": ds, "features": d.name, "installed": False,
+                                "source": f"BROKEN: a symlink loop at {symlink_loop(m)}; remove it", "path": str(d)})
+                elif d.name != "synthetic" and m.is_file():
                     try:
                         man = read_manifest(d, ds, d.name)
                     except FeatureStoreError:  # listed as broken, never a crash of `list features`
@@ -81,7 +86,16 @@ def _load_feature_set(dataset: str, name: str) -> FeatureSet:
                                     f"({type(e).__name__}: {e}); delete that folder and rerun to regenerate "
                                     f"them: rm -r {root}") from None
     else:
+        if not (root / "manifest.json").is_file() and (root.parent / ".staging").is_dir():
+            from .arrow_store import clean_stale_staging
+
+            clean_stale_staging(root.parent)  # an --overwrite killed between its renames: the old set comes back
         if not (root / "manifest.json").is_file():
+            link = symlink_loop(root / "manifest.json")
+            if link is not None:  # neither there nor missing: name the link, not an import that would fail on it
+                raise FeatureStoreError(f"feature set {dataset}/{name}: "
+                                        f"{loop_message('its path', root / 'manifest.json', link)}, then re-import "
+                                        f"it (run_bench.py import-features {dataset} {name} --from ... --overwrite)")
             installed = [f["features"] for f in list_feature_sets(dataset)]
             raise FeatureStoreError(
                 f"no feature set {name!r} for {dataset} under {root}.\n"

@@ -63,7 +63,7 @@ import numpy as np
 from ..datasets import DATASETS, get_dataset, load_class_table
 from ..types import ConceptVocabulary, Videos
 from .integrity import IntegrityError, file_digests, verify_files
-from .base import FeatureSet, FeatureStoreError, feature_root
+from .base import FeatureSet, FeatureStoreError, feature_root, remove_killed_leftovers
 
 GENERATOR_VERSION = 2
 FEATURE_DIM = 2048
@@ -440,6 +440,7 @@ def load_or_generate(dataset: str) -> FeatureSet:
     if dataset not in DATASETS:
         raise FeatureStoreError(DATASETS.unknown_message(dataset))
     d = _cache_dir(dataset)
+    remove_killed_leftovers(d.parent)  # v2.tmp<pid> of a generation killed half-way: never read, only in the way
     if not (d / "manifest.json").is_file():
         save(generate(dataset))
     try:

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..datasets import get_dataset
 from ..types import Videos
-from .base import FeatureSet, FeatureStoreError, feature_root
+from .base import FeatureSet, FeatureStoreError, feature_root, remove_killed_leftovers
 from .integrity import IntegrityError, file_digests, verify_files
 from .synthetic import (FEATURE_DIM, GENERATOR_VERSION, N_MODES, N_NUISANCE, S_DOMAIN, TOP_K, WORD_VECTORS,
                         _clip_counts, _rng, draw_clips, synthetic_concepts, world, world_identity)
@@ -151,6 +151,7 @@ def load_or_generate_sized(dataset: str, name: str, log: Callable[[str], None] =
     _check(dataset, name)
     counts, chunk = class_counts(name), CHUNK
     d = _cache_dir(name, counts, chunk)
+    remove_killed_leftovers(d.parent)  # a generation killed half-way: about 1 GB that nothing reads
     if not (d / "manifest.json").is_file():
         log(f"generating {name} for {dataset} ({int(counts.sum()):,} clips) under {d}; once per data root")
         tmp = d.with_name(d.name + f".tmp{os.getpid()}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from ..errors import ZsarBenchError
-from ..results.records import duplicates_note, folder_unwritable
+from ..results.records import duplicates_note, folder_unwritable, no_replace_flag
 from .formats import chosen
 from .formats.markdown import readme
 from .stamp import invalidate_stamp, write_stamp
@@ -63,18 +63,44 @@ def write_reports(records: list[dict], reports_dir: Path, command: Optional[str]
     if report.duplicates:
         warnings.warn(duplicates_note(source or "the records", report.duplicates), stacklevel=2)
     written, index = [], []
-    with _staged(reports_dir) as stage:
-        for fmt in picked:
-            out = fmt.write(report, stage)
-            written += out
-            index += fmt.index_lines(report, out, stage)
-        if any(f.name == "markdown" for f in picked):  # the Markdown landing page
+    try:
+        with _staged(reports_dir) as stage:
+            for fmt in picked:
+                out = fmt.write(report, stage)
+                written += out
+                index += fmt.index_lines(report, out, stage)
+            if any(f.name == "markdown" for f in picked):  # the Markdown landing page
 
-            (stage / "README.md").write_text(readme(report, index), encoding="utf-8")
+                (stage / "README.md").write_text(readme(report, index), encoding="utf-8")
+    except (OSError, _PageNotReplaced) as e:  # an immutable page, a full disk: one line, the records untouched
+        raise ReportsDirError(_not_written_message(e, reports_dir, source)) from None
     written = [_live(Path(p), stage, reports_dir) for p in written]
     if source and not partial and (requested is None or "all" in requested):  # partial: not the records' reports
         write_stamp(source, reports_dir)  # last: every file is in place
     return written
+
+
+class _PageNotReplaced(Exception):
+    """Pages of the reports folder that could not be replaced by (or removed for) their new version."""
+
+    def __init__(self, failures: list[tuple[Path, OSError]]):
+        super().__init__(failures)
+        self.failures = failures
+
+
+def _not_written_message(e: Exception, reports_dir: Path, source: Optional[str]) -> str:
+    if isinstance(e, _PageNotReplaced):
+        page, err = e.failures[0]
+        more = f" (and {len(e.failures) - 1} other file(s))" if len(e.failures) > 1 else ""
+        what, others = f"report file {page}{more} could not be replaced", "every other page was updated"
+    else:  # while the formats wrote their copy: nothing was published
+        page, err = Path(getattr(e, "filename2", None) or getattr(e, "filename", None) or reports_dir), e
+        what, others = f"report file {page} could not be written", f"the pages in {reports_dir} are as they were"
+    flag = no_replace_flag(page) if page.is_file() else None
+    records = f"the records ({source}) are unchanged" if source else "no records were changed"
+    return (f"{what} ({err.strerror or err}{f'; it is {flag}' if flag else ''}); {records} and {others}; make it "
+            f"writable ({f'chattr -{flag[-2]}' if flag else 'chmod u+w'} {page}) and rerun `run_bench.py report`, "
+            "or pass --reports-dir another folder")
 
 
 def _live(p: Path, stage: Path, reports_dir: Path) -> Path:
@@ -144,14 +170,22 @@ def _publish(stage: Path, reports_dir: Path, before: set[str]) -> None:
     """Move the files of ``stage`` that differ from ``reports_dir``'s over them (README.md last), then remove
     those the formats removed from the copy."""
     now = _files(stage)
+    failures: list[tuple[Path, OSError]] = []  # a page that cannot be replaced: the others are, then one error
     for rel in sorted(now, key=lambda r: (r == "README.md", r)):
         src, dst = now[rel], reports_dir / rel
         if rel in before and dst.is_file() and not dst.is_symlink() and filecmp.cmp(src, dst, shallow=False):
             continue  # unchanged: left as it is
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dst)
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        except OSError as e:
+            failures.append((dst, e))
     for rel in sorted(before - set(now)):
         try:
             (reports_dir / rel).unlink()
         except FileNotFoundError:
             pass
+        except OSError as e:
+            failures.append((reports_dir / rel, e))
+    if failures:
+        raise _PageNotReplaced(failures)

@@ -236,6 +236,47 @@ def folder_unwritable(folder: str | Path) -> str | None:
     return None
 
 
+FS_IOC_GETFLAGS = 0x80086601  # Linux: a file's chattr flags
+FS_IMMUTABLE_FL, FS_APPEND_FL = 0x10, 0x20
+
+
+def no_replace_flag(path: Path) -> str | None:
+    """``"append-only (chattr +a)"`` or ``"immutable (chattr +i)"`` when the file may not be replaced (renamed over or
+    deleted, which --overwrite's rewrite does), else None; None too where the flags cannot be read (not Linux, a
+    file system without them)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        buf = bytearray(8)
+        fcntl.ioctl(fd, FS_IOC_GETFLAGS, buf, True)
+        flags = int.from_bytes(buf[:4], "little")
+    except (OSError, ValueError, TypeError):
+        return None
+    finally:
+        os.close(fd)
+    return ("immutable (chattr +i)" if flags & FS_IMMUTABLE_FL else
+            "append-only (chattr +a)" if flags & FS_APPEND_FL else None)
+
+
+def _symlink_loop(path: Path) -> Path | None:
+    """The link of a symlink loop that ``path`` runs into (itself or a folder on it), or None (paths.symlink_loop;
+    not imported: this file also loads on its own)."""
+    try:
+        os.stat(path)
+        return None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            return None
+    for i in range(1, len(path.parts) + 1):
+        try:
+            os.stat(Path(*path.parts[:i]))
+        except OSError as e:
+            return Path(*path.parts[:i]) if e.errno == errno.ELOOP else None
+    return path
+
+
 # pragma: no mutate start (file reading, locking and writing: tests/test_reliability_records.py pins them with real
 # processes, too slow for a mutation run; docs/mutation.md)
 class RecordStore:
@@ -244,6 +285,12 @@ class RecordStore:
     def __init__(self, path: str | Path = DEFAULT_RECORDS):
         self.path = Path(path)
         self._keys_cache: tuple[tuple, frozenset] | None = None
+        loop = _symlink_loop(self.path)
+        if loop is not None:  # neither there nor creatable: "does not exist" would send the user the wrong way
+            where = "is a symlink loop (a link that leads back to itself)" if loop == self.path else \
+                f"goes through a symlink loop at {loop}"
+            raise RecordsError(f"records file {self.path} {where}; remove the link (rm {loop}) or pass --records "
+                               "PATH.jsonl, a plain file")
         if self.path.exists() and not self.path.is_file() and not self.path.is_dir():  # reading it would block
             raise RecordsError(f"records file {self.path} is not a regular file (a pipe or a device?); pass --records "
                                "PATH.jsonl, a plain file")
@@ -333,6 +380,12 @@ class RecordStore:
                                    f"(chmod u+w, chattr -i) or {hint}") from None
             if not p.is_file():
                 raise RecordsError(f"records path {p} is not a regular file; {hint}")
+        if rewrite and p.is_file():
+            flag = no_replace_flag(p)
+            if flag:
+                raise RecordsError(f"records file {p} is {flag}: --overwrite drops a run's old row by replacing the "
+                                   f"file, which that forbids; rerun without --overwrite (runs not recorded yet are "
+                                   f"appended), or lift it first (chattr -{flag[-2]} {p}), or {hint}")
         if rewrite or not p.exists():
             if rewrite and p.exists():  # the rewrite happens beside the real file (symlinks followed)
                 parent = Path(os.path.realpath(p)).parent
@@ -471,7 +524,14 @@ class RecordStore:
                 return self._rewrite_locked(lambda k, last: k == key and not last)
         except OSError as e:
             if appended:  # the new row is on disk; only the older rows stay (readers take the new one)
-                raise
+                flag = no_replace_flag(self.path)
+                why = f"; it is {flag}" if flag else ""
+                raise RecordsError(
+                    f"--overwrite: the new record of {rec.get('method')} {rec.get('dataset')} fold {rec.get('fold')} "
+                    f"seed {rec.get('seed')} is kept in {self.path} (appended after the old one; reports count a "
+                    f"run's last row), but the old row could not be dropped: replacing the file failed "
+                    f"({e.strerror or e}{why}); make {self.path} replaceable (chattr -a, a writable folder) and rerun "
+                    "with --overwrite to drop the old rows, or rerun without it") from None
             raise self._not_written(rec, e) from None
 
     def remove(self, keys: Iterable[tuple]) -> int:
@@ -511,12 +571,16 @@ class RecordStore:
             stale.unlink(missing_ok=True)
         tmp = real.parent / f".{real.name}.{os.getpid()}.tmp"
         mode = os.stat(real).st_mode & 0o7777
-        with open(tmp, "wb") as f:
-            f.write(b"".join(line + b"\n" for line in keep))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, real)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(b"".join(line + b"\n" for line in keep))
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, real)
+        except OSError:  # the records file as it was; no copy left beside it
+            tmp.unlink(missing_ok=True)
+            raise
         dfd = os.open(real.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..datasets import get_dataset
 from ..errors import ZsarBenchError
+from ..paths import loop_message, symlink_loop
 
 
 class DescriptionsError(ZsarBenchError, ValueError):
@@ -60,6 +61,9 @@ def load_descriptions(path: str | Path, dataset: str) -> Descriptions:
     """identifier -> description for every class of ``dataset`` (with ``.names`` from ER's cleaned words)."""
     path = Path(path)
     if not path.is_file():
+        link = symlink_loop(path)
+        if link is not None:
+            raise DescriptionsError(f"{loop_message('descriptions file', path, link)} or pass --descriptions PATH")
         raise DescriptionsError(f"descriptions file {path} does not exist")
     ds = get_dataset(dataset)
     by_key = {}

@@ -29,9 +29,21 @@ def check_style(style: str) -> str:
     if "{" not in style and "}" not in style:
         raise TextStyleError(f"unknown text style {style!r}; {hint}")
     try:
-        fields = [f for _, f, spec, conv in string.Formatter().parse(style) if f is not None]
+        parsed = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(style) if f is not None]
     except ValueError as e:
         raise TextStyleError(f"text template {style!r} is malformed ({e}); {hint}") from None
+    fields = [f for f, _, _ in parsed]
+    # a format spec or conversion ({name:999999999}, {name!r}) is refused before anything formats: a width can
+    # ask for gigabytes (MemoryError), and no class text needs one
+    formatted = [(f, spec, conv) for f, spec, conv in parsed if spec or conv]
+    if formatted:
+        f, spec, conv = formatted[0]
+        what = "{" + f + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+        if len(what) > 40:
+            what = what[:37] + "..."
+        raise TextStyleError(f"text template {_short(style)} formats a field ({what}); write the fields plain, "
+                             f"with no ':' or '!' after the name, e.g. 'a video of a person {{name}}' "
+                             "(fields: {name}, {description}, {identifier})")
     unknown = [f for f in fields if f not in TEMPLATE_FIELDS]
     if unknown:
         raise TextStyleError(f"text template {style!r} uses unknown field(s) "
@@ -43,6 +55,11 @@ def check_style(style: str) -> str:
     except (ValueError, KeyError, IndexError) as e:
         raise TextStyleError(f"text template {style!r} is malformed ({e}); {hint}") from None
     return style
+
+
+def _short(style: str, limit: int = 80) -> str:
+    r = repr(style)
+    return r if len(r) <= limit else r[:limit - 3] + "..."
 
 
 def class_text(c: ClassInfo, style: str = "name") -> str:

@@ -9,7 +9,8 @@ from zsar_bench.measure.metrics import zsl_metrics
 from zsar_bench.method import FitContext, build_method
 from zsar_bench.plugins import load_plugins
 from zsar_bench.measure.folds import make_fold_data
-from zsar_bench.running.runner import RunSpec, run_fold
+from zsar_bench.running.resolve import run_fold
+from zsar_bench.running.runner import RunSpec
 from zsar_bench.splits import load_protocol
 
 

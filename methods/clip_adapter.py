@@ -119,7 +119,7 @@ class ClipAdapter(ClipZeroShot):
     def setup(self, data: FitData, ctx: FitContext) -> "ClipAdapter":
         """Load and check the model and build the adapter at its initialisation (what ``fit`` trains)."""
         ClipZeroShot.fit(self, data, ctx)
-        ctx.seed_everything()
+        ctx.rewind_rng()  # loading CLIP may draw (module init): the adapter starts from the run's seeded state
         dim = data.train.videos.features.shape[1]
         self.net_ = ResidualAdapter(dim, self.hidden or max(1, dim // 4), self.text_adapter).to(ctx.device)
         self.scale_ = float(self.logit_scale) or logit_scale_of(self.text_)

@@ -53,7 +53,6 @@ class ESZSL(SemanticBaseline):
         self.gamma = gamma  # gamma = 10^gamma (semantic-side ridge)
 
     def fit(self, data: FitData, ctx: FitContext) -> "ESZSL":
-        ctx.seed_everything()
         x, y, s = self._fit_features(data)
         self.V_ = eszsl_solve(x, y, s, self.alpha, self.gamma).astype(np.float32)
         return self

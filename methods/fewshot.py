@@ -74,7 +74,7 @@ class FewShotLinear(Method):
         return l2_rows(feats)
 
     def fit(self, data: FitData, ctx: FitContext) -> "FewShotLinear":
-        ctx.seed_everything()
+        ctx.rewind_rng()  # the run's seeded state (seeded here only for a fit called outside the harness)
         self.device_ = dev = ctx.device
         classes = list(data.train.classes)
         self.class_ids_ = [c.identifier for c in classes]

@@ -63,7 +63,6 @@ class SAE(SemanticBaseline):
     def fit(self, data: FitData, ctx: FitContext) -> "SAE":
         if self.space not in ("semantic", "visual"):
             raise ValueError(f"sae: space must be semantic or visual, got {self.space!r}")
-        ctx.seed_everything()
         x, y, s = self._fit_features(data)
         self.W_ = sae_solve(x, y, s, self.lam, self.solver).astype(np.float32)  # [k, D]
         return self

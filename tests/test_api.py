@@ -14,7 +14,7 @@ import zsar_bench
 from zsar_bench import Method
 from zsar_bench.method import METHODS
 from zsar_bench.running.planning import PlanError, plan_runs
-from zsar_bench.running.runner import spec_key
+from zsar_bench.running.resolve import spec_key
 
 
 class Centroids(Method):
@@ -141,7 +141,7 @@ def test_a_malformed_method_class_is_refused_like_a_plugin(tmp_path):
     assert "test-no-default" not in METHODS
 
 
-def test_a_method_named_like_a_registered_one_is_refused(tmp_path):
+def test_a_method_named_like_a_registered_one_is_refused(tmp_path, plugins):
     class Impostor(Centroids):
         name = "label"
 

@@ -10,7 +10,7 @@ from conftest import ROOT
 from zsar_bench import cli
 from zsar_bench.cli import run as cli_run
 from zsar_bench.running.planning import ConfigError, expand_grid, load_config
-from zsar_bench.running.runner import spec_key
+from zsar_bench.running.resolve import spec_key
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def write(tmp_path, text, name="sweep.yaml"):
     return p
 
 
-def test_a_grid_point_is_keyed_like_the_same_method_args(planned, tmp_path):
+def test_a_grid_point_is_keyed_like_the_same_method_args(planned, tmp_path, plugins):
     cfg = write(tmp_path, """
         methods:
           label: {lr: [1e-3, 3.0e-4], epochs: 2}   # YAML reads 1e-3 as text, 3.0e-4 as a number: the same

@@ -111,7 +111,7 @@ def test_method_sees_blinded_partitions(olympics_features, monkeypatch):
     monkeypatch.setattr(runner, "build_method", spy_build)
     pr = load_protocol("olympics", "random-50-50")
     spec = RunSpec("fewshot-linear", {"epochs": "5"}, "olympics", "synthetic", pr, pr.folds[0], 0, mode="fewshot-2")
-    out = execute_run(spec, olympics_features)
+    out = execute_run(runner.with_rows(spec, olympics_features), olympics_features)
     real = set(olympics_features.videos.video_ids.tolist())
     assert seen["fit"] and not set(seen["fit"]) & real and not set(seen["test"]) & real
     assert len(seen["fit"]) == 2 * len(pr.folds[0].unseen) and out["scores"].shape[0] == len(seen["test"])

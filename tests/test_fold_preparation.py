@@ -5,7 +5,7 @@ import pytest
 
 from zsar_bench.datasets import get_dataset
 from zsar_bench.features.base import TEST, TRAIN, FeatureSet, FeatureStoreError
-from zsar_bench.measure.folds import _labelled, make_fold_data
+from zsar_bench.measure.folds import _part, make_fold_data
 from zsar_bench.splits import Fold, Protocol, SplitError
 from zsar_bench.types import ConceptVocabulary, Videos
 
@@ -90,11 +90,12 @@ def test_fewshot_default_seed_is_0_and_the_draw_follows_it():
 
 def test_labelled_maps_labels_to_positions_in_the_class_list():
     fs = _fs()
-    lv = _labelled(fs, np.isin(fs.labels, [9, 3]), [9, 3], CLASSES)
+    lv = _part(fs, np.isin(fs.labels, [9, 3]), [9, 3], CLASSES)
+    assert lv.rows.tolist() == np.flatnonzero(np.isin(fs.labels, [9, 3])).tolist()
     assert [c.identifier for c in lv.classes] == [IDS[9], IDS[3]]
     assert lv.labels.dtype == np.int64 and sorted(set(lv.labels.tolist())) == [0, 1]
     assert all(lv.classes[l].identifier == IDS[c] for l, c in zip(lv.labels, fs.labels[np.isin(fs.labels, [9, 3])]))
-    empty = _labelled(fs, np.zeros(len(fs.labels), bool), [], CLASSES)
+    empty = _part(fs, np.zeros(len(fs.labels), bool), [], CLASSES)
     assert len(empty.labels) == 0 and empty.classes == []
 
 

@@ -11,7 +11,8 @@ from zsar_bench.features.base import FeatureSet, FeatureStoreError
 from zsar_bench.method import METHODS, Method, register_method
 from zsar_bench.plugins import load_plugins
 from zsar_bench.measure.folds import check_same_backbone, make_fold_data
-from zsar_bench.running.runner import RunSpec, run_fold, score_checked
+from zsar_bench.running.resolve import run_fold
+from zsar_bench.running.runner import RunSpec, score_checked
 from zsar_bench.splits import Fold, load_protocol
 from zsar_bench.types import Videos
 

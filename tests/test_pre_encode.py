@@ -4,7 +4,7 @@ import pytest
 
 from zsar_bench.features import load_feature_set
 from zsar_bench.running.planning import plan_runs
-from zsar_bench.running.runner import run_fold
+from zsar_bench.running.resolve import run_fold
 from zsar_bench.running.sweep import pre_encode
 from zsar_bench.text import encoders
 
@@ -24,7 +24,7 @@ def test_pre_encoded_texts_cover_an_er_fold(monkeypatch):
     assert 0.0 <= rec["top1"] <= 1.0
 
 
-def test_methods_without_a_frozen_encoder_declare_nothing():
+def test_methods_without_a_frozen_encoder_declare_nothing(plugins):
     from zsar_bench.datasets import get_dataset
     from zsar_bench.method import build_method
 

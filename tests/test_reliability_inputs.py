@@ -80,6 +80,7 @@ def files(tmp_path_factory):
     (d / "evil.bin").write_bytes(pickle.dumps(_Payload(marker)))  # a pickle under another name
     np.save(d / "objects.npy", np.array([{"a": 1}, {"b": 2}], dtype=object), allow_pickle=True)
     (d / "index.csv").write_text("video_id,label\nv1,bowling\nv2,vault\n")
+    (d / "loop").symlink_to(d / "loop")  # ln -s loop loop: neither a file nor missing
     broken = d / "root_broken" / "features" / "olympics" / "broken"
     broken.mkdir(parents=True)
     (broken / "manifest.json").write_text("{oops")
@@ -116,6 +117,10 @@ RUN_CASES = [
     ("folds ,", dict(folds=","), r"selects no fold"),
     ("seeds a", dict(extra=["--seeds", "a"]), r"--seeds 'a'.*not a seed"),
     ("seeds empty", dict(extra=["--seeds", ""]), r"--seeds ''.*empty seed"),
+    ("seeds 2**64", dict(extra=["--seeds", "0,18446744073709551616"]),  # used to fail mid-run (torch.manual_seed)
+     r"--seeds '0,18446744073709551616': seed '18446744073709551616' is too large; seeds go from 0 to 2\*\*63-1 "
+     r"\(9223372036854775807\)"),
+    ("seeds 5000 digits", dict(extra=["--seeds", "9" * 5000]), r"--seeds '9+\.\.\.: seed '9+\.\.\. is too large"),
     ("batch_size=0", dict(extra=["--method-args", "label.batch_size=0"]), r"label\.batch_size=0.*at least 1"),
     ("epochs=0", dict(extra=["--method-args", "label.epochs=0"]), r"label\.epochs=0.*at least 1"),
     ("lr=nan", dict(extra=["--method-args", "label.lr=nan"]), r"label\.lr=nan.*finite"),
@@ -126,6 +131,15 @@ RUN_CASES = [
     ("text_style=a video {", dict(extra=["--method-args", "label.text_style=a video {{"]), r"malformed"),
     ("text_style={identifier} only", dict(extra=["--method-args", "label.text_style={{identifier}}"]),
      r"has no \{name\} or \{description\}"),
+    ("text_style={name:999999999}", dict(extra=["--method-args", "label.text_style={{name:999999999}}"]),  # MemoryError
+     r"label\.text_style=\{name:999999999\}: text template .* formats a field \(\{name:999999999\}\); write the "
+     r"fields plain, with no ':' or '!'"),
+    ("text_style={name:99999999999}", dict(extra=["--method-args", "label.text_style=a {{name:99999999999}}"]),
+     r"formats a field \(\{name:99999999999\}\)"),
+    ("text_style={name!r}", dict(extra=["--method-args", "label.text_style=a video of {{name!r}}"]),
+     r"formats a field \(\{name!r\}\)"),
+    ("text_style={name:{description}}", dict(extra=["--method-args", "label.text_style={{name:{{description}}}}"]),
+     r"formats a field \(\{name:\{description\}\}\)"),
     ("epochs=2.7", dict(extra=["--method-args", "label.epochs=2.7"]), r"label\.epochs=2\.7.*expected an integer"),
     ("epochs=abc", dict(extra=["--method-args", "label.epochs=abc"]), r"expected an integer"),
     ("semantic=/missing.bin", dict(methods="eszsl", extra=["--method-args", "eszsl.semantic=/missing.bin"]),
@@ -160,6 +174,19 @@ RUN_CASES = [
     ("features a/b", dict(extra=["--features", "a/b"]), r"not a plain name"),
     ("corrupt manifest.json", dict(extra=["--features", "broken", "--data-root", "{broken_root}"]),
      r"olympics/broken: .*manifest\.json cannot be read.*re-import"),
+    # a symlink loop (ln -s loop loop) used to read as "does not exist" (create it: impossible) or a traceback
+    ("records a symlink loop", dict(extra=["--records", "{dir}/loop"]),
+     r"records file .*/loop is a symlink loop \(a link that leads back to itself\); remove the link \(rm .*/loop\)"),
+    ("records through a symlink loop", dict(extra=["--records", "{dir}/loop/r.jsonl"]),
+     r"records file .*/loop/r\.jsonl goes through a symlink loop at .*/loop; remove the link"),
+    ("split file a symlink loop", dict(folds=None, extra=["--split-file", "{dir}/loop"]),
+     r"split file .*/loop is a symlink loop.*rm .*/loop\) or pass --split-file"),
+    ("data root a symlink loop", dict(extra=["--data-root", "{dir}/loop"]),
+     r"data root .*/loop is a symlink loop.*rm .*/loop\) or pass --data-root a writable folder"),
+    ("data root through a symlink loop", dict(extra=["--data-root", "{dir}/loop/root"]),
+     r"data root .*/loop/root goes through a symlink loop at .*/loop; remove that link"),
+    ("descriptions a symlink loop", dict(extra=["--descriptions", "{dir}/loop"]),
+     r"descriptions file .*/loop is a symlink loop"),
 ]
 
 
@@ -181,6 +208,12 @@ def test_run_bad_input_is_a_one_line_error(case, spec, phrase, files, tmp_path, 
 COMMAND_CASES = [
     ("texts --style {nam}", ["texts", "olympics", "--style", "{{nam}}"], r"unknown field\(s\) \{nam\}"),
     ("texts --style bogus", ["texts", "olympics", "--style", "bogus"], r"unknown text style 'bogus'"),
+    ("texts --style {name:999999999}", ["texts", "olympics", "--style", "{{name:999999999}}"],
+     r"formats a field \(\{name:999999999\}\)"),
+    ("report on a symlink loop", ["report", "--records", "{dir}/loop", "--reports-dir", "{dir}/rep-loop"],
+     r"records file .*/loop is a symlink loop.*rm "),
+    ("compare on a symlink loop", ["compare", "eszsl", "chance", "--dataset", "olympics", "--records", "{dir}/loop"],
+     r"records file .*/loop is a symlink loop.*rm "),
     ("texts binary descriptions", ["texts", "olympics", "--descriptions", "{dir}/binary.tsv"], r"not a UTF-8"),
     ("texts descriptions twice", ["texts", "olympics", "--descriptions", "{dir}/dup.tsv"], r"described twice"),
     ("splits foo", ["splits", "foo", "random-50-50"], r"unknown dataset 'foo'.*Valid choices: .*hmdb51"),
@@ -269,7 +302,7 @@ def test_comma_in_a_method_arg_value_reaches_the_method(files, tmp_path, capsys)
     assert_clear_error(rc, err, r"folds \[99\] not in")
 
 
-def test_integer_and_validation_rules_apply_to_every_method():
+def test_integer_and_validation_rules_apply_to_every_method(plugins):
     from zsar_bench.method import Method, ParamError, build_method, parse_value
 
     assert parse_value("10", 3) == 10 and parse_value("1e3", 3) == 1000
@@ -286,6 +319,46 @@ def test_integer_and_validation_rules_apply_to_every_method():
     for kw in ({"epochs": 0}, {"epochs": 2.5}, {"lr": float("nan")}, {"batch_size": 0}, {"text_style": "{nam}"}):
         with pytest.raises(ParamError):
             Plugin(**kw).validate_params()
+
+
+@pytest.mark.parametrize("seeds", [[2**64], [0, 2**63], 2**64, np.uint64(2**64 - 1), [10**5000],
+                                   "18446744073709551616"])
+def test_a_seed_beyond_int64_is_refused_by_evaluate_before_any_run(seeds, tmp_path):
+    """torch.manual_seed refuses 2**64 and more, and records, tables and parquet hold an int64: the API refuses in
+    one line what used to fail each run."""
+    import zsar_bench
+    from zsar_bench.running.planning import PlanError
+
+    rec = tmp_path / "r.jsonl"
+    too_large = r"seed .* is too large; seeds go from 0 to 2\*\*63-1 \(9223372036854775807\)"
+    with pytest.raises(PlanError, match=too_large) as e:
+        zsar_bench.evaluate("chance", "olympics", folds=0, seeds=seeds, records=str(rec), log=lambda m: None)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 300
+    assert not rec.exists()
+
+
+def test_the_largest_seed_is_accepted_and_a_config_file_is_checked_too(tmp_path):
+    from zsar_bench.running.planning import MAX_SEED, ConfigError, load_config, parse_seeds
+
+    assert MAX_SEED == 2**63 - 1
+    assert parse_seeds(f"0,{MAX_SEED},007") == [0, MAX_SEED, 7] and parse_seeds([MAX_SEED]) == [MAX_SEED]
+    cfg = tmp_path / "big.yaml"
+    cfg.write_text("methods: [chance]\ndatasets: [olympics]\nseeds: [0, 18446744073709551616]\n")
+    with pytest.raises(ConfigError, match=r"seeds.*18446744073709551616 is too large"):
+        load_config(cfg, run_parser())
+
+
+def test_a_format_spec_in_a_text_template_is_refused_before_anything_formats():
+    """``{name:999999999}`` asked str.format for a 1 GB string per class (MemoryError beyond); only plain fields."""
+    from zsar_bench.text.styles import TextStyleError, check_style, class_text
+    from zsar_bench.types import ClassInfo
+
+    for bad in ("{name:999999999}", "{name:>5}", "{description!s}", "a {name!r:^20}", "{name:{identifier}}"):
+        with pytest.raises(TextStyleError, match="formats a field"):
+            check_style(bad)
+        with pytest.raises(TextStyleError, match="formats a field"):
+            class_text(ClassInfo("a", "run"), bad)
+    assert check_style("a video of {name}: {description} ({identifier}) {{literal}}")
 
 
 def test_feature_set_names_cannot_leave_the_data_root():

@@ -1,11 +1,15 @@
-"""Each run is resolved once (issue 21): the driver builds one method object per configuration and computes
-each run's record key once (``runner.resolve_runs``); the worker builds the method once to fit it; the
-driver's record comes from those facts and builds nothing."""
+"""Each run is resolved once (issue 21): a method configuration is built once for its facts (``method_facts``:
+parameters, config hash, revision) and once for the texts it embeds, in a worker that serves its method (here,
+with the inline executor, in this process); the driver computes each run's record key once
+(``resolve.resolve_runs``); the worker builds the method once per run to fit it; the driver's record comes from
+those facts and builds nothing. Isolated (the default), the driver's own process builds no method at all."""
 import sys
+
+import zsar_bench.method as method_module
 
 import pytest
 
-from zsar_bench.running import runner, sweep
+from zsar_bench.running import resolve, runner, sweep
 from zsar_bench.results.records import RecordStore
 from zsar_bench.running.runner import RunSpec
 from zsar_bench.splits import load_protocol
@@ -23,23 +27,23 @@ def _specs():
 def counted(monkeypatch):
     """Where ``build_method`` and ``resolve_run`` are called from, and that nothing uses ``spec_key``."""
     calls = {"build": [], "resolve": 0}
-    real_build, real_resolve = runner.build_method, runner.resolve_run
+    real_build, real_resolve = method_module.build_method, resolve.resolve_run
 
-    def build(name, overrides=None):
+    def build(name, overrides=None, available=False):
         calls["build"].append((sys._getframe(1).f_code.co_name, name))
-        return real_build(name, overrides)
+        return real_build(name, overrides, available)
 
-    def resolve(*a, **k):
+    def count_resolve(*a, **k):
         calls["resolve"] += 1
         return real_resolve(*a, **k)
 
     def no_spec_key(*a, **k):
         raise AssertionError("the driver recomputed a record key (spec_key) instead of using the run's facts")
 
+    monkeypatch.setattr(method_module, "build_method", build)  # method_facts imports it when it asks
     monkeypatch.setattr(runner, "build_method", build)
-    monkeypatch.setattr(sweep, "build_method", build)
-    monkeypatch.setattr(runner, "resolve_run", resolve)
-    monkeypatch.setattr(runner, "spec_key", no_spec_key)
+    monkeypatch.setattr(resolve, "resolve_run", count_resolve)
+    monkeypatch.setattr(resolve, "spec_key", no_spec_key)
     monkeypatch.setattr(sweep, "spec_key", no_spec_key, raising=False)
     return calls
 
@@ -51,8 +55,9 @@ def test_a_run_builds_its_method_once_and_computes_its_key_once(counted, tmp_pat
     assert len(recs) == n_runs and len(store.read()) == n_runs and skipped == 0
     where = [f for f, _ in counted["build"]]
     assert where.count("execute_run") == n_runs  # the worker: once per run, to fit it
-    assert where.count("resolve_runs") == 3  # the driver: once per configuration (eszsl, eszsl alpha=2, chance)
-    assert len(where) == n_runs + 3, where  # nowhere else: not pre_encode, not finish_record, not the worker's check
+    assert where.count("_facts") == 3  # once per configuration (eszsl, eszsl alpha=2, chance): its facts
+    assert where.count("_text_requests") == 3  # and once for the texts it embeds
+    assert len(where) == n_runs + 6, where  # nowhere else: not finish_record, not the worker's check
     assert counted["resolve"] == n_runs + 2  # one key per run asked for (the repeats are dropped by that key)
 
     # the records carry the facts resolved by the driver
@@ -61,13 +66,24 @@ def test_a_run_builds_its_method_once_and_computes_its_key_once(counted, tmp_pat
     assert len({r["config_hash"] for r in recs}) == 3
 
 
+def test_isolated_the_driver_builds_no_method(counted, tmp_path, data_root, plugins):
+    """The default executor: every build happens in the method's worker processes, none in the driver."""
+    store = RecordStore(tmp_path / "r.jsonl")
+    recs, _ = sweep.run_specs(_specs()[:2], store, log=lambda m: None, jobs=1)
+    assert len(recs) == 2 and counted["build"] == [] and counted["resolve"] == 2
+    inline, _ = sweep.run_specs(_specs()[:2], RecordStore(tmp_path / "inline.jsonl"), isolate=False,
+                                log=lambda m: None)
+    assert [r["config_hash"] for r in recs] == [r["config_hash"] for r in inline]  # the same key either way
+    assert [r["top1"] for r in recs] == [r["top1"] for r in inline]
+
+
 def test_a_rerun_resolves_and_skips_without_fitting(counted, tmp_path, data_root, plugins):
     store = RecordStore(tmp_path / "r.jsonl")
     sweep.run_specs(_specs(), store, executor="inline", isolate=False, log=lambda m: None)
     counted["build"].clear()
     recs, skipped = sweep.run_specs(_specs(), store, executor="inline", isolate=False, log=lambda m: None)
     assert skipped == 12 and len(recs) == 12
-    assert [f for f, _ in counted["build"]] == ["resolve_runs"] * 3  # no fit, no extra build
+    assert [f for f, _ in counted["build"]] == ["_facts"] * 3  # no fit, no text, no extra build
 
 
 def test_the_worker_trains_what_the_driver_planned_whatever_the_records_say(tmp_path, data_root, plugins,
@@ -77,9 +93,9 @@ def test_the_worker_trains_what_the_driver_planned_whatever_the_records_say(tmp_
     from zsar_bench.running.worker import _run_batch
 
     spec = _specs()[0]
-    resolved = runner.resolve_runs([spec], lambda s: olympics_features)[0]
+    resolved = resolve.resolve_runs([spec], lambda s: olympics_features)[0]
     store = RecordStore(tmp_path / "r.jsonl")
-    rec = runner.run_fold(resolved, olympics_features)
+    rec = resolve.run_fold(resolved, olympics_features)
     store.append_if_absent({**rec, "top1": 0.99})  # a row for this run, planted
-    (out,) = _run_batch([resolved])
+    (out,) = _run_batch([runner.with_rows(resolved, olympics_features)])
     assert runner.finish_record(resolved, olympics_features, out)["top1"] == rec["top1"]

@@ -33,12 +33,12 @@ import pandas as pd
 
 from .errors import ZsarBenchError
 from .method import METHODS, Method, _validate_method
-from .plugins import load_plugins
 from .registry import RegistryError
 from .reports import render_table, summarise, write_reports
 from .results.records import RecordStore
 from .running.planning import PlanError, plan_runs
 from .running.guard import HarnessSnapshot, restored_warning
+from .running.method_facts import describe as describe_method
 from .running.sweep import RunsFailedError, run_specs
 from .runtime import using_threads as _threads
 
@@ -155,6 +155,9 @@ def _temporary_methods(methods: Union[str, Sequence[Any]]) -> Iterator[tuple[lis
             if name in METHODS and METHODS.get(name) is not cls:
                 raise PlanError(f"method {name!r} ({cls.__module__}.{cls.__qualname__}) has the name of a registered "
                                 f"method ({METHODS.origin(name)}); give the class another `name`")
+            if name not in METHODS and describe_method(name)["known"]:  # a plugin's name (asked of a worker)
+                raise PlanError(f"method {name!r} ({cls.__module__}.{cls.__qualname__}) has the name of a registered "
+                                "method (a plugin); give the class another `name`")
             if _defined_here(cls):
                 local.add(name)
             if name not in METHODS:
@@ -181,6 +184,12 @@ def _temporary_methods(methods: Union[str, Sequence[Any]]) -> Iterator[tuple[lis
                     pass
             else:
                 cls.name = before
+
+
+def _all_in_process(run_options: Mapping[str, Any]) -> bool:
+    """Whether ``run_options`` run every method in this process (``isolate=False`` or the inline executor)."""
+    ex = run_options.get("executor")
+    return run_options.get("isolate") is False or getattr(ex, "kind", ex) == "inline"
 
 
 def _defined_here(cls: type) -> bool:
@@ -269,7 +278,6 @@ def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features=
         def log(msg: str) -> None:
             print(msg, file=sys.stderr, flush=True)
 
-    load_plugins()  # (what planning does first) before the snapshot: registering plugins is not a change to undo
     snapshot = HarnessSnapshot()  # what a method run in this process changes here is undone when the call returns
     try:
         with _temporary_methods(methods) as (entries, inline), _threads(threads):
@@ -277,7 +285,8 @@ def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features=
                 specs = plan_runs(entries, datasets, protocol=protocol, split_file=split_file, folds=folds,
                                   seeds=seeds, features=features, method_args=method_args, mode=mode,
                                   descriptions=descriptions, exclude_overlap=exclude_overlap,
-                                  pretrain_names=pretrain_names, device=device, progress=progress)
+                                  pretrain_names=pretrain_names, device=device, progress=progress,
+                                  in_process=True if _all_in_process(run_options) else inline)
             with tempfile.TemporaryDirectory(prefix="zsar-bench-evaluate-") as tmp:
                 with _as_plan_error():
                     store = RecordStore(Path(records) if records is not None else Path(tmp) / "records.jsonl")

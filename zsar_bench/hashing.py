@@ -1,9 +1,11 @@
-"""Streamed sha256 of files: the feature stores' checksums and the identity of a local model's weights."""
+"""Streamed sha256 of files (the feature stores' checksums, the identity of a local model's weights) and the config
+hash of a method configuration."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Mapping, Optional
 
 BLOCK = 1 << 22
 
@@ -27,3 +29,12 @@ def sha256_named_files(paths: Iterable[Path]) -> str:
         h.update(p.name.encode() + b"\0")
         _update(h, p)
     return h.hexdigest()
+
+
+def config_hash_of(name: str, hash_params: Mapping[str, Any], revision: int, extra: Optional[dict] = None) -> str:
+    """The config hash of a method configuration (``Method.config_hash``, ``MethodFacts.config_hash``): its name,
+    hashed parameters, revision (from 2 on) and ``extra`` (the class texts' hash)."""
+    rev = {"revision": revision} if revision != 1 else {}
+    blob = json.dumps({"method": name, "params": dict(hash_params), **rev, **(extra or {})}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:10]

@@ -15,9 +15,7 @@ configuration, not new code (``er-paper``, ER's ablations).
 from __future__ import annotations
 
 import difflib
-import hashlib
 import inspect
-import json
 import math
 import os
 import re
@@ -28,6 +26,7 @@ from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 import numpy as np
 
 from .errors import ZsarBenchError
+from .hashing import config_hash_of
 from .registry import Registry, RegistryError
 from .runtime import seed_everything
 from .text.styles import check_style
@@ -65,10 +64,45 @@ class FitContext:
     # Harness-owned validation on validation classes (never test classes); None = fixed schedule.
     validate: Optional[Callable[["Method"], float]] = None
     info: dict = field(default_factory=dict)  # what fit reports back (best epoch, history, ...)
+    # The RNG state ``seed_run`` made from ``seed`` (python, numpy, torch CPU, and CUDA when initialised).
+    _rng_state: Optional[dict] = field(default=None, init=False, repr=False, compare=False)
+
+    def seed_run(self) -> None:
+        """Seed python, numpy and torch from ``seed`` and keep the resulting state: the one place a run's seed
+        becomes RNG state. The harness calls it right before ``fit`` (``running.runner.execute_run``)."""
+        import random
+
+        import torch
+
+        seed_everything(self.seed)
+        self._rng_state = {"python": random.getstate(), "numpy": np.random.get_state(),
+                           "torch": torch.get_rng_state(),
+                           "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
+
+    def rewind_rng(self) -> None:
+        """Put python, numpy and torch back to the state ``seed_run`` left (calling ``seed_run`` first when nothing
+        has, as in a ``fit`` called outside the harness). A built-in ``fit`` starts with it, and the trainer starts
+        its loop from it, so the draws a method makes while building its modules do not shift its batch order or
+        dropout masks."""
+        import random
+
+        import torch
+
+        if self._rng_state is None:
+            self.seed_run()
+        st = self._rng_state
+        random.setstate(st["python"])
+        np.random.set_state(st["numpy"])
+        torch.set_rng_state(st["torch"])
+        if st["cuda"] is not None:
+            torch.cuda.set_rng_state_all(st["cuda"])
+        elif torch.cuda.is_available():  # CUDA started after seed_run: the state seed_run's queued (lazy) CUDA
+            torch.cuda.manual_seed_all(self.seed)  # seeding gave it on start
 
     def seed_everything(self) -> None:
-        """Seed python, numpy and torch from ``seed``; call before creating modules."""
-        seed_everything(self.seed)
+        """An alias of ``rewind_rng``, kept for third-party plugins written when every ``fit`` seeded itself. The
+        harness already seeds each run right before ``fit`` (``seed_run``), so a plugin need not call it."""
+        self.rewind_rng()
 
     def trainer(self, **config):
         from .trainer import TrainConfig, Trainer
@@ -139,10 +173,7 @@ class Method:
         return {k: v for k, v in self.get_params().items() if not (k in omit and same_value(v, omit[k]))}
 
     def config_hash(self, extra: Optional[dict] = None) -> str:
-        rev = {"revision": self.revision} if self.revision != 1 else {}
-        blob = json.dumps({"method": self.name, "params": self.hash_params(), **rev, **(extra or {})}, sort_keys=True,
-                          default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+        return config_hash_of(self.name, self.hash_params(), self.revision, extra)
 
     @classmethod
     def class_inputs(cls, params: Optional[Mapping[str, Any]], descriptions: Optional[str] = None) -> str:

@@ -62,11 +62,19 @@ def plugins_loaded() -> bool:
     return _loaded
 
 
-def load_plugins(force: bool = False) -> list[str]:
-    """Import built-in and third-party methods once; returns the registered method names."""
-    global _loaded
-    if _loaded and not force:
-        return METHODS.names()
+def ensure_method(name: str) -> None:
+    """Make method ``name`` known in this process, importing as little as it takes: the built-in methods first,
+    and the third-party plugins only when ``name`` is not one of them. So the worker of a built-in method never
+    imports a third-party plugin (which could change that method's code there)."""
+    if name in METHODS:
+        return
+    load_builtin_methods()
+    if name not in METHODS:
+        load_plugins()
+
+
+def load_builtin_methods() -> None:
+    """Import the modules of the harness's own ``methods/`` (once; a broken one is a warning)."""
     # a checkout: methods/ as the package
     if BUILTIN_PACKAGE not in sys.modules and BUILTIN_DIR is not None and BUILTIN_DIR.is_dir():
         pkg_spec = importlib.machinery.ModuleSpec(BUILTIN_PACKAGE, None, is_package=True)
@@ -80,23 +88,52 @@ def load_plugins(force: bool = False) -> list[str]:
             failures[f"methods/{path.name}"] = f"{type(e).__name__}: {e}"
             warnings.warn(f"method plugin methods/{path.name} failed to load and is skipped: {type(e).__name__}: {e}",
                           PluginWarning, stacklevel=2)
+
+
+def load_plugins(force: bool = False) -> list[str]:
+    """Import built-in and third-party methods once; returns the registered method names."""
+    global _loaded
+    if _loaded and not force:
+        return METHODS.names()
+    load_builtin_methods()
     if os.environ.get(DISABLE_ENV, "").lower() not in ("1", "true", "yes"):
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                ep.load()
-            except Exception as e:  # noqa: BLE001
-                dist = getattr(ep.dist, "name", "?")
-                failures[f"{ep.name} ({dist})"] = f"{type(e).__name__}: {e}"
-                warnings.warn(f"third-party method plugin {ep.name!r} from package {dist!r} failed to load and is "
-                              f"skipped: {type(e).__name__}: {e}", PluginWarning, stacklevel=2)
-        for modname in [m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip()]:
-            if modname in sys.modules:
-                continue
-            try:
-                importlib.import_module(modname)
-            except Exception as e:  # noqa: BLE001
-                failures[f"{modname} (${MODULES_ENV})"] = f"{type(e).__name__}: {e}"
-                warnings.warn(f"method plugin module {modname!r} named in ${MODULES_ENV} failed to load and is "
-                              f"skipped: {type(e).__name__}: {e}", PluginWarning, stacklevel=2)
+        _load_third_party()
     _loaded = True
     return METHODS.names()
+
+
+def _load_third_party() -> None:
+    """The entry points and ``$ZSAR_BENCH_PLUGINS`` modules, each import's changes to the harness put back
+    (``running.guard``): a plugin registers methods; rebinding the harness's functions at import is undone, with a
+    warning, in whatever process imports it."""
+    from .running.guard import HarnessSnapshot
+
+    snapshot = HarnessSnapshot()
+    try:
+        _import_third_party()
+    finally:
+        changed = snapshot.restore()
+        if changed:
+            shown = ", ".join(changed[:6]) + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")
+            warnings.warn(f"a third-party method plugin changed the harness when it was imported ({shown}); put back",
+                          PluginWarning, stacklevel=3)
+
+
+def _import_third_party() -> None:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as e:  # noqa: BLE001
+            dist = getattr(ep.dist, "name", "?")
+            failures[f"{ep.name} ({dist})"] = f"{type(e).__name__}: {e}"
+            warnings.warn(f"third-party method plugin {ep.name!r} from package {dist!r} failed to load and is "
+                          f"skipped: {type(e).__name__}: {e}", PluginWarning, stacklevel=2)
+    for modname in [m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip()]:
+        if modname in sys.modules:
+            continue
+        try:
+            importlib.import_module(modname)
+        except Exception as e:  # noqa: BLE001
+            failures[f"{modname} (${MODULES_ENV})"] = f"{type(e).__name__}: {e}"
+            warnings.warn(f"method plugin module {modname!r} named in ${MODULES_ENV} failed to load and is "
+                          f"skipped: {type(e).__name__}: {e}", PluginWarning, stacklevel=2)

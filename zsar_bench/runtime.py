@@ -16,7 +16,7 @@ DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch."""
+    """Seed python, numpy and torch. A run is seeded through ``method.FitContext.seed_run``, once, right before fit."""
     import torch
 
     random.seed(seed)

@@ -2,9 +2,12 @@
 
 A method hands over a ``torch.nn.Module`` and a step function ``step(batch_index) -> loss`` (the
 method keeps its tensors; the trainer picks the batch indices). The trainer owns the optimiser,
-the warmup + cosine schedule, gradient clipping, mixed precision, seeding, a progress bar and
+the warmup + cosine schedule, gradient clipping, mixed precision, the batch order, a progress bar and
 per-epoch validation with best-epoch selection (on validation classes only; without them the
 final epoch of the fixed schedule is kept).
+
+A run is seeded once, by the harness, right before fit (``FitContext.seed_run``); the trainer starts its loop from
+that same state (``FitContext.rewind_rng``), so a method's initialisation does not shift its batch order or dropout.
 
 Mixed precision (``TrainConfig.amp``): ``auto`` (every method's setting) is autocast on CUDA, bf16 where the GPU
 has it, else fp16 with a ``GradScaler``, and plain fp32 on a CPU; ``off`` is fp32 everywhere; ``bf16`` and
@@ -22,8 +25,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .runtime import seed_everything
-
 
 class TrainContext(Protocol):
     """What the trainer reads of the run's ``method.FitContext`` (declared here, so that the trainer does not
@@ -34,6 +35,8 @@ class TrainContext(Protocol):
     progress: bool
     validate: Optional[Callable[[Any], float]]
     info: dict
+
+    def rewind_rng(self) -> None: ...
 
 
 @dataclass
@@ -122,10 +125,10 @@ class Trainer:
     def fit(self, method: Any, module: torch.nn.Module, n_samples: int,
             step: Callable[[torch.Tensor], torch.Tensor], param_groups=None) -> TrainResult:
         c = self.config
-        seed_everything(self.ctx.seed)
+        self.ctx.rewind_rng()  # the run's seeded state, whatever the method drew while building its modules
         if self.device.type == "cpu":
             torch.use_deterministic_algorithms(True, warn_only=True)
-        gen = torch.Generator().manual_seed(self.ctx.seed)
+        gen = torch.Generator().manual_seed(self.ctx.seed)  # the batch order's own stream, apart from the global RNGs
         run = self._start(module, n_samples, param_groups)
         validate = self.ctx.validate
         best = (-math.inf, 0, None)

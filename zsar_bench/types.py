@@ -57,14 +57,15 @@ class Videos:
 
 @dataclass
 class LabelledVideos:
-    """Videos with labels given as indices into ``classes``."""
+    """Videos with labels given as indices into ``classes`` (None: a test partition as a worker holds it, whose
+    labels only the driver knows)."""
 
     videos: Videos
-    labels: np.ndarray
+    labels: Optional[np.ndarray]
     classes: Sequence[ClassInfo]
 
     def __post_init__(self):
-        if len(self.labels) != len(self.videos):
+        if self.labels is not None and len(self.labels) != len(self.videos):
             raise ValueError("labels and videos differ in length")
 
 

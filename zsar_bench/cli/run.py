@@ -16,6 +16,7 @@ from ..reports import write_reports
 from ..reports.stamp import cached_text, reports_up_to_date
 from ..results.records import RecordsError, RecordStore, record_key
 from ..running import planning, rerun
+from ..running.method_facts import sandboxed
 from ..running.planning import plan_runs
 from ..running.sweep import RunsFailedError, run_specs
 from .commands import COMMAND_HELP, COMMANDS
@@ -101,9 +102,11 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads per process (default 1: the models are small, and oversubscribed "
                         "threads on a shared CPU cost 10x; use --jobs for parallelism); every worker and job sets it")
-    p.add_argument("--executor", default=None, choices=["local", "inline", "submitit-local", "slurm", "ray"],
+    p.add_argument("--executor", default=None, choices=["local", "sandbox", "inline", "submitit-local", "slurm", "ray"],
                    help="where runs are fit and scored (default local): local = --jobs spawned worker processes per "
-                        "method; inline = this process (debugging); slurm = submitit jobs on Slurm (needs "
+                        "method; sandbox = the same, each worker in a bubblewrap sandbox (read-only file system, no "
+                        "network, no data root: for plugins you do not trust; needs bwrap); "
+                        "inline = this process (debugging); slurm = submitit jobs on Slurm (needs "
                         "--slurm-partition and --slurm-time; data root and records on shared storage); "
                         "submitit-local = the same jobs as processes on this machine (submitit's local cluster: "
                         "tries the slurm path without a cluster); ray = Ray tasks (pip install 'zsar-bench[ray]'). "
@@ -181,10 +184,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         log(f"all {len(done)} run(s) already in {args.records} (use --overwrite to redo them)")
         return 0
 
+    with sandboxed(args.executor == "sandbox"):  # plugin code answers planning's questions in a sandbox too
+        cfg = _apply_config(args) if args.config else None
+        with sandboxed(args.executor == "sandbox"):  # (as the config file may choose it)
+            return _run_planned(args, cfg, digest, log)
+
+
+def _run_planned(args: argparse.Namespace, cfg, digest: str, log) -> int:
+    """``cmd_run`` once the request is known to need running."""
     import torch
     from threadpoolctl import threadpool_limits
 
-    cfg = _apply_config(args) if args.config else None
     torch.set_num_threads(max(1, args.threads))
     threadpool_limits(max(1, args.threads))  # numpy/scipy BLAS too (closed-form methods)
     specs = _plan(args, cfg)
@@ -214,7 +224,8 @@ def _plan(args: argparse.Namespace, cfg) -> list:
                      fewshot=args.fewshot, descriptions=args.descriptions, exclude_overlap=args.exclude_overlap,
                      pretrain_names=args.pretrain_names,
                      device=args.device, progress=not args.no_progress,
-                     save_scores=str(_scores_dir(args)) if args.save_scores is not None else None)
+                     save_scores=str(_scores_dir(args)) if args.save_scores is not None else None,
+                     in_process=args.executor == "inline")
     if cfg is not None:
         n_conf = len({(m, json.dumps(a, sort_keys=True, default=str)) for m, a in cfg.methods})
         print(f"config {args.config}: {n_conf} method configuration(s), {len(specs)} run(s) planned",

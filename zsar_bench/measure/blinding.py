@@ -38,9 +38,10 @@ class Blinder:
         return LabelledVideos(videos, data.labels[order], list(data.classes))
 
     def score(self, method: Method, data: LabelledVideos, part: str) -> np.ndarray:
-        """The method's scores for ``data``, rows in ``data``'s own order."""
+        """The method's scores for ``data``, rows in ``data``'s own order. The method is handed the videos and
+        classes only: no labels sit in any frame it is called from (a worker's test partition has none at all)."""
         videos, order = self.blind(data.videos, part)
-        s = score_checked(method, LabelledVideos(videos, data.labels[order], data.classes))
+        s = score_checked(method, LabelledVideos(videos, None, data.classes))
         out = np.empty_like(s)
         out[order] = s
         return out

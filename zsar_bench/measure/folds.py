@@ -62,10 +62,13 @@ def mode_kind(mode: str) -> str:
                      "e.g. fewshot-5)")
 
 
-def check_method_mode(method: str, mode: str) -> None:
-    """ValueError unless registered method ``method`` supports ``mode`` (``Method.modes``)."""
+def check_method_mode(method: str, mode: str, supported: Optional[Sequence[str]] = None) -> None:
+    """ValueError unless registered method ``method`` supports ``mode`` (``Method.modes``; ``supported``: those
+    modes, as the driver knows them without the method's code)."""
     kind = mode_kind(mode)
-    supported = tuple(getattr(METHODS.get(method), "modes", ("zsl", "gzsl", "fewshot")))
+    if supported is None:
+        supported = getattr(METHODS.get(method), "modes", ("zsl", "gzsl", "fewshot"))
+    supported = tuple(supported)
     if kind not in supported:
         hint = ": pass --fewshot K[,K...], e.g. --fewshot 1,2,5" if supported == ("fewshot",) else ""
         raise ValueError(f"method {method!r} does not support {kind} evaluation (mode {mode}); it supports "
@@ -85,11 +88,53 @@ class FoldData:
     mode: str = "zsl"
 
 
-def _labelled(fs: FeatureSet, mask: np.ndarray, class_idx: Sequence[int], classes: Sequence[ClassInfo]) -> LabelledVideos:
+@dataclass
+class Part:
+    """One partition of a fold as rows of a feature set: ``rows`` (harness order), their ``labels`` (indices into
+    ``classes``; None in what a worker receives for the test partition) and the ``classes``. ``side``: the feature
+    set the rows index, "test" (the dataset tested) or "train" (a cross-dataset protocol's training set)."""
+
+    rows: np.ndarray
+    labels: Optional[np.ndarray]
+    classes: list
+    side: str = "test"
+
+    def materialise(self, fs: FeatureSet, train_fs: Optional[FeatureSet] = None) -> LabelledVideos:
+        src = train_fs if self.side == "train" and train_fs is not None else fs
+        return LabelledVideos(src.videos.subset(self.rows), self.labels, self.classes)
+
+
+@dataclass
+class FoldRows:
+    """A fold as rows (``fold_rows``): what the driver computes from the labels it keeps, and, without the test
+    labels (``for_worker``), all a worker gets to build the partitions a method sees."""
+
+    fit: Part
+    val: Optional[Part]
+    test: Part
+    unseen_columns: Optional[np.ndarray] = None  # gzsl: bool mask over test.classes; None for zsl
+    mode: str = "zsl"
+
+    def for_worker(self) -> "FoldRows":
+        """The fold without the test labels (a worker never holds them: the driver scores)."""
+        return FoldRows(self.fit, self.val, Part(self.test.rows, None, self.test.classes, self.test.side),
+                        self.unseen_columns, self.mode)
+
+    def materialise(self, fs: FeatureSet, train_fs: Optional[FeatureSet] = None) -> FoldData:
+        """The fold's data from its rows (the test partition's labels are None in a worker's copy)."""
+        src = train_fs if self.fit.side == "train" and train_fs is not None else fs
+        test = self.test.materialise(fs, train_fs)
+        fit = FitData(self.fit.materialise(fs, train_fs), concepts=src.concepts, model=src.manifest.get("model"))
+        val = self.val.materialise(fs, train_fs) if self.val is not None else None
+        return FoldData(fit, val, test, self.unseen_columns, self.mode)
+
+
+def _part(fs: FeatureSet, mask: np.ndarray, class_idx: Sequence[int], classes: Sequence[ClassInfo],
+          side: str = "test") -> Part:
     remap = np.full(max(class_idx) + 1 if len(class_idx) else 1, -1, dtype=np.int64)
     remap[np.asarray(class_idx, dtype=np.int64)] = np.arange(len(class_idx))
     rows = np.flatnonzero(mask)
-    return LabelledVideos(fs.videos.subset(rows), remap[fs.labels[rows]], [classes[i] for i in class_idx])
+    return Part(rows, remap[fs.labels[rows]], [classes[i] for i in class_idx], side)
 
 
 def _seeded_rng(*parts) -> np.random.Generator:
@@ -152,7 +197,17 @@ def check_same_backbone(train_fs: FeatureSet, fs: FeatureSet) -> None:
 def make_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, protocol: Optional[Protocol] = None,
                    mode: str = "zsl", train_fs: Optional[FeatureSet] = None,
                    train_classes: Optional[Sequence[ClassInfo]] = None, seed: int = 0) -> FoldData:
-    """The data of one fold, in the harness's own row order (``execute_run`` blinds it for the method).
+    """The data of one fold, in the harness's own row order (``execute_run`` blinds it for the method):
+    ``fold_rows`` materialised."""
+    cross = train_fs is not None and train_fs is not fs
+    return fold_rows(fs, classes, fold, protocol, mode, train_fs, train_classes, seed).materialise(
+        fs, train_fs if cross else None)
+
+
+def fold_rows(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, protocol: Optional[Protocol] = None,
+              mode: str = "zsl", train_fs: Optional[FeatureSet] = None,
+              train_classes: Optional[Sequence[ClassInfo]] = None, seed: int = 0) -> FoldRows:
+    """The rows of one fold's partitions, with their labels (the driver's: it needs the feature set's labels).
 
     ``train_fs``/``train_classes``: the training dataset of a cross-dataset protocol (seen and
     validation classes are its classes); default: ``fs`` itself. ``seed``: the K-shot draw of a
@@ -160,10 +215,11 @@ def make_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, pro
     class fewer than ``MIN_EVAL`` clips to evaluate."""
     kind = mode_kind(mode)
     if kind == "fewshot":
-        return _fewshot_fold_data(fs, classes, fold, fewshot_k(mode), seed, mode)
+        return _fewshot_fold_rows(fs, classes, fold, fewshot_k(mode), seed, mode)
     cross = train_fs is not None and train_fs is not fs
     tfs = train_fs if cross else fs
     tclasses = train_classes if cross else classes
+    side = "train" if cross else "test"
     if cross and mode == "gzsl":
         raise SplitError("generalised ZSL needs seen and unseen classes from one dataset; "
                          "a cross-dataset protocol has no held-out seen clips")
@@ -186,18 +242,18 @@ def make_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, pro
     if mode == "gzsl":
         held = gzsl_holdout(fs)
         train_mask &= ~held
-        test = _labelled(fs, (in_seen & held) | in_unseen, seen + unseen, classes)
+        test = _part(fs, (in_seen & held) | in_unseen, seen + unseen, classes)
         cols = np.array([False] * len(seen) + [True] * len(unseen))
     else:
-        test = _labelled(fs, in_unseen, unseen, classes)
+        test = _part(fs, in_unseen, unseen, classes)
         cols = None
-    fit = FitData(_labelled(tfs, train_mask, seen, tclasses), concepts=tfs.concepts, model=tfs.manifest.get("model"))
-    val_data = _labelled(tfs, np.isin(tfs.labels, val), val, tclasses) if val else None
-    return FoldData(fit, val_data, test, cols, mode)
+    fit = _part(tfs, train_mask, seen, tclasses, side)
+    val_part = _part(tfs, np.isin(tfs.labels, val), val, tclasses, side) if val else None
+    return FoldRows(fit, val_part, test, cols, mode)
 
 
-def _fewshot_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, k: int, seed: int,
-                       mode: str) -> FoldData:
+def _fewshot_fold_rows(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold, k: int, seed: int,
+                       mode: str) -> FoldRows:
     """K-shot: fit on K drawn clips of each test class, evaluate the rest among the test classes; no
     seen or validation class is touched (the training dataset of a cross-dataset protocol neither)."""
     ds = get_dataset(fs.dataset)
@@ -211,5 +267,5 @@ def _fewshot_fold_data(fs: FeatureSet, classes: Sequence[ClassInfo], fold: Fold,
         raise FewShotSkip(f"{fs.dataset} fold {fold.fold}: {short}")
     train = fewshot_draw(fs, unseen, fold.fold, seed, k)
     in_unseen = np.isin(fs.labels, unseen)
-    fit = FitData(_labelled(fs, train, unseen, classes), concepts=fs.concepts, model=fs.manifest.get("model"))
-    return FoldData(fit, None, _labelled(fs, in_unseen & ~train, unseen, classes), None, mode)
+    return FoldRows(_part(fs, train, unseen, classes), None, _part(fs, in_unseen & ~train, unseen, classes), None,
+                    mode)

@@ -266,7 +266,7 @@ class ElaborativeRehearsal(Method):
     def fit(self, data: FitData, ctx: FitContext) -> "ElaborativeRehearsal":
         if self.tower not in ("frozen", "partial"):
             raise ValueError(f"tower must be 'frozen' or 'partial', got {self.tower!r}")
-        ctx.seed_everything()
+        ctx.rewind_rng()  # the run's seeded state (seeded here only for a fit called outside the harness)
         self.device_ = dev = ctx.device
         self.concepts_ = data.concepts
         train = data.train

@@ -31,7 +31,7 @@ class ProjectionMethod(Method):
 
     def fit(self, data: FitData, ctx: FitContext) -> "ProjectionMethod":
         dev = ctx.device
-        ctx.seed_everything()
+        ctx.rewind_rng()  # the run's seeded state (seeded here only for a fit called outside the harness)
         cls_emb = F.normalize(to_tensor(self.class_embeddings(data.train.classes), dev), dim=-1)
         x = to_tensor(data.train.videos.features, dev)
         y = torch.as_tensor(data.train.labels, device=dev)

@@ -104,8 +104,9 @@ class SemanticBaseline(Method):
         return self.features(x), np.asarray(data.train.labels, dtype=np.int64), self.class_vectors(data.train.classes)
 
     def _fit_tensors(self, data: FitData, ctx: FitContext):
-        """Seed, then ``_fit_features`` as tensors on ``ctx.device`` (stored as ``device_``)."""
-        ctx.seed_everything()
+        """``_fit_features`` as tensors on ``ctx.device`` (stored as ``device_``), from the run's seeded RNG state
+        (``ctx.rewind_rng``: seeded there only for a fit called outside the harness)."""
+        ctx.rewind_rng()
         self.device_ = dev = ctx.device
         x_np, y_np, s_np = self._fit_features(data)
         return to_tensor(x_np, dev), torch.as_tensor(y_np, device=dev), to_tensor(s_np, dev)

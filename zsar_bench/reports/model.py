@@ -41,7 +41,8 @@ from ..features.synthetic import GENERATOR_VERSION
 from ..literature import load_literature
 from ..measure.stats import TEST_NOTE
 from ..method import METHODS
-from ..plugins import BUILTIN_PACKAGE, load_plugins
+from ..plugins import BUILTIN_PACKAGE
+from ..running.method_facts import method_cards
 from ..results.records import dedupe, duplicates_note
 from ..splits import SplitError, default_protocol, load_protocol
 from . import tables as R
@@ -663,39 +664,15 @@ def _hours(h: float) -> str:
 def registered_here() -> list[str]:
     """The methods registered by the harness itself (its methods/ folder), by name: the rows a current table
     owes a reader (third-party plugins are left out: what they need is not known here)."""
-    try:
-        load_plugins()
-    except Exception:  # noqa: BLE001  (a broken plugin: the methods that did register still count)
-        pass
-    return sorted(n for n in METHODS.names() if str(METHODS.origin(n) or "").startswith(BUILTIN_PACKAGE))
+    return sorted(n for n, card in method_cards().items() if card.origin.startswith(BUILTIN_PACKAGE))
 
 
 def cannot_run_here(method: str) -> Optional[str]:
     """Why ``method`` cannot run on the default synthetic features (its default configuration), as a row says it;
     None when it can: it needs other features (CLIP), it only runs few-shot, or the weights its defaults load are
-    not on this machine (checked offline: no network is asked)."""
-    cls = R._registered(method)
-    if cls is None:
-        return "not registered here"
-    if cls.feature_model:
-        return f"needs {str(cls.feature_model).upper()} features"
-    if "zsl" not in cls.modes:
-        return "few-shot only"
-    before = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        why = cls.check_available(cls.param_defaults())
-    except Exception as e:  # noqa: BLE001  (a check that fails says why)
-        why = f"{type(e).__name__}: {e}"
-    finally:
-        if before is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = before
-    if why:
-        m = re.search(r"\w+=([^\s,;:]+)", why)
-        return "weights not available offline" + (f" ({m.group(1)})" if m else "")
-    return None
+    not on this machine (checked offline by the method's worker: no network is asked)."""
+    card = method_cards().get(method)
+    return "not registered here" if card is None else card.cannot_run
 
 
 def _is_current_default(t: Table, facts: tuple) -> bool:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 import pandas as pd
 
 from ..measure.stats import mean_ci, table_significance
 from ..method import METHODS, describe_class_inputs
-from ..plugins import load_plugins
+from ..running.method_facts import method_cards
 from ..results.record_schema import Record
 from ..results.records import contested_runs, dedupe, record_key, table_rows
 
@@ -44,13 +44,14 @@ def inputs_label(method: str, params: object, descriptions: object = None) -> st
     return (cls.class_inputs if cls is not None else describe_class_inputs)(params, descriptions)
 
 
-def _registered(method: str) -> Optional[type]:
-    """The registered implementation of ``method``, or None (unknown here, or a plugin that fails to load)."""
-    try:
-        load_plugins()
-        return METHODS.get(method)
-    except Exception:  # noqa: BLE001  (an unknown or broken plugin: its rows are kept as ordinary rows)
-        return None
+def _registered(method: str) -> Optional[Any]:
+    """What the reports know of registered method ``method``: its card (``method_facts.method_cards``, asked of a
+    worker: no plugin code runs in this process), else its class when it was registered in this process (a
+    notebook's), else None (unknown here, or a plugin that fails to load)."""
+    card = method_cards().get(method)
+    if card is not None:
+        return card
+    return METHODS.get(method) if method in METHODS else None
 
 
 def _same_param(a: object, b: object) -> bool:

@@ -69,6 +69,17 @@ class HarnessSnapshot:
         return sorted(set(changed))
 
 
+# module globals Python itself sets: a warning the harness gives (a removed leftover, a re-encoded cache entry) while
+# a method runs in this process adds the module's __warningregistry__; that is no change a method made
+_PYTHON_STATE = ("__warningregistry__",)
+
+
+def _library_own(module: str, value: object) -> bool:
+    """``value`` comes from the same top-level package as ``module`` (a library's own lazy rebinding)."""
+    own = str(getattr(value, "__module__", "") or "")
+    return own.split(".")[0] == module.split(".")[0]
+
+
 def _restore_namespace(name: str, mod: types.ModuleType, before: dict, exact: bool) -> list[str]:
     """Names of ``mod`` rebound or removed put back. ``exact`` (the harness): every name, and names added since are
     removed too, except submodules (imported meanwhile); other modules (numpy, torch, builtins): functions and
@@ -76,13 +87,17 @@ def _restore_namespace(name: str, mod: types.ModuleType, before: dict, exact: bo
     ns = mod.__dict__
     out = []
     for k, v in before.items():
-        if not exact and not callable(v):
+        if (not exact and not callable(v)) or k in _PYTHON_STATE:
             continue
-        if ns.get(k, _MISSING) is not v:
+        now = ns.get(k, _MISSING)
+        if not exact and now is not _MISSING and _library_own(name, now):
+            continue  # a library rebinding its own function (importing transformers wraps torch.manual_seed)
+        if now is not v:
             ns[k] = v
             out.append(f"{name}.{k}")
     if exact:
-        for k in [k for k in ns if k not in before and not isinstance(ns[k], types.ModuleType)]:
+        for k in [k for k in ns if k not in before and not isinstance(ns[k], types.ModuleType)
+                  and k not in _PYTHON_STATE]:
             del ns[k]
             out.append(f"{name}.{k} (added)")
     return out

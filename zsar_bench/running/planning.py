@@ -5,8 +5,9 @@ One function, ``plan_runs``, is shared by the command line (``cli.cmd_run``), th
 (``zsar_bench.evaluate``) and config-file sweeps (``run_bench.py --config FILE.yaml``, ``load_config``),
 so a run planned by any of them has the same record key (method, config hash, dataset, ..., seed, mode).
 Everything is checked before any run and before any feature set is generated or loaded: each method
-configuration is built (and validated) once, seeds and modes are parsed once, and the device is resolved
-once and written into every spec.
+configuration is built (and validated) once, in a worker process that serves that method (``method_facts``: no
+plugin code runs in the driver), seeds and modes are parsed once, and the device is resolved once and written
+into every spec.
 
 User mistakes are ``PlanError`` (a ``ValueError``) with the command line's one-line messages; a config
 file's mistakes are ``ConfigError`` (a ``PlanError``) naming the file and the key.
@@ -15,16 +16,18 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Collection, Iterable, Mapping, Optional, Sequence, Union
 
 from ..errors import ZsarBenchError
 from ..method import coerce_value
 from ..runtime import DEVICE_RE
 
 if TYPE_CHECKING:  # imported lazily: the command line imports this module for every command
+    from .method_facts import MethodFacts
     from .runner import RunSpec
 
 
@@ -45,16 +48,23 @@ def split_csv(s: str) -> list[str]:
     return [x.strip() for x in s.split(",") if x.strip()]
 
 
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes up to 2**64 - 1, but records, tables and parquet hold an int64
+
+
 def parse_seeds(raw: Union[str, int, Iterable[int]]) -> list[int]:
-    """``"0,1"`` (command line), an int or an iterable of ints -> list of seeds (whole numbers 0 or more)."""
+    """``"0,1"`` (command line), an int or an iterable of ints -> list of seeds (whole numbers 0 .. 2**63 - 1)."""
     if isinstance(raw, str):
         seeds = []
         for part in raw.split(","):
             part = part.strip()
             if not re.fullmatch(r"\d+", part):
-                what = "an empty seed" if not part else f"{part!r} is not a seed"
-                raise PlanError(f"--seeds {raw!r}: {what}; give whole numbers 0 or more, comma-separated, e.g. "
+                what = "an empty seed" if not part else f"{_short(part)} is not a seed"
+                raise PlanError(f"--seeds {_short(raw)}: {what}; give whole numbers 0 or more, comma-separated, e.g. "
                                 "--seeds 0 or --seeds 0,1,2")
+            # the length first: int() of a string of 4300+ digits raises
+            if len(part.lstrip("0")) > 19 or int(part) > MAX_SEED:
+                raise PlanError(f"--seeds {_short(raw)}: seed {_short(part)} is too large; seeds go from 0 to "
+                                f"2**63-1 ({MAX_SEED}), e.g. --seeds 0,1,2")
             seeds.append(int(part))
         return seeds
     items = [raw] if _is_int(raw) or isinstance(raw, (float, bool)) else list(raw)
@@ -62,9 +72,21 @@ def parse_seeds(raw: Union[str, int, Iterable[int]]) -> list[int]:
         raise PlanError("seeds: none given; give whole numbers 0 or more, e.g. seeds=(0,) or seeds=(0, 1, 2)")
     for s in items:
         if not _is_int(s) or s < 0:
-            raise PlanError(f"seeds {items!r}: {s!r} is not a seed; give whole numbers 0 or more, e.g. "
+            raise PlanError(f"seeds {_short(items)}: {_short(s)} is not a seed; give whole numbers 0 or more, e.g. "
                             "seeds=(0,) or seeds=(0, 1, 2)")
+        if int(s) > MAX_SEED:
+            raise PlanError(f"seeds {_short(items)}: seed {_short(s)} is too large; seeds go from 0 to 2**63-1 "
+                            f"({MAX_SEED}), e.g. seeds=(0,) or seeds=(0, 1, 2)")
     return [int(s) for s in items]
+
+
+def _short(x: Any, limit: int = 60) -> str:
+    """``repr(x)`` cut to ``limit`` characters, so that a huge value cannot make a message huge."""
+    try:
+        r = repr(x)
+    except ValueError:  # an int of more than 4300 digits has no repr
+        return f"<a whole number of {x.bit_length()} bits>" if isinstance(x, int) else f"<{type(x).__name__}>"
+    return r if len(r) <= limit else r[:limit - 3] + "..."
 
 
 def _is_int(x: Any) -> bool:
@@ -127,26 +149,6 @@ def check_device(device: str, option: str = "--device") -> str:
 
 # -- method parameters ---------------------------------------------------------------------------------
 
-def check_method_params(name: str, args: Mapping[str, Any], where: str = "method_args") -> dict[str, Any]:
-    """``args`` of registered method ``name``, each known and typed (``method.coerce_value``); command-line strings
-    are kept as given (``build_method`` parses them). PlanError naming ``where`` otherwise."""
-    from ..method import METHODS
-
-    defaults = METHODS.get(name).param_defaults()
-    out = {}
-    for k, v in args.items():
-        if k not in defaults:
-            raise PlanError(f"method {name!r} has no parameter {k!r}; its parameters: {', '.join(defaults)}")
-        if isinstance(v, str):
-            out[k] = v
-            continue
-        try:
-            out[k] = coerce_value(v, defaults[k])
-        except ValueError as e:
-            raise PlanError(f"{where} {name}.{k}={v!r}: {e}") from None
-    return out
-
-
 def _method_entries(methods: Union[str, Sequence[MethodEntry]]) -> list[tuple[str, dict]]:
     if isinstance(methods, str):
         return [(m, {}) for m in split_csv(methods)]
@@ -172,7 +174,7 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
               fewshot: Union[None, str, int, Iterable[int]] = None,
               descriptions: Union[None, str, Path] = None, exclude_overlap: Optional[str] = None,
               pretrain_names: Union[None, str, Path] = None, device: str = "auto", progress: bool = False,
-              save_scores: Optional[str] = None) -> list[RunSpec]:
+              save_scores: Optional[str] = None, in_process: Union[bool, Collection[str]] = False) -> list[RunSpec]:
     """Every run asked for, as ``RunSpec``s in the command line's order (dataset, protocol, mode, fold, seed,
     method); raises ``PlanError`` (the command line's messages) before anything runs.
 
@@ -184,21 +186,23 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
     ``"0,3"``, an int or ints (None: all folds). ``seeds``: ``"0,1"``, an int or ints. ``mode``: ``zsl``,
     ``gzsl``, ``fewshot-K`` or a list of them; or the command line's ``gzsl``/``fewshot`` (``"1,2,5"`` or
     ints). ``protocol``: a name or a list of names (None: each dataset's default). ``device`` is resolved
-    once (auto = CUDA when present) and written into every spec."""
-    from ..method import METHODS
-    from ..plugins import load_plugins
+    once (auto = CUDA when present) and written into every spec.
+
+    Methods are known here by what a worker process that loaded their plugin says of them (``method_facts``): no
+    plugin code runs in this process, except for the methods named in ``in_process`` (True: every method), which
+    run here anyway (``--executor inline``, a method defined in a notebook)."""
     from .runner import RunSpec
 
-    load_plugins()
     entries = _method_entries(methods)
     datasets = split_csv(datasets) if isinstance(datasets, str) else list(datasets)
     names = list(dict.fromkeys(n for n, _ in entries))
     _check_known(entries, names, datasets)
-    variants = _build_variants(entries, _method_args_by_name(method_args, names))
+    here = set(names) if in_process is True else set(in_process or ())
+    variants, infos = _build_variants(entries, _method_args_by_name(method_args, names), here)
     # every usage error before any run (and before any feature set is generated or loaded)
     seed_list = parse_seeds(seeds)
     modes = _plan_modes(mode, gzsl, fewshot)
-    _check_method_modes(names, modes)
+    _check_method_modes(names, modes, infos)
     check_device(device)
     protocols = [protocol] if isinstance(protocol, str) else list(protocol or [])
     if protocols and split_file:
@@ -207,7 +211,7 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
     folds = _folds_spec(folds)
     _check_feature_store(features)
     for name in names:
-        _check_feature_model(name, METHODS.get(name).feature_model, datasets, features)
+        _check_feature_model(name, infos[name].get("feature_model"), datasets, features)
     desc, desc_source = _plan_descriptions(descriptions, datasets)
     chosen = _choose_splits(datasets, protocols, split_file, exclude_overlap, pretrain_names, modes, folds)
     _check_official_videos(chosen, features)
@@ -217,25 +221,22 @@ def plan_runs(methods: Union[str, Sequence[MethodEntry]], datasets: Union[str, S
         for md in modes:
             for fold in fold_list:
                 for seed in seed_list:
-                    for name, args in variants:
-                        specs.append(RunSpec(name, dict(args), d, features, pr, fold, seed, device=resolved,
-                                             descriptions=desc, descriptions_source=desc_source, progress=progress,
-                                             mode=md, save_scores=save_scores))
+                    for facts in variants:
+                        specs.append(RunSpec(facts.name, dict(facts.args), d, features, pr, fold, seed,
+                                             device=resolved, descriptions=desc, descriptions_source=desc_source,
+                                             progress=progress, mode=md, save_scores=save_scores,
+                                             method_facts=facts, in_process=facts.name in here))
     return specs
 
 
 def _check_known(entries: list[tuple[str, dict]], names: list[str], datasets: list) -> None:
-    """At least one method and one dataset, each registered."""
+    """At least one method and one dataset; each dataset registered (methods: ``_build_variants``)."""
     from ..datasets import DATASETS, dataset_names
-    from ..method import METHODS
 
     if not entries:
         raise PlanError("no methods given; name at least one (see `run_bench.py list methods`)")
     if not datasets:
         raise PlanError(f"no datasets given; name at least one: {dataset_names()}")
-    for m in names:
-        if m not in METHODS:
-            raise PlanError(METHODS.unknown_message(m))
     for d in datasets:
         if not isinstance(d, str) or d not in DATASETS:
             raise PlanError(DATASETS.unknown_message(str(d)))
@@ -257,25 +258,33 @@ def _method_args_by_name(method_args: Union[None, Mapping, Sequence[str]], names
     return margs
 
 
-def _build_variants(entries: list[tuple[str, dict]], margs: dict[str, dict]) -> list[tuple[str, dict]]:
-    """(name, checked parameters) per entry, an entry's own parameters over ``margs``; each distinct
-    configuration is built (and so validated) once."""
-    from ..method import build_method
+def _build_variants(entries: list[tuple[str, dict]], margs: dict[str, dict],
+                    here: set[str]) -> tuple[list["MethodFacts"], dict[str, dict]]:
+    """Per entry, its configuration's facts (an entry's own parameters over ``margs``), each distinct configuration
+    built and validated once, in a worker that serves that method (``method_facts``; in this process for the
+    names in ``here``); and per method, its registry data. PlanError for an unknown method or a configuration
+    that cannot train (weights not on this machine included: ``check_available``)."""
+    from . import method_facts
 
-    variants: list[tuple[str, dict]] = []
-    built: dict[tuple, None] = {}
+    wanted: dict[str, dict[str, dict]] = {}  # name -> {configuration's key: its arguments}
+    keys = []
     for name, own in entries:
-        args = check_method_params(name, {**margs.get(name, {}), **own})
-        variants.append((name, args))
-        key = (name, tuple(sorted((k, repr(v)) for k, v in args.items())))
-        if key in built:
-            continue
-        try:  # each configuration built (and validated) once
-            build_method(name, args, available=True)  # weights not on this machine: refused here (check_available)
-        except (ValueError, TypeError) as e:
-            raise PlanError(str(e)) from None
-        built[key] = None
-    return variants
+        args = {**margs.get(name, {}), **own}
+        key = json.dumps(args, sort_keys=True, default=repr)
+        wanted.setdefault(name, {}).setdefault(key, args)
+        keys.append((name, key))
+    facts: dict[tuple[str, str], Any] = {}
+    infos: dict[str, dict] = {}
+    for name, configs in wanted.items():
+        described, got = method_facts.facts(name, list(configs.values()), available=True, in_process=name in here)
+        if not described["known"]:
+            raise PlanError(described["message"])
+        infos[name] = described["info"]
+        for key, f in zip(configs, got):
+            if isinstance(f, str):
+                raise PlanError(f)
+            facts[(name, key)] = f
+    return [facts[k] for k in keys], infos
 
 
 def _plan_modes(mode: Union[None, str, Sequence[str]], gzsl: bool,
@@ -298,14 +307,14 @@ def _plan_modes(mode: Union[None, str, Sequence[str]], gzsl: bool,
     return list(dict.fromkeys(modes))
 
 
-def _check_method_modes(names: list[str], modes: list[str]) -> None:
+def _check_method_modes(names: list[str], modes: list[str], infos: dict[str, dict]) -> None:
     """Method.modes: a few-shot-only method cannot run zsl, and so on (one check per kind of mode)."""
     from ..measure.folds import check_method_mode, mode_kind
 
     for m in names:
         for kind in dict.fromkeys(mode_kind(md) for md in modes):
             try:
-                check_method_mode(m, next(md for md in modes if mode_kind(md) == kind))
+                check_method_mode(m, next(md for md in modes if mode_kind(md) == kind), infos[m]["modes"])
             except ValueError as e:
                 raise PlanError(str(e)) from None
 
@@ -492,7 +501,6 @@ def load_config(path: Union[str, Path], parser) -> Config:
         jobs: 2                        # ... and any other run_bench.py option, under its name
                                        # (threads, device, features, records, reports_dir, overwrite, ...)
     """
-    from ..plugins import load_plugins
 
     path = Path(path)
     where = str(path)
@@ -504,7 +512,6 @@ def load_config(path: Union[str, Path], parser) -> Config:
     def err(key: str, msg: str) -> ConfigError:
         return ConfigError(f"{where}: {key}: {msg}")
 
-    load_plugins()
     entries = _config_methods(doc["methods"], err)
     options: dict[str, Any] = {"datasets": _config_datasets(doc["datasets"], err)}
     protocol = _config_protocol(doc, where, err)
@@ -563,8 +570,9 @@ def _check_config_keys(doc: dict, where: str, by_name: dict[str, str], actions: 
 
 def _config_methods(raw_methods: Any, err) -> list[tuple[str, dict]]:
     """``methods:`` (a mapping of method -> grid(s), a list of names or "a,b") -> (name, typed args) per grid
-    point."""
-    from ..method import METHODS
+    point. Each method's parameters and each grid point's validation are asked of a worker that serves the method
+    (``method_facts``): no plugin code runs here."""
+    from . import method_facts
 
     if isinstance(raw_methods, str):
         raw_methods = {m: None for m in split_csv(raw_methods)}
@@ -578,9 +586,10 @@ def _config_methods(raw_methods: Any, err) -> list[tuple[str, dict]]:
     entries: list[tuple[str, dict]] = []
     for name, grids in raw_methods.items():
         key = f"methods.{name}"
-        if not isinstance(name, str) or name not in METHODS:
-            raise err(key, METHODS.unknown_message(str(name)))
-        defaults = METHODS.get(name).param_defaults()
+        described = method_facts.describe(name) if isinstance(name, str) else {"known": False}
+        if not described["known"]:
+            raise err(key, described.get("message") or f"unknown method {name!r}")
+        defaults = described["info"]["params"]
         if grids is None:
             grids = [{}]
         elif isinstance(grids, dict):
@@ -596,9 +605,7 @@ def _config_methods(raw_methods: Any, err) -> list[tuple[str, dict]]:
 def _grid_entries(name: str, grid: Mapping[str, Any], defaults: Mapping[str, Any], key: str,
                   err) -> list[tuple[str, dict]]:
     """(name, typed args) for each point of one parameter grid of method ``name`` (parameter ``defaults``):
-    every value checked first, then every point built (so validated) before any run."""
-    from ..method import build_method
-
+    every value checked first, then every point built (so validated, in the method's worker) before any run."""
     for p, values in grid.items():
         pkey = f"{key}.{p}"
         if p not in defaults:
@@ -611,16 +618,16 @@ def _grid_entries(name: str, grid: Mapping[str, Any], defaults: Mapping[str, Any
                 coerce_value(v, defaults[p])
             except ValueError as e:
                 raise err(pkey, f"{e} (the default is {defaults[p]!r})") from None
-    entries = []
-    for point in expand_grid(grid):
-        typed = {p: coerce_value(v, defaults[p]) for p, v in point.items()}
-        try:
-            build_method(name, typed)
-        except (ValueError, TypeError) as e:
+    from . import method_facts
+
+    points = list(expand_grid(grid))
+    typed = [{p: coerce_value(v, defaults[p]) for p, v in point.items()} for point in points]
+    _, answers = method_facts.facts(name, typed)
+    for point, answer in zip(points, answers):
+        if isinstance(answer, str):
             shown = ", ".join(f"{p}={v!r}" for p, v in point.items()) or "defaults"
-            raise err(key, f"the grid point {shown} cannot train: {e}") from None
-        entries.append((name, typed))
-    return entries
+            raise err(key, f"the grid point {shown} cannot train: {answer}")
+    return [(name, t) for t in typed]
 
 
 def _config_datasets(ds: Any, err) -> str:

@@ -3,7 +3,8 @@
 A run has two halves: ``execute_run`` (build the method, fit, score; where plugin code runs) returns
 scores only, and ``finish_record`` computes the metrics from those scores and labels it derives
 itself, so the code that computes and records metrics does not trust anything the method touched.
-The fold's data comes from ``folds.py``; many runs are driven by ``sweep.run_specs``.
+The fold's data comes from ``folds.py``; a run's facts (record key, config hash) are resolved by the driver first
+(``resolve.py``); many runs are driven by ``sweep.run_specs``.
 
 No leak channel: every partition a method sees (fit, validation, test) is handed over blinded:
 rows in a seeded random order and video ids replaced by salted hashes that are fresh for every run
@@ -13,12 +14,16 @@ in which clips arrive.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
+import pickle
 import platform
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Optional, Sequence
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -26,8 +31,8 @@ from .. import __version__
 from ..datasets import get_dataset
 from ..features import FeatureSet, FeatureStoreError, load_feature_set
 from ..measure.blinding import Blinder, score_checked  # noqa: F401  (score_checked: re-exported for plugins and tests)
-from ..measure.folds import (FoldData, check_method_mode, check_same_backbone, fewshot_k, fewshot_shortfall,
-                             make_fold_data)
+from ..measure.folds import (FoldRows, check_method_mode, check_same_backbone, fewshot_k, fewshot_shortfall,
+                             fold_rows)
 from ..method import FitContext, Method, build_method
 from ..measure.metrics import gzsl_metrics, topk_accuracy, zsl_metrics
 from ..paths import data_root
@@ -61,7 +66,7 @@ def texts_hash(classes: Sequence[ClassInfo]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
-def run_config_hash(method: Method, classes: Sequence[ClassInfo]) -> str:
+def run_config_hash(method: Any, classes: Sequence[ClassInfo]) -> str:
     """The record's config hash: the method's parameters plus the class texts it was given."""
     return method.config_hash({"texts": texts_hash(classes)})
 
@@ -85,6 +90,12 @@ class RunSpec:
     # None: run on ``device``.
     device_request: Optional[str] = None
     facts: Optional["RunFacts"] = None  # what the run is, resolved once by the driver (``resolve_runs``)
+    # the method configuration's facts (``method_facts``), as planning received them from the method's worker
+    method_facts: Optional[Any] = None  # a ``method_facts.MethodFacts``
+    in_process: bool = False  # its method runs in the driver's process (inline, a notebook method): asked here
+    # the fold's partitions as rows, without the test labels (``folds.FoldRows.for_worker``): attached by the
+    # driver when it hands the run over (``with_rows``), so a worker never holds a test label
+    rows: Optional[Any] = None
 
 
 @dataclass(frozen=True)
@@ -102,14 +113,29 @@ class RunFacts:
 
 
 _feature_cache: dict[tuple, FeatureSet] = {}
+HANDOFF_ENV = "ZSAR_BENCH_HANDOFF"  # in a sandboxed worker: the folder of the feature sets the driver handed over
 
 
-def cached_feature_set(dataset: str, features: str) -> FeatureSet:
-    """Feature sets loaded once per process (keyed by data root too, for tests that switch roots)."""
-    key = (str(data_root()), dataset, features)
+def cached_feature_set(dataset: str, features: str, labels: bool = True) -> FeatureSet:
+    """Feature sets loaded once per process (keyed by data root too, for tests that switch roots). ``labels=False``
+    (what a worker uses): the set without its labels, the labelled one not kept in this process."""
+    key = (str(data_root()), dataset, features, labels)
+    if key not in _feature_cache and not labels and os.environ.get(HANDOFF_ENV):
+        _feature_cache[key] = _handed_over(dataset, features)
     if key not in _feature_cache:
-        _feature_cache[key] = load_feature_set(dataset, features)
+        fs = load_feature_set(dataset, features)
+        _feature_cache[key] = fs if labels else dataclasses.replace(fs, labels=None)
     return _feature_cache[key]
+
+
+def _handed_over(dataset: str, features: str) -> FeatureSet:
+    """In a sandboxed worker (``executors/sandbox.py``): the feature set the driver handed over, without labels."""
+    path = Path(os.environ[HANDOFF_ENV]) / f"{dataset}__{features}.pkl"
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)  # written by the driver for this sandbox (export_feature_set)
+    except FileNotFoundError:
+        raise FeatureStoreError(f"feature set {dataset}/{features} was not handed over to this sandbox") from None
 
 
 def spec_cross_dataset(spec: RunSpec) -> Optional[str]:
@@ -118,12 +144,14 @@ def spec_cross_dataset(spec: RunSpec) -> Optional[str]:
     return None if not tds or tds == spec.dataset or fewshot_k(spec.mode) is not None else tds
 
 
-def spec_train_side(spec: RunSpec, fs: FeatureSet) -> tuple[Optional[FeatureSet], Optional[list[ClassInfo]]]:
-    """(train feature set, train classes) of a cross-dataset protocol; (None, None) otherwise."""
+def spec_train_side(spec: RunSpec, fs: FeatureSet,
+                    labels: bool = True) -> tuple[Optional[FeatureSet], Optional[list[ClassInfo]]]:
+    """(train feature set, train classes) of a cross-dataset protocol; (None, None) otherwise. ``labels=False``: the
+    set without labels (a worker's)."""
     tds = spec_cross_dataset(spec)
     if tds is None:
         return None, None
-    tfs = cached_feature_set(tds, spec.features)
+    tfs = cached_feature_set(tds, spec.features, labels)
     check_same_backbone(tfs, fs)
     return tfs, get_dataset(tds).classes()
 
@@ -141,51 +169,6 @@ def _all_classes(spec: RunSpec) -> list[ClassInfo]:
     return classes
 
 
-def resolve_run(spec: RunSpec, fs: FeatureSet, method: Optional[Method] = None) -> RunFacts:
-    """The run's facts (``RunFacts``), from ``method`` (a built configuration of ``spec.method``; built here
-    when not given)."""
-    m = method if method is not None else build_method(spec.method, spec.method_args)
-    features_id = spec_features_id(spec, fs)
-    config_hash = run_config_hash(m, _all_classes(spec))
-    return RunFacts(key=_key(spec, config_hash, features_id), config_hash=config_hash,
-                    texts_hash=texts_hash(get_dataset(spec.dataset).classes(spec.descriptions)),
-                    features_id=features_id, train_dataset=spec_cross_dataset(spec) or spec.dataset,
-                    params=m.get_params(), revision=m.revision)
-
-
-def resolve_runs(specs: Sequence[RunSpec], fs_for: Callable[[RunSpec], FeatureSet],
-                 methods: Optional[dict] = None) -> list[RunSpec]:
-    """Each run with its facts (``RunSpec.facts``), a method configuration built once however many runs share
-    it. ``methods``: a dict that receives those configurations, keyed by ``method_config_key``."""
-    methods = {} if methods is None else methods
-    out = []
-    for s in specs:
-        if s.facts is None:
-            ck = method_config_key(s)
-            if ck not in methods:
-                methods[ck] = build_method(s.method, s.method_args)
-            s = replace(s, facts=resolve_run(s, fs_for(s), methods[ck]))
-        out.append(s)
-    return out
-
-
-def method_config_key(spec: RunSpec) -> tuple[str, str]:
-    """(method, its arguments): runs with equal keys share one method configuration."""
-    return spec.method, json.dumps(spec.method_args, sort_keys=True, default=str)
-
-
-def facts_of(spec: RunSpec, fs: FeatureSet) -> RunFacts:
-    """The run's facts: those resolved by the driver, else resolved now (a run started outside ``run_specs``)."""
-    return spec.facts if spec.facts is not None else resolve_run(spec, fs)
-
-
-def spec_key(spec: RunSpec, features_id: str) -> tuple:
-    """The record key of ``spec`` under ``features_id``, without loading its feature set (for comparing plans, as
-    the tests do); a sweep uses the key its driver resolved (``resolve_runs``)."""
-    m = build_method(spec.method, spec.method_args)
-    return _key(spec, run_config_hash(m, _all_classes(spec)), features_id)
-
-
 def _key(spec: RunSpec, config_hash: str, features_id: str) -> tuple:
     return record_key({
         "method": spec.method, "config_hash": config_hash, "dataset": spec.dataset, "features_id": features_id,
@@ -194,20 +177,27 @@ def _key(spec: RunSpec, config_hash: str, features_id: str) -> tuple:
     })
 
 
-def _fold_data(spec: RunSpec, fs: FeatureSet) -> FoldData:
+def fold_rows_of(spec: RunSpec, fs: FeatureSet) -> FoldRows:
+    """The run's fold as rows with every label (the driver's: ``fs`` and the training side carry labels)."""
     tfs, tclasses = spec_train_side(spec, fs)
     classes = get_dataset(spec.dataset).classes(spec.descriptions)
-    return make_fold_data(fs, classes, spec.fold, spec.protocol, spec.mode, tfs, tclasses, seed=spec.seed)
+    return fold_rows(fs, classes, spec.fold, spec.protocol, spec.mode, tfs, tclasses, seed=spec.seed)
+
+
+def with_rows(spec: RunSpec, fs: FeatureSet) -> RunSpec:
+    """``spec`` as the driver hands it to a worker: with its fold's rows, less the test labels."""
+    return replace(spec, rows=fold_rows_of(spec, fs).for_worker())
 
 
 def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
     """Build, fit and score one run: the half where method code runs. Returns the test scores (rows
     in the harness's order, columns = the fold's test candidates) and what fit reported."""
-    from ..runtime import seed_everything
-
     check_method_mode(spec.method, spec.mode)
     method = build_method(spec.method, spec.method_args)
-    data = _fold_data(spec, fs)
+    if spec.rows is None:
+        raise ValueError(f"run {spec.method} fold {spec.fold.fold}: handed over without its fold's rows; the driver "
+                         "attaches them (runner.with_rows)")
+    data = spec.rows.materialise(fs, spec_train_side(spec, fs, labels=False)[0])  # test labels: None
     if method.needs_concepts and (fs.videos.concept_ids is None or fs.concepts is None):
         raise FeatureStoreError(f"method {spec.method!r} needs object concept detections, which feature set "
                                 f"{fs.name!r} lacks; import them (import-features --objects) or pick another method")
@@ -221,7 +211,7 @@ def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
             return topk_accuracy(blinder.score(m, val, "val"), val.labels, 1)
 
     ctx = FitContext(device=spec.device, seed=spec.seed, progress=spec.progress, validate=validate)
-    seed_everything(spec.seed)
+    ctx.seed_run()  # the run's one seeding: nothing below draws from the global RNGs before fit (blinding has its own)
     t0 = time.perf_counter()
     method.fit(FitData(blinder.blind_labelled(data.fit.train, "fit"), concepts=data.fit.concepts, model=data.fit.model), ctx)
     train_s = time.perf_counter() - t0
@@ -235,29 +225,32 @@ def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
 def finish_record(spec: RunSpec, fs: FeatureSet, out: dict) -> dict:
     """Metrics and the record of one run, from the scores ``execute_run`` returned, the run's facts and labels
     and counts derived here from the split and the feature set. No method is built here."""
-    data = _fold_data(spec, fs)
+    rows = fold_rows_of(spec, fs)
     scores = np.asarray(out["scores"], dtype=np.float64)
-    expect = (len(data.test.videos), len(data.test.classes))
+    expect = (len(rows.test.rows), len(rows.test.classes))
     if scores.shape != expect or not np.isfinite(scores).all():
         raise ValueError(f"method {spec.method!r}: returned scores of shape {scores.shape} (expected {expect}) "
                          "or with NaN/inf")
     if spec.mode == "gzsl":
-        metrics = gzsl_metrics(scores, data.test.labels, data.unseen_columns)
+        metrics = gzsl_metrics(scores, rows.test.labels, rows.unseen_columns)
     else:  # zsl and fewshot-K: top-1, top-5, mean class accuracy among the test classes
-        metrics = zsl_metrics(scores, data.test.labels)
-    rec = _record(spec, fs, facts_of(spec, fs), data, metrics, out)
+        metrics = zsl_metrics(scores, rows.test.labels)
+    if spec.facts is None:
+        raise ValueError(f"run {spec.method} fold {spec.fold.fold}: its facts are not resolved; the driver resolves "
+                         "every run first (resolve.resolve_runs), and run_fold does it for a run made by hand")
+    rec = _record(spec, fs, spec.facts, rows, metrics, out)
     if spec.save_scores:  # the test score matrix, keyed like the record (zsar_bench/results/scores.py)
         from ..results.scores import write_scores
 
-        test = data.test
-        path = write_scores(spec.save_scores, rec, test.videos.video_ids if test.videos.video_ids is not None
-                            else np.arange(len(test.videos)), [test.classes[i].identifier for i in test.labels],
+        test = rows.test
+        ids = fs.videos.video_ids[test.rows] if fs.videos.video_ids is not None else np.arange(len(test.rows))
+        path = write_scores(spec.save_scores, rec, ids, [test.classes[i].identifier for i in test.labels],
                             [c.identifier for c in test.classes], scores)
         rec["scores_file"] = path.name
     return rec
 
 
-def _record(spec: RunSpec, fs: FeatureSet, facts: RunFacts, data: FoldData, metrics: dict, out: dict) -> dict:
+def _record(spec: RunSpec, fs: FeatureSet, facts: RunFacts, rows: FoldRows, metrics: dict, out: dict) -> dict:
     """The run's record (``record_schema.Record``, validated: a field of the wrong type or a metric outside
     [0, 1] raises here) as the dict written to the records file. ``device``: where the job ran (a cluster node
     resolves ``--device auto`` itself)."""
@@ -284,8 +277,8 @@ def _record(spec: RunSpec, fs: FeatureSet, facts: RunFacts, data: FoldData, metr
         seed=spec.seed,
         **{k: float(v) for k, v in metrics.items()},
         n_seen=len(spec.fold.seen), n_val=len(spec.fold.val), n_unseen=len(spec.fold.unseen),
-        n_train_videos=len(data.fit.train.videos), n_val_videos=len(data.val.videos) if data.val else 0,
-        n_test_videos=len(data.test.videos),
+        n_train_videos=len(rows.fit.rows), n_val_videos=len(rows.val.rows) if rows.val else 0,
+        n_test_videos=len(rows.test.rows),
         train_s=round(float(out["train_s"]), 4), eval_s=round(float(out["eval_s"]), 4),
         best_epoch=info.get("best_epoch"), epochs=info.get("epochs"),
         selected_on=info.get("selected_on") or "closed form (no epochs)",
@@ -300,8 +293,3 @@ def headline(rec: dict) -> str:
     if rec.get("mode") == "gzsl":
         return f"U {100 * rec['gzsl_unseen']:.1f}  S {100 * rec['gzsl_seen']:.1f}  H {100 * rec['gzsl_h']:.1f}"
     return f"top1 {100 * rec['top1']:.1f}  top5 {100 * rec['top5']:.1f}"
-
-
-def run_fold(spec: RunSpec, fs: FeatureSet) -> dict:
-    """One run in this process: ``execute_run`` then ``finish_record``."""
-    return finish_record(spec, fs, execute_run(spec, fs))

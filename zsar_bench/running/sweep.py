@@ -22,7 +22,6 @@ from ..datasets import get_dataset
 from ..errors import ZsarBenchError
 from ..features import FeatureSet, load_feature_set
 from ..features.store import synthetic_on_disk
-from ..method import build_method
 from ..paths import check_data_root, data_root
 from ..results.records import RecordStore, record_key, same_numbers
 from ..runtime import available_cores, using_threads
@@ -30,21 +29,23 @@ from ..text.encoders import get_text_encoder
 from ..text.parallel import encode_in_processes, worth_processes
 from .executors import ExecutorConfig, JobState, check_shared_storage, make_executor, measured_run_seconds, runs_per_job
 from .guard import HarnessSnapshot, restored_warning
+from .method_facts import text_requests
 from .progress import Progress
-from .runner import (RunSpec, fewshot_skip_note, finish_record, headline, method_config_key, resolve_runs,
+from .resolve import method_config_key, resolve_runs
+from .runner import (RunSpec, fewshot_skip_note, finish_record, headline, with_rows,
                      spec_train_side)
 from .worker import RunFailure, _run_batch, one_line
 
 
 def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], log: Callable[[str], None],
-               methods: Optional[dict] = None, progress: bool = False) -> int:
+               in_process: bool = False, progress: bool = False) -> int:
     """The one-time text encodings of the runs to do (``Method.text_encodings``: class, concept and per-clip
     object texts), computed here once with every core into the disk cache, before any job starts; returns
     how many texts were encoded. Without it each worker (one thread) would encode the same texts again on
-    its first run. Texts already cached cost a lookup. ``methods``: configurations already built
-    (``runner.resolve_runs``), keyed by ``method_config_key``; others are built here."""
-    methods = {} if methods is None else methods
-    wanted: dict[tuple[str, int], dict[str, None]] = {}
+    its first run. Texts already cached cost a lookup. Which texts a configuration embeds is asked of a worker
+    that serves its method (``method_facts.text_requests``; in this process with ``in_process`` or for runs
+    marked ``in_process``): the harness's encoder embeds them here."""
+    asked: dict[tuple[str, bool], list] = {}  # (method, here) -> [(arguments, (classes, concepts, concept ids))]
     seen: set = set()
     for s in specs:
         fs = fs_for(s)
@@ -58,11 +59,14 @@ def pre_encode(specs: list[RunSpec], fs_for: Callable[[RunSpec], FeatureSet], lo
             if key in seen:
                 continue
             seen.add(key)
-            if ck not in methods:
-                methods[ck] = build_method(s.method, s.method_args)
             classes = get_dataset(side.dataset).classes(descriptions)
-            for enc in methods[ck].text_encodings(classes, side.concepts, side.videos.concept_ids):
-                wanted.setdefault((enc.encoder, enc.max_length), {}).update(dict.fromkeys(enc.texts))
+            asked.setdefault((s.method, in_process or s.in_process), []).append(
+                (s.method_args, (classes, side.concepts, side.videos.concept_ids)))
+    wanted: dict[tuple[str, int], dict[str, None]] = {}
+    for (name, here), items in asked.items():
+        for per_item in text_requests(name, items, in_process=here):
+            for encoder, max_length, texts in per_item:
+                wanted.setdefault((encoder, max_length), {}).update(dict.fromkeys(texts))
     return _encode_missing(wanted, log, progress)
 
 
@@ -147,7 +151,7 @@ def run_specs(specs: list[RunSpec], store: RecordStore, jobs: Optional[int] = No
     a run killed half-way keeps the old rows of the runs it had not redone yet. The records path is checked
     writable before anything is trained (``RecordsError``).
 
-    Each run is resolved once here (``runner.resolve_runs``: record key, config hash, feature-set id,
+    Each run is resolved once here (``resolve.resolve_runs``: record key, config hash, feature-set id,
     parameters; one method object per configuration); the worker builds the method once more to fit it.
 
     ``executor`` (``executors/``): a name (``local``, ``inline``, ``submitit-local``, ``slurm``, ``ray``) or
@@ -185,8 +189,8 @@ def _run_planned(specs: list[RunSpec], store: RecordStore, cfg: ExecutorConfig, 
     """``run_specs`` once its arguments are checked: plan, skip what is recorded, run the rest."""
     progress = any(s.progress for s in specs)
     feature_sets = _FeatureSets(progress, log)
-    methods: dict = {}
-    planned = _plan(specs, feature_sets, methods, device_request, log)
+    in_process = cfg.kind == "inline"
+    planned = _plan(specs, feature_sets, in_process, device_request, log)
     rows = store.read()
     existing = {} if overwrite else {record_key(r): r for r in rows}
     todo = [(s, k) for k, s in planned.items() if k not in existing]
@@ -200,7 +204,7 @@ def _run_planned(specs: list[RunSpec], store: RecordStore, cfg: ExecutorConfig, 
             + ("" if s.mode == "zsl" else f" {s.mode}") for s, _ in todo[:20])
             + (f"\n  ... and {len(todo) - 20} more" if len(todo) > 20 else ""))
     elif todo:
-        pre_encode([s for s, _ in todo], feature_sets, log, methods, progress)
+        pre_encode([s for s, _ in todo], feature_sets, log, in_process, progress)
         _restore(snapshot, "before any metric was computed", log)
         driver = _Driver(cfg, store, overwrite, log, feature_sets, done, len(todo), threads, progress)
         ex = make_executor(cfg, jobs, threads, str(data_root()), store.path,
@@ -288,9 +292,9 @@ class _FeatureSets:
         return self._sets[key]
 
 
-def _plan(specs: list[RunSpec], fs_for: _FeatureSets, methods: dict, device_request: Optional[str],
+def _plan(specs: list[RunSpec], fs_for: _FeatureSets, in_process: bool, device_request: Optional[str],
           log: Callable[[str], None]) -> dict[tuple, RunSpec]:
-    """The runs to consider, resolved once each (``runner.resolve_runs``) and keyed by their record key:
+    """The runs to consider, resolved once each (``resolve.resolve_runs``) and keyed by their record key:
     few-shot runs without enough clips are skipped with one note each; a run asked for twice is kept once."""
     notes: dict[str, None] = {}  # one note per (dataset, fold, K)
     kept = []
@@ -303,7 +307,7 @@ def _plan(specs: list[RunSpec], fs_for: _FeatureSets, methods: dict, device_requ
     for note in notes:
         log(note)
     with using_threads(available_cores()):  # a cross-dataset training side generated here uses every core
-        resolved = resolve_runs(kept, fs_for, methods)
+        resolved = resolve_runs(kept, fs_for, in_process)
     planned: dict[tuple, RunSpec] = {}
     for s in resolved:
         planned.setdefault(s.facts.key, s)
@@ -362,7 +366,9 @@ class _Driver:
         """Submit the wave's jobs (at most ``ex.max_in_flight`` at a time) and collect them as they end."""
         while queue or self.inflight:
             while queue and (ex.max_in_flight is None or len(self.inflight) < ex.max_in_flight):
-                batch = queue.pop(0)
+                batch = self._handed_over(queue.pop(0))
+                if not batch:
+                    continue
                 job = ex.submit(_run_batch, [s for s, _ in batch], self.cfg.run_timeout, ex.remote,
                                 ex.name != "inline", group=batch[0][0].method)
                 self.inflight[job] = batch
@@ -372,6 +378,19 @@ class _Driver:
                 break
             for job in ex.wait(list(self.inflight)):
                 self._collect(job, self.inflight.pop(job))
+
+    def _handed_over(self, batch: list) -> list:
+        """The batch's runs as a worker gets them: each with its fold's rows, less the test labels (``with_rows``;
+        the driver keeps the labels and scores). A run whose fold cannot be made fails here, alone."""
+        out = []
+        for spec, key in batch:
+            try:
+                out.append((with_rows(spec, self.fs_for(spec)), key))
+            except Exception as e:  # noqa: BLE001 - that run's failure (a class without clips, ...)
+                self.i += 1
+                self.bar.update(1)
+                self._fail(spec, key, one_line(e))
+        return out
 
     def _collect(self, job, batch: list) -> None:
         """Record the runs of a finished job; a run that failed is recorded as a failure (``_fail``)."""

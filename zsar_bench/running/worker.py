@@ -18,7 +18,7 @@ from typing import Iterator, Optional, Sequence
 
 from ..errors import ZsarBenchError
 from ..paths import set_data_root
-from ..plugins import load_plugins
+from ..plugins import ensure_method
 from .runner import RunSpec, cached_feature_set, execute_run
 
 
@@ -66,15 +66,14 @@ class RunFailure:
 
 def _worker_setup(data_root_path: Optional[str], threads: int) -> None:
     """A worker process before its first run: ``threads`` torch and BLAS threads (``--threads``), the data
-    root, the method plugins."""
+    root. Each run then imports what its method needs (``plugins.ensure_method``): the built-in methods, and the
+    third-party plugins only for a third-party method."""
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(max(1, threads))
     threadpool_limits(max(1, threads))
     set_data_root(data_root_path)
-
-    load_plugins()
 
 
 def _run_batch(specs: Sequence[RunSpec], timeout_s: Optional[float] = None, resolve_device_here: bool = False,
@@ -94,7 +93,8 @@ def _run_batch(specs: Sequence[RunSpec], timeout_s: Optional[float] = None, reso
                 from ..runtime import resolve_device
 
                 spec = replace(spec, device=resolve_device(spec.device_request))
-            fs = cached_feature_set(spec.dataset, spec.features)
+            ensure_method(spec.method)
+            fs = cached_feature_set(spec.dataset, spec.features, labels=False)  # a worker holds no label
             with run_deadline(timeout_s, hard_timeout):
                 out = execute_run(spec, fs)
             out["device"] = spec.device

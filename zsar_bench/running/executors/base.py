@@ -13,7 +13,7 @@ from ...paths import data_root
 from ...runtime import available_cores
 from ..worker import _worker_setup
 
-EXECUTORS = ("local", "inline", "submitit-local", "slurm", "ray")
+EXECUTORS = ("local", "sandbox", "inline", "submitit-local", "slurm", "ray")
 
 
 class ExecutorError(ZsarBenchError):

@@ -69,6 +69,10 @@ class ExecutorConfig:
             _submitit()
         if self.kind == "ray":
             _ray()
+        if self.kind == "sandbox":
+            from .sandbox import check_sandbox
+
+            check_sandbox()
 
     def jobs_folder(self, records_path: str | Path) -> Path:
         return Path(self.jobs_dir) if self.jobs_dir else Path(f"{records_path}.jobs")
@@ -81,6 +85,10 @@ def make_executor(cfg: ExecutorConfig, jobs: Optional[int], threads: int, data_r
         return InlineExecutor(data_root, threads)
     if cfg.kind == "local":
         return LocalExecutor(data_root, threads, jobs)
+    if cfg.kind == "sandbox":
+        from .sandbox import SandboxExecutor
+
+        return SandboxExecutor(data_root, threads, jobs)
     if cfg.kind == "ray":
         return RayExecutor(cfg.ray_address, data_root, threads, jobs, gpus_per_job=gpus_per_job)
     cluster = "slurm" if cfg.kind == "slurm" else "local"

@@ -123,8 +123,7 @@ class _Worker:
         try:
             data = self.conn.recv_bytes(MAX_REPLY_BYTES)
         except (EOFError, OSError) as e:
-            self.proc.join(5)
-            code = self.proc.exitcode
+            code = self.exitcode(5)
             job.finish(exc=WorkerDiedError(
                 f"its worker process died (exit code {code}: killed, out of memory, os._exit in method code, or a "
                 f"run that ignored --run-timeout){'' if isinstance(e, EOFError) else f' ({one_line(e)})'}"))
@@ -134,20 +133,31 @@ class _Worker:
         except Exception as e:  # noqa: BLE001 - a reply that is not the harness's: the job failed
             job.finish(exc=e)
 
+    def exitcode(self, wait_s: float) -> Optional[int]:
+        self.proc.join(wait_s)
+        return self.proc.exitcode
+
     def alive(self) -> bool:
         return self.proc.is_alive()
+
+    def sentinels(self) -> list:
+        """What ``wait`` watches besides the pipe: the process's end."""
+        return [self.proc.sentinel]
+
+    def kill(self) -> None:
+        self.proc.kill()
 
     def stop(self, kill: bool = False) -> None:
         try:
             self.conn.close()
         except OSError:
             pass
-        if kill and self.proc.is_alive():
-            self.proc.kill()
-        self.proc.join(None if not kill else 10)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join()
+        if kill and self.alive():
+            self.kill()
+        self.exitcode(None if not kill else 10)
+        if self.alive():
+            self.kill()
+            self.exitcode(None)
 
 
 class LocalExecutor(Executor):
@@ -166,6 +176,9 @@ class LocalExecutor(Executor):
 
     def _init_args(self) -> tuple:
         return os.getpid(), self.data_root, self.threads, dict(os.environ), list(sys.path)
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self._init_args())
 
     def _use_group(self, group: str) -> None:
         if self._group != group:  # a new method: fresh workers, never shared with another method
@@ -189,7 +202,7 @@ class LocalExecutor(Executor):
         while self._queue:
             idle = next((w for w in self._workers if w.job is None), None)
             if idle is None and len(self._workers) < self.jobs:
-                idle = _Worker(self._init_args())
+                idle = self._new_worker()
                 self._workers.append(idle)
             if idle is None:
                 return
@@ -210,7 +223,7 @@ class LocalExecutor(Executor):
             if done:
                 return done
             busy = {w.conn: w for w in self._workers if w.job is not None}
-            busy.update({w.proc.sentinel: w for w in self._workers if w.job is not None})
+            busy.update({s: w for w in self._workers if w.job is not None for s in w.sentinels()})
             if not busy:
                 raise ExecutorError("jobs are waited for that no worker holds (the executor was closed)")
             for ready in wait_ready(list(busy), timeout):

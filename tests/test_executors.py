@@ -144,8 +144,10 @@ def test_a_killed_submitit_driver_restarts_and_records_every_run_once(tmp_path, 
 
 def test_restart_drops_lost_jobs_and_keeps_other_commands_jobs(tmp_path):
     st = JobState(tmp_path).acquire()
-    st.add({"id": "999999999", "folder": str(tmp_path / "d"), "cluster": "local"}, [("a", 1)])
-    st.add({"id": "999999998", "folder": str(tmp_path / "d"), "cluster": "local"}, [("other", 2)])
+    st.add({"id": "999999999", "folder": str(tmp_path / "d"), "cluster": "local",
+            "reply": str(tmp_path / "d" / "reply-1.npz"), "runs": 1}, [("a", 1)])
+    st.add({"id": "999999998", "folder": str(tmp_path / "d"), "cluster": "local",
+            "reply": str(tmp_path / "d" / "reply-2.npz"), "runs": 1}, [("other", 2)])
     st.release()
     from zsar_bench.running.sweep import _resume_jobs
 

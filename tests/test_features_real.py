@@ -533,3 +533,30 @@ def test_help_texts(capsys):
         assert e.value.code == 0
         assert "--data-root" in capsys.readouterr().out
 
+
+
+def test_a_set_imported_again_during_a_sweep_fails_its_runs_instead_of_scoring_other_clips(root, tmp_path):
+    """Before: workers loaded the new set and scored its clips against the old set's labels: about chance on every
+    fold, recorded under the old identity. Now the driver hands each run the content it planned on, and a worker
+    that loads another content refuses the run in one line."""
+    from zsar_bench.features import load_feature_set
+    from zsar_bench.running.runner import RunSpec, with_rows
+    from zsar_bench.running.worker import RunFailure, _run_batch
+    from zsar_bench.splits import load_protocol
+
+    npz, index, _, _ = _generic_source(tmp_path / "a", seed=0, objects=False)
+    assert cli.main(["import-features", "hmdb51", "twice", "--from", "generic", str(npz), "--index", str(index),
+                     "--data-root", str(root)]) == 0
+    pr = load_protocol("hmdb51", "random-50-50")
+    fs = load_feature_set("hmdb51", "twice")
+    spec = with_rows(RunSpec("chance", {}, "hmdb51", "twice", pr, pr.folds[0], 0), fs)  # the driver's view
+    (out,) = _run_batch([spec])
+    assert not isinstance(out, RunFailure), out  # the same content: the run goes
+    npz, index, _, _ = _generic_source(tmp_path / "b", seed=1, objects=False)  # imported again meanwhile
+    assert cli.main(["import-features", "hmdb51", "twice", "--from", "generic", str(npz), "--index", str(index),
+                     "--data-root", str(root), "--overwrite"]) == 0
+    from zsar_bench.running import runner
+
+    runner._feature_cache.clear()  # a worker started after the import
+    (out,) = _run_batch([spec])
+    assert isinstance(out, RunFailure) and "changed since this sweep loaded it" in out.message()

@@ -114,9 +114,21 @@ def test_state_entries_are_checked_when_read_and_when_reloaded(tmp_path):
             ex.reload({**cases[bad], "cluster": "local"})
     inside = jobs / "d-ok"
     inside.mkdir()
-    (inside / "4242_0_result.pkl").symlink_to(tmp_path / "evil" / "4242_0_result.pkl")  # the result leads out
-    with pytest.raises(ExecutorError, match="symlink or lies outside"):
-        ex.reload({"id": "4242", "folder": str(inside), "cluster": "local"})
+    (inside / "reply-1.npz").symlink_to(tmp_path / "evil" / "reply-1.npz")  # the reply leads out
+    with pytest.raises(ExecutorError, match="its reply .* not loaded"):
+        ex.reload({"id": "4242", "folder": str(inside), "cluster": "local", "reply": str(inside / "reply-1.npz"),
+                   "runs": 1})
+    with pytest.raises(ExecutorError, match="is not a file inside the jobs folder"):  # a reply elsewhere, or none
+        ex.reload({"id": "4242", "folder": str(inside), "cluster": "local", "reply": str(tmp_path / "evil" / "r")})
+    # submitit's own result pickle is never read any more: a planted one inside the folder runs nothing
+    (inside / "4242_0_result.pkl").symlink_to(tmp_path / "evil" / "4242_0_result.pkl")
+    (inside / "reply-2.npz").write_bytes(b"not a reply")
+    job = ex.reload({"id": "4242", "folder": str(inside), "cluster": "local", "reply": str(inside / "reply-2.npz"),
+                     "runs": 1})
+    from zsar_bench.running.wire import WireError
+
+    with pytest.raises(WireError, match="reply could not be read"):
+        job.result()
     assert not marker.exists()
 
 

@@ -96,6 +96,9 @@ class RunSpec:
     # the fold's partitions as rows, without the test labels (``folds.FoldRows.for_worker``): attached by the
     # driver when it hands the run over (``with_rows``), so a worker never holds a test label
     rows: Optional[Any] = None
+    # {dataset: ``features_content``} of the sets the driver made ``rows`` from: a worker that loads another
+    # content (the set re-imported meanwhile) refuses the run instead of scoring rows of other clips
+    contents: Optional[dict] = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,26 @@ def cached_feature_set(dataset: str, features: str, labels: bool = True) -> Feat
         fs = load_feature_set(dataset, features)
         _feature_cache[key] = fs if labels else dataclasses.replace(fs, labels=None)
     return _feature_cache[key]
+
+
+def remember_feature_set(fs: FeatureSet) -> None:
+    """``fs`` (loaded by the driver) as this process's labelled copy, so that every later use here reads the same
+    content (``cached_feature_set``)."""
+    _feature_cache[(str(data_root()), fs.dataset, fs.name, True)] = fs
+
+
+def features_content(fs: FeatureSet) -> str:
+    """What identifies a feature set's content: its identity, clip count and the checksums its manifest records."""
+    blob = json.dumps({"identity": fs.identity, "n": len(fs.videos), "files": fs.manifest.get("files")},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _check_content(spec: RunSpec, fs: FeatureSet) -> None:
+    want = (spec.contents or {}).get(fs.dataset)
+    if want is not None and features_content(fs) != want:
+        raise FeatureStoreError(f"feature set {fs.dataset}/{fs.name} changed since this sweep loaded it (imported or "
+                                "generated again meanwhile); its rows would name other clips. Rerun the command")
 
 
 def _handed_over(dataset: str, features: str) -> FeatureSet:
@@ -185,8 +208,11 @@ def fold_rows_of(spec: RunSpec, fs: FeatureSet) -> FoldRows:
 
 
 def with_rows(spec: RunSpec, fs: FeatureSet) -> RunSpec:
-    """``spec`` as the driver hands it to a worker: with its fold's rows, less the test labels."""
-    return replace(spec, rows=fold_rows_of(spec, fs).for_worker())
+    """``spec`` as the driver hands it to a worker: with its fold's rows, less the test labels, and the content of
+    the feature sets they index."""
+    tfs, _ = spec_train_side(spec, fs)
+    contents = {s.dataset: features_content(s) for s in (fs, tfs) if s is not None}
+    return replace(spec, rows=fold_rows_of(spec, fs).for_worker(), contents=contents)
 
 
 def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
@@ -197,7 +223,11 @@ def execute_run(spec: RunSpec, fs: FeatureSet) -> dict:
     if spec.rows is None:
         raise ValueError(f"run {spec.method} fold {spec.fold.fold}: handed over without its fold's rows; the driver "
                          "attaches them (runner.with_rows)")
-    data = spec.rows.materialise(fs, spec_train_side(spec, fs, labels=False)[0])  # test labels: None
+    tfs = spec_train_side(spec, fs, labels=False)[0]
+    for s in (fs, tfs):
+        if s is not None:
+            _check_content(spec, s)
+    data = spec.rows.materialise(fs, tfs)  # test labels: None
     if method.needs_concepts and (fs.videos.concept_ids is None or fs.concepts is None):
         raise FeatureStoreError(f"method {spec.method!r} needs object concept detections, which feature set "
                                 f"{fs.name!r} lacks; import them (import-features --objects) or pick another method")

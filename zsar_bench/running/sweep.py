@@ -32,7 +32,7 @@ from .guard import HarnessSnapshot, restored_warning
 from .method_facts import text_requests
 from .progress import Progress
 from .resolve import method_config_key, resolve_runs
-from .runner import (RunSpec, fewshot_skip_note, finish_record, headline, with_rows,
+from .runner import (RunSpec, fewshot_skip_note, finish_record, headline, remember_feature_set, with_rows,
                      spec_train_side)
 from .worker import RunFailure, _run_batch, one_line
 
@@ -289,6 +289,7 @@ class _FeatureSets:
             with using_threads(available_cores()), Progress(f"features {spec.dataset}/{spec.features}",
                                                             enabled=self.progress):
                 self._sets[key] = load_feature_set(spec.dataset, spec.features)
+            remember_feature_set(self._sets[key])  # one copy in this process: the training side reads it too
         return self._sets[key]
 
 

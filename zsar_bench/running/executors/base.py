@@ -113,6 +113,24 @@ def _in_worker(setup: tuple, fn: Callable, *args: Any) -> Any:
     return fn(*args)
 
 
+def _in_worker_replying(setup: tuple, reply: str, fn: Callable, *args: Any) -> None:
+    """``_in_worker`` for back ends whose result the driver would otherwise unpickle (submitit): what ``fn``
+    returns is written to ``reply`` as ``wire`` bytes (no pickle), and the job returns nothing."""
+    from ..wire import encode_json, encode_outputs
+    from ..worker import _run_batch, one_line
+
+    try:
+        _worker_setup(*setup)
+        out = fn(*args)
+        data = encode_outputs(out) if fn is _run_batch else encode_json(out)
+    except Exception as e:  # noqa: BLE001 - the job's failure, as text
+        data = encode_json({"__job_error__": one_line(e)})
+    tmp = f"{reply}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, reply)
+
+
 def worker_info() -> dict:
     """Where a job ran: pid, host, torch threads and data root (tests and ``--threads`` checks use it)."""
     import torch

@@ -6,11 +6,13 @@ started in this folder (``python -m submitit...`` puts the working directory fir
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .base import Executor, ExecutorError, Job, _in_worker, default_jobs
+from ..wire import MAX_REPLY_BYTES
+from .base import Executor, ExecutorError, Job, _in_worker_replying, default_jobs
 from .state import UnsafeStateError, confine_entry, confined
 
 SUBMITIT_HINT = "pip install submitit (a dependency of zsar-bench: reinstall with `pip install -e .`)"
@@ -42,26 +44,31 @@ def _local_job_alive(pid: str) -> bool:
 
 
 class _SubmititJob(Job):
-    def __init__(self, job, cluster: str, folder: Path, reloaded: bool = False, jobs_root: Optional[Path] = None):
+    """A submitit job whose result is its reply file (``wire`` bytes, written by ``_in_worker_replying``): the
+    driver never calls submitit's ``result()``, which unpickles what the job wrote."""
+
+    def __init__(self, job, cluster: str, folder: Path, reply: Path, runs: Optional[int],
+                 reloaded: bool = False, jobs_root: Optional[Path] = None):
         self.job = job
         self.cluster = cluster
         self.folder = folder
+        self.reply = reply
+        self.runs = runs  # the number of runs of a ``_run_batch`` job; None for any other function
         self.id = str(job.job_id)
         self.reloaded = reloaded
-        self.jobs_root = jobs_root  # a reloaded job: its result must be read from inside this folder
+        self.jobs_root = jobs_root  # a reloaded job: its reply must be read from inside this folder
 
     def _check_result_path(self) -> None:
-        """A reloaded job's result pickle must be a plain file inside the jobs folder (not a symlink leading out):
-        submitit unpickles it."""
+        """A reloaded job's reply must be a plain file inside the jobs folder (not a symlink leading out)."""
         if self.jobs_root is None:
             return
-        p = self.job.paths.result_pickle
+        p = self.reply
         if p.is_symlink() or confined(p, self.jobs_root) is None:
-            raise UnsafeStateError(f"job {self.id}: its result {p} is a symlink or lies outside the jobs folder "
+            raise UnsafeStateError(f"job {self.id}: its reply {p} is a symlink or lies outside the jobs folder "
                                    f"{self.jobs_root}; not loaded. Delete {self.jobs_root / 'state.json'} and rerun")
 
     def has_result(self) -> bool:
-        return self.job.paths.result_pickle.exists()
+        return self.reply.exists()
 
     def done(self) -> bool:
         if self.has_result():
@@ -74,12 +81,20 @@ class _SubmititJob(Job):
         return self.job.done()
 
     def result(self) -> Any:
+        from ..wire import decode_json, decode_outputs
+
         while not self.done():
             time.sleep(0.2 if self.cluster == "local" else 2.0)
-        if self.cluster == "local" and not self.has_result():
+        if not self.has_result():
             raise ExecutorError(f"job {self.id} ended without a result; see its log {self.job.paths.stderr}")
         self._check_result_path()
-        return self.job.result()
+        if self.reply.stat().st_size > MAX_REPLY_BYTES:
+            raise ExecutorError(f"job {self.id}: its reply {self.reply} is larger than any the harness writes")
+        data = self.reply.read_bytes()
+        out = decode_json(data) if self.runs is None or _is_error(data) else decode_outputs(data, self.runs)
+        if isinstance(out, dict) and isinstance(out.get("__job_error__"), str):
+            raise ExecutorError(out["__job_error__"])
+        return out
 
     def cancel(self) -> None:
         if self.cluster == "local" or self.done():
@@ -91,11 +106,22 @@ class _SubmititJob(Job):
             pass
 
     def cleanup(self) -> None:
-        for p in (self.job.paths.result_pickle, self.job.paths.submitted_pickle):
+        for p in (self.reply, self.job.paths.result_pickle, self.job.paths.submitted_pickle):
             try:
                 p.unlink()
             except OSError:
                 pass
+
+
+def _is_error(data: bytes) -> bool:
+    """A reply that says the job itself failed (``{"__job_error__": ...}``)."""
+    from ..wire import WireError, decode_json
+
+    try:
+        out = decode_json(data)
+    except WireError:
+        return False
+    return isinstance(out, dict) and "__job_error__" in out
 
 
 class SubmititExecutor(Executor):
@@ -131,14 +157,20 @@ class SubmititExecutor(Executor):
             self.time_limit_s = 60.0 * slurm_time if slurm_time else None
         self._ex.update_parameters(**params)
         self.poll_s = 0.5 if cluster == "local" else 5.0
+        self._n = 0
 
     def submit(self, fn: Callable, *args: Any, group: str = "") -> Job:
-        job = self._ex.submit(_in_worker, (self.data_root, self.threads), fn, *args)
-        return _SubmititJob(job, self.cluster, self.folder)
+        from ..worker import _run_batch
+
+        self._n += 1
+        reply = self.folder / f"reply-{self._n}-{secrets.token_hex(4)}.npz"
+        job = self._ex.submit(_in_worker_replying, (self.data_root, self.threads), str(reply), fn, *args)
+        return _SubmititJob(job, self.cluster, self.folder, reply, len(args[0]) if fn is _run_batch else None)
 
     def entry(self, job: Job) -> dict:
         """What the state file keeps of a job to reload it."""
-        return {"id": job.id, "folder": str(job.folder), "cluster": self.cluster}  # type: ignore[attr-defined]
+        return {"id": job.id, "folder": str(job.folder), "cluster": self.cluster,  # type: ignore[attr-defined]
+                "reply": str(job.reply), "runs": job.runs}  # type: ignore[attr-defined]
 
     def reload(self, entry: dict) -> Optional[Job]:
         """The job of a state-file entry. Its folder must lie inside the jobs folder (``state.confine_entry``,
@@ -150,8 +182,14 @@ class SubmititExecutor(Executor):
         entry = confine_entry(entry, root, root / "state.json")
         cls = submitit.SlurmJob if self.cluster == "slurm" else submitit.LocalJob
         folder = Path(entry["folder"])
-        job = _SubmititJob(cls(folder=folder, job_id=entry["id"]), self.cluster, folder, reloaded=True,
-                           jobs_root=root)
+        reply, runs = entry.get("reply"), entry.get("runs")
+        if not isinstance(reply, str) or confined(reply, root) is None or not (
+                runs is None or (isinstance(runs, int) and not isinstance(runs, bool) and runs >= 0)):
+            raise UnsafeStateError(f"job {entry['id']}: its reply {str(reply)[:200]!r} is not a file inside the jobs "
+                                   f"folder {root} (or its run count is not one); not loaded. Delete "
+                                   f"{root / 'state.json'} and rerun")
+        job = _SubmititJob(cls(folder=folder, job_id=entry["id"]), self.cluster, folder, Path(reply), runs,
+                           reloaded=True, jobs_root=root)
         job._check_result_path()
         return job
 

@@ -298,9 +298,12 @@ def test_what_cannot_run_here_says_why(plugins, monkeypatch):
         return ("method 'er-paper': text_encoder=bert-base-uncased is not in the local Hugging Face cache and "
                 "HF_HUB_OFFLINE is set: download it ...")
 
+    # the check runs where the method's code runs (the worker that answers the reports' cards): here, directly
+    from zsar_bench.running.method_facts import _cannot_run
+
     monkeypatch.setattr(METHODS.get("er-paper"), "check_available", classmethod(unavailable))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    assert model.cannot_run_here("er-paper") == "weights not available offline (bert-base-uncased)"
+    assert _cannot_run(METHODS.get("er-paper")) == "weights not available offline (bert-base-uncased)"
     assert asked == ["1"]  # checked offline: no network asked while writing a report
     import os
 

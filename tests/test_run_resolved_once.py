@@ -9,7 +9,7 @@ import zsar_bench.method as method_module
 
 import pytest
 
-from zsar_bench.running import resolve, runner, sweep
+from zsar_bench.running import method_facts, resolve, runner, sweep
 from zsar_bench.results.records import RecordStore
 from zsar_bench.running.runner import RunSpec
 from zsar_bench.splits import load_protocol
@@ -40,7 +40,8 @@ def counted(monkeypatch):
     def no_spec_key(*a, **k):
         raise AssertionError("the driver recomputed a record key (spec_key) instead of using the run's facts")
 
-    monkeypatch.setattr(method_module, "build_method", build)  # method_facts imports it when it asks
+    monkeypatch.setattr(method_module, "build_method", build)
+    monkeypatch.setattr(method_facts, "build_method", build)  # where the facts are asked (in this process here)
     monkeypatch.setattr(runner, "build_method", build)
     monkeypatch.setattr(resolve, "resolve_run", count_resolve)
     monkeypatch.setattr(resolve, "spec_key", no_spec_key)

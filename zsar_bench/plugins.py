@@ -71,6 +71,8 @@ def ensure_method(name: str) -> None:
     load_builtin_methods()
     if name not in METHODS:
         load_plugins()
+    if name not in METHODS and os.environ.get(DISABLE_ENV, "").lower() not in ("1", "true", "yes"):
+        _load_third_party()  # a plugin named since this process first loaded them (modules imported are skipped)
 
 
 def load_builtin_methods() -> None:

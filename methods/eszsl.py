@@ -23,7 +23,7 @@ import numpy as np
 
 from zsar_bench import register_method
 from zsar_bench.models.semantic import ER_FEATURES, SemanticBaseline, chunks, er_class_vectors, eszsl_solve, stack_scores
-from zsar_bench.method import FitContext, Ingredient
+from zsar_bench.method import FitContext, Ingredient, ParamError
 from zsar_bench.types import ClassInfo, FitData, Videos
 
 
@@ -51,6 +51,14 @@ class ESZSL(SemanticBaseline):
         self.text_style = text_style
         self.alpha = alpha  # lambda = 10^alpha (visual-side ridge)
         self.gamma = gamma  # gamma = 10^gamma (semantic-side ridge)
+
+    def validate_params(self) -> None:
+        super().validate_params()
+        for k in ("alpha", "gamma"):  # exponents: 10^400 is inf, and the solve returns NaN scores mid-run
+            v = getattr(self, k)
+            if not -12 <= v <= 12:
+                raise ParamError(f"--method-args eszsl.{k}={v}: an exponent (the ridge weight is 10^{k}); give -12 "
+                                 "to 12 (the paper searched -3 to 3)")
 
     def fit(self, data: FitData, ctx: FitContext) -> "ESZSL":
         x, y, s = self._fit_features(data)

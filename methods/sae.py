@@ -22,7 +22,7 @@ import numpy as np
 
 from zsar_bench import register_method
 from zsar_bench.models.semantic import SemanticBaseline, chunks, l2_rows, sae_solve, stack_scores
-from zsar_bench.method import FitContext, Ingredient
+from zsar_bench.method import FitContext, Ingredient, ParamError
 from zsar_bench.types import ClassInfo, FitData, Videos
 
 
@@ -56,6 +56,15 @@ class SAE(SemanticBaseline):
         self.lam = lam
         self.space = space
         self.solver = solver
+
+    def validate_params(self) -> None:
+        super().validate_params()
+        if not 0 < self.lam <= 1e12:  # 1e308 overflows the Sylvester solve mid-run
+            raise ParamError(f"--method-args sae.lam={self.lam}: give a weight above 0 and at most 1e12 (the authors "
+                             "tuned it per dataset; 100 here)")
+        for k, allowed in (("space", ("semantic", "visual")), ("solver", ("symmetric", "schur"))):
+            if getattr(self, k) not in allowed:
+                raise ParamError(f"--method-args sae.{k}={getattr(self, k)}: choose {' or '.join(allowed)}")
 
     def features(self, feats: np.ndarray) -> np.ndarray:
         return l2_rows(super().features(feats))

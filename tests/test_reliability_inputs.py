@@ -121,6 +121,12 @@ RUN_CASES = [
      r"--seeds '0,18446744073709551616': seed '18446744073709551616' is too large; seeds go from 0 to 2\*\*63-1 "
      r"\(9223372036854775807\)"),
     ("seeds 5000 digits", dict(extra=["--seeds", "9" * 5000]), r"--seeds '9+\.\.\.: seed '9+\.\.\. is too large"),
+    ("eszsl.alpha=400", dict(extra=["--method-args", "eszsl.alpha=400"], methods="eszsl"),  # NaN scores mid-run
+     r"eszsl\.alpha=400.0: an exponent.*-12 to 12"),
+    ("eszsl.gamma=-400", dict(extra=["--method-args", "eszsl.gamma=-400"], methods="eszsl"),
+     r"eszsl\.gamma=-400.0: an exponent"),
+    ("sae.lam=1e308", dict(extra=["--method-args", "sae.lam=1e308"], methods="sae"), r"sae\.lam=1e\+308: give a weight"),
+    ("sae.space=x", dict(extra=["--method-args", "sae.space=x"], methods="sae"), r"sae\.space=x: choose semantic or visual"),
     ("batch_size=0", dict(extra=["--method-args", "label.batch_size=0"]), r"label\.batch_size=0.*at least 1"),
     ("epochs=0", dict(extra=["--method-args", "label.epochs=0"]), r"label\.epochs=0.*at least 1"),
     ("lr=nan", dict(extra=["--method-args", "label.lr=nan"]), r"label\.lr=nan.*finite"),

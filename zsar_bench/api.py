@@ -39,6 +39,7 @@ from .results.records import RecordStore
 from .running.planning import PlanError, plan_runs
 from .running.guard import HarnessSnapshot, restored_warning
 from .running.method_facts import describe as describe_method
+from .running.method_facts import sandboxed
 from .running.sweep import RunsFailedError, run_specs
 from .runtime import using_threads as _threads
 
@@ -280,7 +281,9 @@ def evaluate(methods, datasets, protocol=None, folds=None, seeds=(0,), features=
 
     snapshot = HarnessSnapshot()  # what a method run in this process changes here is undone when the call returns
     try:
-        with _temporary_methods(methods) as (entries, inline), _threads(threads):
+        ex = run_options.get("executor")
+        with sandboxed(getattr(ex, "kind", ex) == "sandbox"), _temporary_methods(methods) as (entries, inline), \
+                _threads(threads):
             with _as_plan_error():
                 specs = plan_runs(entries, datasets, protocol=protocol, split_file=split_file, folds=folds,
                                   seeds=seeds, features=features, method_args=method_args, mode=mode,
